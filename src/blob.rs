@@ -1,0 +1,132 @@
+//! The blob store: image bytes in an `object_store` (a local directory by default).
+//!
+//! Keys are never reused: every version of every file gets a fresh key, so a write can never
+//! be seen half-done (local writes go to a temporary file and are renamed into place), and an
+//! overwrite is a catalog pointer swap, not a rewrite of bytes a reader may be streaming.
+
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A blob store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// No object under the key.
+    #[error("blob not found: {0}")]
+    NotFound(String),
+    /// The store URL is not supported or malformed.
+    #[error("unsupported storage url `{0}`")]
+    UnsupportedUrl(String),
+    /// The store failed.
+    #[error("blob store: {0}")]
+    Store(String),
+}
+
+impl From<object_store::Error> for BlobError {
+    fn from(e: object_store::Error) -> Self {
+        match e {
+            object_store::Error::NotFound { path, .. } => Self::NotFound(path),
+            other => Self::Store(other.to_string()),
+        }
+    }
+}
+
+/// A stream of an object's bytes.
+pub type BlobStream = BoxStream<'static, Result<Bytes, BlobError>>;
+
+/// The object store holding every file's bytes.
+#[derive(Clone)]
+pub struct BlobStore {
+    /// The backend; local disk unless configured otherwise.
+    store: Arc<dyn ObjectStore>,
+}
+
+impl BlobStore {
+    /// Opens the store named by `url` (empty or `file://` for a local directory), with local
+    /// data under `default_dir` when `url` is empty.
+    pub fn open(url: &str, default_dir: &Path) -> Result<Self, BlobError> {
+        let dir = if url.is_empty() {
+            default_dir.to_owned()
+        } else if let Some(dir) = url.strip_prefix("file://") {
+            Path::new(dir).to_owned()
+        } else {
+            return Err(BlobError::UnsupportedUrl(url.to_owned()));
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| BlobError::Store(e.to_string()))?;
+        let local = LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true);
+        Ok(Self {
+            store: Arc::new(local),
+        })
+    }
+
+    /// A fresh, never-used key for a new version of a file of `container`.
+    pub fn new_key(container: &str) -> String {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        format!("{container}/{}/{id}", &id[..2])
+    }
+
+    /// Stores `bytes` under `key`, atomically.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
+        self.store
+            .put(&ObjectPath::from(key), PutPayload::from_bytes(bytes))
+            .await?;
+        Ok(())
+    }
+
+    /// Streams an object, or the byte range of it.
+    pub async fn stream(&self, key: &str, range: Option<Range<u64>>) -> Result<BlobStream, BlobError> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let result = self.store.get_opts(&ObjectPath::from(key), options).await?;
+        Ok(result.into_stream().map(|r| r.map_err(BlobError::from)).boxed())
+    }
+
+    /// Reads a whole object into memory.
+    pub async fn read(&self, key: &str) -> Result<Bytes, BlobError> {
+        let result = self.store.get(&ObjectPath::from(key)).await?;
+        Ok(result.bytes().await?)
+    }
+
+    /// Deletes an object; a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::TryStreamExt;
+
+    #[tokio::test]
+    async fn put_read_range_delete() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::open("", dir.path()).expect("open");
+        let key = BlobStore::new_key("abcdefgh");
+        assert_ne!(key, BlobStore::new_key("abcdefgh"));
+        store.put(&key, Bytes::from_static(b"0123456789")).await.expect("put");
+        assert_eq!(store.read(&key).await.expect("read"), &b"0123456789"[..]);
+        let part: Vec<Bytes> = store
+            .stream(&key, Some(2..5))
+            .await
+            .expect("stream")
+            .try_collect()
+            .await
+            .expect("collect");
+        assert_eq!(part.concat(), b"234");
+        store.delete(&key).await.expect("delete");
+        assert!(matches!(store.read(&key).await, Err(BlobError::NotFound(_))));
+        store.delete(&key).await.expect("deleting twice is fine");
+        assert!(BlobStore::open("ftp://x", dir.path()).is_err());
+    }
+}

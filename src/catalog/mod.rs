@@ -1,0 +1,321 @@
+//! The metadata catalog: apps, folders, files, tasks.
+//!
+//! Handlers talk to the [`Catalog`] trait only; [`sqlite::SqliteCatalog`] is the embedded
+//! default. Every method is one transaction: a reader never sees half of a change. Times are
+//! milliseconds since the Unix epoch, UTC.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+/// A catalog failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// A folder already exists at the path.
+    #[error("a folder already exists at {0}")]
+    FolderExists(String),
+    /// A file already exists at the path (and the caller asked not to replace it).
+    #[error("a file already exists at {0}")]
+    FileExists(String),
+    /// A parent of the path is a file, not a folder.
+    #[error("a parent of {0} is not a folder")]
+    NotAFolder(String),
+    /// The entry to change does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The backend failed (I/O, SQL, corruption).
+    #[error("catalog backend: {0}")]
+    Backend(String),
+}
+
+/// Result of catalog calls.
+pub type CatalogResult<T> = Result<T, CatalogError>;
+
+/// A tenant: its keys, its container (the first segment of delivery URLs) and its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRecord {
+    /// Public key, the `{appKey}` of management paths.
+    pub app_key: String,
+    /// Secret sent as `Authorization` on management calls.
+    pub secret_key: String,
+    /// Container name, the first segment of delivery URLs.
+    pub container: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Whether the real-time service is on for this app.
+    pub realtime_service: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A folder of a container's tree. The root folder `/` always exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    /// Unique id (UUID).
+    pub id: String,
+    /// Normalised absolute path.
+    pub path: String,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// Who made a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreatedBy {
+    /// `U`: uploaded by a user.
+    User,
+    /// `P`: produced by an image operation.
+    Operation,
+}
+
+impl CreatedBy {
+    /// The one-letter code of the API.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::User => "U",
+            Self::Operation => "P",
+        }
+    }
+
+    /// Parses the one-letter code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "U" => Some(Self::User),
+            "P" => Some(Self::Operation),
+            _ => None,
+        }
+    }
+}
+
+/// A stored file: where its bytes are and what the API shows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRecord {
+    /// Unique id (UUID); kept when the file is overwritten.
+    pub id: String,
+    /// Normalised absolute path.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Uploaded or produced.
+    pub created_by: CreatedBy,
+    /// For produced files, the operation that made them; else empty.
+    pub operation_id: String,
+    /// For produced files, the id of the source file.
+    pub source_id: Option<String>,
+    /// Object-store key of this version's bytes (a new key for every version).
+    pub blob_key: String,
+    /// Strong validator of this version's bytes.
+    pub etag: String,
+    /// Sniffed media type.
+    pub content_type: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// EXIF shooting time (local time of the camera, stored as if UTC), when known.
+    pub taken_at: Option<i64>,
+    /// GPS latitude.
+    pub lat: Option<f64>,
+    /// GPS longitude.
+    pub lng: Option<f64>,
+    /// First upload of this path.
+    pub created_at: i64,
+    /// Last write.
+    pub updated_at: i64,
+}
+
+/// Sort order of listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// By name.
+    Name,
+    /// By last change.
+    Date,
+}
+
+/// Filters and paging of a folder listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// Only files made this way (folders are listed regardless).
+    pub created_by: Option<CreatedBy>,
+    /// Case-sensitive substring of the name.
+    pub name: Option<String>,
+    /// Page number, from 1.
+    pub page: u32,
+    /// Entries per page.
+    pub rows: u32,
+    /// Sort key.
+    pub sort: SortKey,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+/// One page of a folder's direct children, with the totals of the whole listing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Listing {
+    /// Sub-folders on this page.
+    pub folders: Vec<Folder>,
+    /// Files on this page.
+    pub files: Vec<FileRecord>,
+    /// Matching sub-folders in all pages.
+    pub total_folders: u64,
+    /// Matching files in all pages.
+    pub total_files: u64,
+}
+
+/// Recursive totals of a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FolderStats {
+    /// Bytes of every file below.
+    pub bytes: u64,
+    /// Folders below (not counting the folder itself).
+    pub folders: u64,
+    /// Files below.
+    pub files: u64,
+}
+
+/// What to do when a file exists at the target path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Refuse with [`CatalogError::FileExists`].
+    Fail,
+    /// Replace it, keeping its id.
+    Overwrite,
+    /// Pick the first free `name(n).ext`.
+    Rename,
+}
+
+/// What [`Catalog::put_file`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PutOutcome {
+    /// The file as stored (its path may differ from the request after a rename).
+    pub file: FileRecord,
+    /// Whether an existing file was replaced.
+    pub overwritten: bool,
+    /// Blob keys no longer referenced (the replaced version, its produced files).
+    pub orphaned_blobs: Vec<String>,
+}
+
+/// Status of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    /// `W`: waiting.
+    Waiting,
+    /// `P`: in progress.
+    InProgress,
+    /// `D`: done.
+    Done,
+    /// `F`: failed for good.
+    Failed,
+}
+
+impl TaskStatus {
+    /// The one-letter code of the API.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Waiting => "W",
+            Self::InProgress => "P",
+            Self::Done => "D",
+            Self::Failed => "F",
+        }
+    }
+
+    /// Parses the one-letter code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "W" => Some(Self::Waiting),
+            "P" => Some(Self::InProgress),
+            "D" => Some(Self::Done),
+            "F" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A persistent background task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Unique id, the `queueId` of the API.
+    pub id: String,
+    /// Owning app.
+    pub app_key: String,
+    /// `image` or `delete`.
+    pub queue_type: String,
+    /// Current status.
+    pub status: TaskStatus,
+    /// Attempts made so far.
+    pub try_count: u32,
+    /// When it was queued.
+    pub queued_at: i64,
+    /// Operation it runs, or empty.
+    pub operation_id: String,
+    /// Path of the file it creates, or empty.
+    pub path: String,
+    /// What to do, as JSON (its shape belongs to the task type).
+    pub payload: String,
+    /// Last error, when an attempt failed.
+    pub error: Option<String>,
+}
+
+/// The catalog contract. Implementations must make each call atomic.
+#[async_trait]
+pub trait Catalog: Send + Sync + 'static {
+    /// Stores a new app and its root folder.
+    async fn create_app(&self, app: &AppRecord) -> CatalogResult<()>;
+    /// Every app, oldest first.
+    async fn apps(&self) -> CatalogResult<Vec<AppRecord>>;
+    /// The app with this key.
+    async fn app(&self, app_key: &str) -> CatalogResult<Option<AppRecord>>;
+    /// The app owning this container.
+    async fn app_by_container(&self, container: &str) -> CatalogResult<Option<AppRecord>>;
+    /// Turns the real-time service of an app on or off.
+    async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()>;
+
+    /// Creates a folder and its missing parents; fails if the folder exists.
+    async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder>;
+    /// The folder at a path.
+    async fn folder_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<Folder>>;
+    /// The folder with an id.
+    async fn folder_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<Folder>>;
+    /// One page of a folder's direct children.
+    async fn list(&self, app_key: &str, folder: &str, query: &ListQuery)
+        -> CatalogResult<Listing>;
+    /// Recursive totals below a folder.
+    async fn folder_stats(&self, app_key: &str, folder: &str) -> CatalogResult<FolderStats>;
+
+    /// The file at a path.
+    async fn file_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<FileRecord>>;
+    /// The file with an id.
+    async fn file_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<FileRecord>>;
+    /// Records a file whose bytes are already stored, creating missing parent folders.
+    async fn put_file(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+    ) -> CatalogResult<PutOutcome>;
+    /// Removes a file (and, if asked, the files produced from it); returns their blob keys.
+    async fn delete_file(
+        &self,
+        app_key: &str,
+        id: &str,
+        with_produced: bool,
+    ) -> CatalogResult<Vec<String>>;
+    /// Removes a folder and everything below it; returns the blob keys of the removed files.
+    async fn delete_folder(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>>;
+
+    /// Queues a task.
+    async fn enqueue_task(&self, task: &Task) -> CatalogResult<()>;
+    /// A task of an app.
+    async fn task(&self, app_key: &str, id: &str) -> CatalogResult<Option<Task>>;
+    /// Takes the oldest waiting task, or one whose lease expired, marks it in progress until
+    /// `lease_until` and counts the attempt.
+    async fn claim_task(&self, now: i64, lease_until: i64) -> CatalogResult<Option<Task>>;
+    /// Ends a task in `Done` or `Failed`, or puts it back to `Waiting` after a failed attempt.
+    async fn finish_task(
+        &self,
+        id: &str,
+        status: TaskStatus,
+        error: Option<&str>,
+    ) -> CatalogResult<()>;
+}

@@ -1,0 +1,775 @@
+//! The embedded catalog: one SQLite file in WAL mode, safe to share between a running server and
+//! the `pictor app` commands. Calls run on tokio's blocking pool, one connection per process.
+
+use super::{
+    AppRecord, Catalog, CatalogError, CatalogResult, CreatedBy, FileRecord, Folder, FolderStats,
+    ListQuery, Listing, OnConflict, PutOutcome, SortKey, Task, TaskStatus,
+};
+use crate::paths;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS apps (
+    app_key TEXT PRIMARY KEY,
+    secret_key TEXT NOT NULL,
+    container TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    realtime_service INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS folders (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (app_key, path)
+);
+CREATE INDEX IF NOT EXISTS folders_parent ON folders (app_key, parent);
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    source_id TEXT,
+    blob_key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    taken_at INTEGER,
+    lat REAL,
+    lng REAL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (app_key, path)
+);
+CREATE INDEX IF NOT EXISTS files_parent ON files (app_key, parent);
+CREATE INDEX IF NOT EXISTS files_source ON files (source_id);
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    queue_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    try_count INTEGER NOT NULL,
+    queued_at INTEGER NOT NULL,
+    operation_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    error TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, queued_at);
+";
+
+const FILE_COLUMNS: &str = "id, path, bytes, created_by, operation_id, source_id, blob_key, \
+    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at";
+
+const TASK_COLUMNS: &str =
+    "id, app_key, queue_type, status, try_count, queued_at, operation_id, path, payload, error";
+
+/// The SQLite catalog.
+#[derive(Clone)]
+pub struct SqliteCatalog {
+    /// The one connection; SQLite serialises writers anyway, and WAL lets other processes read.
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteCatalog {
+    /// Opens (creating if needed) the catalog file and its schema.
+    pub fn open(path: &Path) -> CatalogResult<Self> {
+        let conn = Connection::open(path).map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> CatalogResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> CatalogResult<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| CatalogError::Backend("catalog connection poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| CatalogError::Backend(e.to_string()))?
+    }
+
+    async fn tx<T, F>(&self, f: F) -> CatalogResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> CatalogResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn backend(e: rusqlite::Error) -> CatalogError {
+    CatalogError::Backend(e.to_string())
+}
+
+fn app_from_row(row: &Row<'_>) -> rusqlite::Result<AppRecord> {
+    Ok(AppRecord {
+        app_key: row.get(0)?,
+        secret_key: row.get(1)?,
+        container: row.get(2)?,
+        name: row.get(3)?,
+        realtime_service: row.get(4)?,
+        created_at: row.get(5)?,
+    })
+}
+
+fn folder_from_row(row: &Row<'_>) -> rusqlite::Result<Folder> {
+    Ok(Folder {
+        id: row.get(0)?,
+        path: row.get(1)?,
+        updated_at: row.get(2)?,
+    })
+}
+
+fn file_from_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
+    let created_by: String = row.get(3)?;
+    Ok(FileRecord {
+        id: row.get(0)?,
+        path: row.get(1)?,
+        bytes: row.get::<_, i64>(2)?.max(0) as u64,
+        created_by: CreatedBy::from_code(&created_by).unwrap_or(CreatedBy::User),
+        operation_id: row.get(4)?,
+        source_id: row.get(5)?,
+        blob_key: row.get(6)?,
+        etag: row.get(7)?,
+        content_type: row.get(8)?,
+        width: row.get(9)?,
+        height: row.get(10)?,
+        taken_at: row.get(11)?,
+        lat: row.get(12)?,
+        lng: row.get(13)?,
+        created_at: row.get(14)?,
+        updated_at: row.get(15)?,
+    })
+}
+
+fn task_from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
+    let status: String = row.get(3)?;
+    Ok(Task {
+        id: row.get(0)?,
+        app_key: row.get(1)?,
+        queue_type: row.get(2)?,
+        status: TaskStatus::from_code(&status).unwrap_or(TaskStatus::Failed),
+        try_count: row.get(4)?,
+        queued_at: row.get(5)?,
+        operation_id: row.get(6)?,
+        path: row.get(7)?,
+        payload: row.get(8)?,
+        error: row.get(9)?,
+    })
+}
+
+/// The range of paths strictly below `folder`: `[lo, hi)` in byte order.
+fn below(folder: &str) -> (String, String) {
+    if folder == "/" {
+        ("/".to_owned(), "0".to_owned())
+    } else {
+        (format!("{folder}/"), format!("{folder}0"))
+    }
+}
+
+fn folder_at(tx: &Transaction<'_>, app_key: &str, path: &str) -> CatalogResult<Option<Folder>> {
+    tx.query_row(
+        "SELECT id, path, updated_at FROM folders WHERE app_key = ?1 AND path = ?2",
+        params![app_key, path],
+        folder_from_row,
+    )
+    .optional()
+    .map_err(backend)
+}
+
+fn file_exists(tx: &Transaction<'_>, app_key: &str, path: &str) -> CatalogResult<bool> {
+    tx.query_row(
+        "SELECT 1 FROM files WHERE app_key = ?1 AND path = ?2",
+        params![app_key, path],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|o| o.is_some())
+    .map_err(backend)
+}
+
+/// Creates `path` and its missing parents; returns the folder and whether it was new.
+fn ensure_folder(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    path: &str,
+    now: i64,
+) -> CatalogResult<(Folder, bool)> {
+    if let Some(existing) = folder_at(tx, app_key, path)? {
+        return Ok((existing, false));
+    }
+    if file_exists(tx, app_key, path)? {
+        return Err(CatalogError::NotAFolder(path.to_owned()));
+    }
+    if path != "/" {
+        ensure_folder(tx, app_key, paths::parent(path), now)?;
+    }
+    let folder = Folder {
+        id: uuid::Uuid::new_v4().to_string(),
+        path: path.to_owned(),
+        updated_at: now,
+    };
+    tx.execute(
+        "INSERT INTO folders (id, app_key, path, parent, name, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            folder.id,
+            app_key,
+            path,
+            if path == "/" { "" } else { paths::parent(path) },
+            paths::name(path),
+            now
+        ],
+    )
+    .map_err(backend)?;
+    Ok((folder, true))
+}
+
+fn insert_file(tx: &Transaction<'_>, app_key: &str, f: &FileRecord) -> CatalogResult<()> {
+    tx.execute(
+        "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
+             source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
+             created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18, ?19)",
+        params![
+            f.id,
+            app_key,
+            f.path,
+            paths::parent(&f.path),
+            paths::name(&f.path),
+            f.bytes as i64,
+            f.created_by.code(),
+            f.operation_id,
+            f.source_id,
+            f.blob_key,
+            f.etag,
+            f.content_type,
+            f.width,
+            f.height,
+            f.taken_at,
+            f.lat,
+            f.lng,
+            f.created_at,
+            f.updated_at
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Deletes the files produced from `source_id`; returns their blob keys.
+fn delete_produced(tx: &Transaction<'_>, source_id: &str) -> CatalogResult<Vec<String>> {
+    let mut stmt = tx
+        .prepare("DELETE FROM files WHERE source_id = ?1 RETURNING blob_key")
+        .map_err(backend)?;
+    let keys = stmt
+        .query_map(params![source_id], |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    Ok(keys)
+}
+
+#[async_trait]
+impl Catalog for SqliteCatalog {
+    async fn create_app(&self, app: &AppRecord) -> CatalogResult<()> {
+        let app = app.clone();
+        self.tx(move |tx| {
+            tx.execute(
+                "INSERT INTO apps (app_key, secret_key, container, name, realtime_service,
+                     created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    app.app_key,
+                    app.secret_key,
+                    app.container,
+                    app.name,
+                    app.realtime_service,
+                    app.created_at
+                ],
+            )
+            .map_err(backend)?;
+            ensure_folder(tx, &app.app_key, "/", app.created_at)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn apps(&self) -> CatalogResult<Vec<AppRecord>> {
+        self.run(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT app_key, secret_key, container, name, realtime_service, created_at
+                     FROM apps ORDER BY created_at, rowid",
+                )
+                .map_err(backend)?;
+            let apps = stmt
+                .query_map([], app_from_row)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(apps)
+        })
+        .await
+    }
+
+    async fn app(&self, app_key: &str) -> CatalogResult<Option<AppRecord>> {
+        let key = app_key.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT app_key, secret_key, container, name, realtime_service, created_at
+                 FROM apps WHERE app_key = ?1",
+                params![key],
+                app_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn app_by_container(&self, container: &str) -> CatalogResult<Option<AppRecord>> {
+        let container = container.to_owned();
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT app_key, secret_key, container, name, realtime_service, created_at
+                 FROM apps WHERE container = ?1",
+                params![container],
+                app_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()> {
+        let key = app_key.to_owned();
+        self.run(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE apps SET realtime_service = ?1 WHERE app_key = ?2",
+                    params![on, key],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(CatalogError::NotFound(key));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder> {
+        let (key, path) = (app_key.to_owned(), path.to_owned());
+        self.tx(move |tx| {
+            let (folder, created) = ensure_folder(tx, &key, &path, now)?;
+            if !created {
+                return Err(CatalogError::FolderExists(path));
+            }
+            Ok(folder)
+        })
+        .await
+    }
+
+    async fn folder_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<Folder>> {
+        let (key, path) = (app_key.to_owned(), path.to_owned());
+        self.tx(move |tx| folder_at(tx, &key, &path)).await
+    }
+
+    async fn folder_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<Folder>> {
+        let (key, id) = (app_key.to_owned(), id.to_owned());
+        self.run(move |conn| {
+            conn.query_row(
+                "SELECT id, path, updated_at FROM folders WHERE app_key = ?1 AND id = ?2",
+                params![key, id],
+                folder_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        app_key: &str,
+        folder: &str,
+        query: &ListQuery,
+    ) -> CatalogResult<Listing> {
+        let (key, folder, q) = (app_key.to_owned(), folder.to_owned(), query.clone());
+        self.run(move |conn| {
+            let order = match (q.sort, q.descending) {
+                (SortKey::Name, false) => "name ASC",
+                (SortKey::Name, true) => "name DESC",
+                (SortKey::Date, false) => "updated_at ASC, name ASC",
+                (SortKey::Date, true) => "updated_at DESC, name ASC",
+            };
+            let needle = q.name.clone().unwrap_or_default();
+            let offset = i64::from(q.page.saturating_sub(1)) * i64::from(q.rows);
+            let limit = i64::from(q.rows);
+            let created_by = q.created_by.map(CreatedBy::code).unwrap_or("");
+
+            let total_folders: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM folders
+                     WHERE app_key = ?1 AND parent = ?2 AND instr(name, ?3) > 0",
+                    params![key, folder, needle],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT id, path, updated_at FROM folders
+                     WHERE app_key = ?1 AND parent = ?2 AND instr(name, ?3) > 0
+                     ORDER BY {order} LIMIT ?4 OFFSET ?5"
+                ))
+                .map_err(backend)?;
+            let folders = stmt
+                .query_map(
+                    params![key, folder, needle, limit, offset],
+                    folder_from_row,
+                )
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+
+            let total_files: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM files
+                     WHERE app_key = ?1 AND parent = ?2 AND instr(name, ?3) > 0
+                       AND (?4 = '' OR created_by = ?4)",
+                    params![key, folder, needle, created_by],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {FILE_COLUMNS} FROM files
+                     WHERE app_key = ?1 AND parent = ?2 AND instr(name, ?3) > 0
+                       AND (?4 = '' OR created_by = ?4)
+                     ORDER BY {order} LIMIT ?5 OFFSET ?6"
+                ))
+                .map_err(backend)?;
+            let files = stmt
+                .query_map(
+                    params![key, folder, needle, created_by, limit, offset],
+                    file_from_row,
+                )
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(Listing {
+                folders,
+                files,
+                total_folders: total_folders.max(0) as u64,
+                total_files: total_files.max(0) as u64,
+            })
+        })
+        .await
+    }
+
+    async fn folder_stats(&self, app_key: &str, folder: &str) -> CatalogResult<FolderStats> {
+        let (key, (lo, hi)) = (app_key.to_owned(), below(folder));
+        self.run(move |conn| {
+            let (files, bytes): (i64, i64) = conn
+                .query_row(
+                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM files
+                     WHERE app_key = ?1 AND path >= ?2 AND path < ?3",
+                    params![key, lo, hi],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(backend)?;
+            let folders: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM folders
+                     WHERE app_key = ?1 AND path >= ?2 AND path < ?3 AND path <> '/'",
+                    params![key, lo, hi],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            Ok(FolderStats {
+                bytes: bytes.max(0) as u64,
+                folders: folders.max(0) as u64,
+                files: files.max(0) as u64,
+            })
+        })
+        .await
+    }
+
+    async fn file_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<FileRecord>> {
+        let (key, path) = (app_key.to_owned(), path.to_owned());
+        self.run(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND path = ?2"
+            ))
+            .and_then(|mut s| s.query_row(params![key, path], file_from_row).optional())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn file_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<FileRecord>> {
+        let (key, id) = (app_key.to_owned(), id.to_owned());
+        self.run(move |conn| {
+            conn.query_row(
+                &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND id = ?2"),
+                params![key, id],
+                file_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_file(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+    ) -> CatalogResult<PutOutcome> {
+        let key = app_key.to_owned();
+        self.tx(move |tx| {
+            let mut file = file;
+            let parent = paths::parent(&file.path).to_owned();
+            ensure_folder(tx, &key, &parent, file.updated_at)?;
+            if folder_at(tx, &key, &file.path)?.is_some() {
+                return Err(CatalogError::FolderExists(file.path));
+            }
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND path = ?2"),
+                    params![key, file.path],
+                    file_from_row,
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(old) = existing else {
+                insert_file(tx, &key, &file)?;
+                return Ok(PutOutcome {
+                    file,
+                    overwritten: false,
+                    orphaned_blobs: Vec::new(),
+                });
+            };
+            match on_conflict {
+                OnConflict::Fail => Err(CatalogError::FileExists(file.path)),
+                OnConflict::Overwrite => {
+                    let mut orphaned = delete_produced(tx, &old.id)?;
+                    orphaned.push(old.blob_key.clone());
+                    tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
+                        .map_err(backend)?;
+                    file.id = old.id;
+                    file.created_at = old.created_at;
+                    insert_file(tx, &key, &file)?;
+                    Ok(PutOutcome {
+                        file,
+                        overwritten: true,
+                        orphaned_blobs: orphaned,
+                    })
+                }
+                OnConflict::Rename => {
+                    let name = paths::name(&file.path).to_owned();
+                    for n in 1..=u32::MAX {
+                        let candidate = paths::join(&parent, &paths::autorename(&name, n));
+                        if !file_exists(tx, &key, &candidate)?
+                            && folder_at(tx, &key, &candidate)?.is_none()
+                        {
+                            file.path = candidate;
+                            insert_file(tx, &key, &file)?;
+                            return Ok(PutOutcome {
+                                file,
+                                overwritten: false,
+                                orphaned_blobs: Vec::new(),
+                            });
+                        }
+                    }
+                    Err(CatalogError::FileExists(file.path))
+                }
+            }
+        })
+        .await
+    }
+
+    async fn delete_file(
+        &self,
+        app_key: &str,
+        id: &str,
+        with_produced: bool,
+    ) -> CatalogResult<Vec<String>> {
+        let (key, id) = (app_key.to_owned(), id.to_owned());
+        self.tx(move |tx| {
+            let blob: Option<String> = tx
+                .query_row(
+                    "DELETE FROM files WHERE app_key = ?1 AND id = ?2 RETURNING blob_key",
+                    params![key, id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(blob) = blob else {
+                return Err(CatalogError::NotFound(id));
+            };
+            let mut keys = vec![blob];
+            if with_produced {
+                keys.extend(delete_produced(tx, &id)?);
+            }
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn delete_folder(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>> {
+        let (key, id) = (app_key.to_owned(), id.to_owned());
+        self.tx(move |tx| {
+            let path: Option<String> = tx
+                .query_row(
+                    "SELECT path FROM folders WHERE app_key = ?1 AND id = ?2",
+                    params![key, id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(path) = path else {
+                return Err(CatalogError::NotFound(id));
+            };
+            let (lo, hi) = below(&path);
+            let mut stmt = tx
+                .prepare(
+                    "DELETE FROM files WHERE app_key = ?1 AND path >= ?2 AND path < ?3
+                     RETURNING blob_key",
+                )
+                .map_err(backend)?;
+            let keys = stmt
+                .query_map(params![key, lo, hi], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            tx.execute(
+                "DELETE FROM folders WHERE app_key = ?1 AND path >= ?2 AND path < ?3
+                   AND path <> '/'",
+                params![key, lo, hi],
+            )
+            .map_err(backend)?;
+            if path != "/" {
+                tx.execute("DELETE FROM folders WHERE id = ?1", params![id])
+                    .map_err(backend)?;
+            }
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn enqueue_task(&self, task: &Task) -> CatalogResult<()> {
+        let t = task.clone();
+        self.run(move |conn| {
+            conn.execute(
+                &format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+                params![
+                    t.id,
+                    t.app_key,
+                    t.queue_type,
+                    t.status.code(),
+                    t.try_count,
+                    t.queued_at,
+                    t.operation_id,
+                    t.path,
+                    t.payload,
+                    t.error
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn task(&self, app_key: &str, id: &str) -> CatalogResult<Option<Task>> {
+        let (key, id) = (app_key.to_owned(), id.to_owned());
+        self.run(move |conn| {
+            conn.query_row(
+                &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE app_key = ?1 AND id = ?2"),
+                params![key, id],
+                task_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn claim_task(&self, now: i64, lease_until: i64) -> CatalogResult<Option<Task>> {
+        self.tx(move |tx| {
+            tx.query_row(
+                &format!(
+                    "UPDATE tasks SET status = 'P', try_count = try_count + 1, lease_until = ?2
+                     WHERE id = (SELECT id FROM tasks
+                                 WHERE status = 'W' OR (status = 'P' AND lease_until < ?1)
+                                 ORDER BY queued_at LIMIT 1)
+                     RETURNING {TASK_COLUMNS}"
+                ),
+                params![now, lease_until],
+                task_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn finish_task(
+        &self,
+        id: &str,
+        status: TaskStatus,
+        error: Option<&str>,
+    ) -> CatalogResult<()> {
+        let (id, error) = (id.to_owned(), error.map(str::to_owned));
+        self.run(move |conn| {
+            conn.execute(
+                "UPDATE tasks SET status = ?2, error = ?3, lease_until = 0 WHERE id = ?1",
+                params![id, status.code(), error],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}

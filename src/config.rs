@@ -1,0 +1,319 @@
+//! Typed configuration: built-in defaults, then an optional TOML file, then `PICTOR_<SECTION>_<KEY>`
+//! environment variables, then command-line flags. Every key is documented in
+//! `config/pictor.toml`, which holds exactly the defaults.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A configuration that could not be read or is invalid. The message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file that was asked for.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file or an environment variable holds a value of the wrong type or an unknown key.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration of a Pictor process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Listening socket, public URL, data directory and shutdown.
+    pub server: ServerConfig,
+    /// Where image bytes are kept.
+    pub storage: StorageConfig,
+    /// Where the metadata catalog is kept.
+    pub catalog: CatalogConfig,
+    /// Request and naming limits.
+    pub limits: LimitsConfig,
+    /// Delivery of originals and results.
+    pub delivery: DeliveryConfig,
+    /// Background task queue.
+    pub tasks: TasksConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[server]`: the listening socket and the process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Base of the absolute delivery URLs written in API answers; empty means `http://<listen>`.
+    pub public_url: String,
+    /// Directory for the embedded catalog and the local blob store.
+    pub data_dir: PathBuf,
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            public_url: String::new(),
+            data_dir: PathBuf::from("./data"),
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// `[storage]`: the object store for image bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Object store URL; empty means a local directory `<data_dir>/blobs`.
+    pub url: String,
+}
+
+/// `[catalog]`: the metadata store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Catalog URL; empty means the embedded SQLite file `<data_dir>/catalog.sqlite3`.
+    pub url: String,
+}
+
+/// `[limits]`: sizes and counts accepted from clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest single uploaded file, in bytes (answer 11004 above it).
+    pub max_upload_bytes: u64,
+    /// Largest request body (a whole multipart upload), in bytes.
+    pub max_request_bytes: u64,
+    /// Largest full path, in bytes (answer 11001 above it).
+    pub max_path_bytes: usize,
+    /// Most items in one request: rows per page, files per upload, ids per deletion.
+    pub max_items: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 50 * 1024 * 1024,
+            max_request_bytes: 256 * 1024 * 1024,
+            max_path_bytes: 1024,
+            max_items: 10_000,
+        }
+    }
+}
+
+/// `[delivery]`: how `GET /<container>/<path>` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// `Cache-Control: public, max-age=<this>` on delivered images.
+    pub cache_max_age_secs: u64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            cache_max_age_secs: 86_400,
+        }
+    }
+}
+
+/// `[tasks]`: the persistent background task queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TasksConfig {
+    /// Number of task workers.
+    pub workers: usize,
+    /// Milliseconds between polls of the queue when it is idle.
+    pub poll_interval_ms: u64,
+    /// Attempts before a task ends in F.
+    pub max_tries: u32,
+    /// Seconds a worker holds a task before another worker may take it over.
+    pub lease_secs: u64,
+}
+
+impl Default for TasksConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            poll_interval_ms: 500,
+            max_tries: 3,
+            lease_secs: 60,
+        }
+    }
+}
+
+/// `[log]`: diagnostics on stderr.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Log filter (`error`, `warn`, `info`, `debug`, or a `tracing` filter directive).
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then `PICTOR_*` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                toml::from_str::<toml::Table>(&text)
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("PICTOR_") else {
+                continue;
+            };
+            let Some((section, key)) = rest.split_once('_') else {
+                return Err(ConfigError::Invalid(format!(
+                    "environment variable {name}: expected PICTOR_<SECTION>_<KEY>"
+                )));
+            };
+            let section = section.to_ascii_lowercase();
+            let key = key.to_ascii_lowercase();
+            let entry = table
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(section_table) = entry else {
+                return Err(ConfigError::Invalid(format!("`{section}` is not a section")));
+            };
+            section_table.insert(key, env_value(&value));
+        }
+        let text = toml::to_string(&table).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            return bad("server.listen", "expected an address like 127.0.0.1:8080");
+        }
+        let url = &self.server.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return bad("server.public_url", "expected an http:// or https:// URL");
+        }
+        if self.limits.max_upload_bytes == 0 {
+            return bad("limits.max_upload_bytes", "must be greater than 0");
+        }
+        if self.limits.max_request_bytes < self.limits.max_upload_bytes {
+            return bad(
+                "limits.max_request_bytes",
+                "must be at least limits.max_upload_bytes",
+            );
+        }
+        if self.limits.max_path_bytes < 2 {
+            return bad("limits.max_path_bytes", "must be at least 2");
+        }
+        if self.limits.max_items == 0 {
+            return bad("limits.max_items", "must be greater than 0");
+        }
+        if self.tasks.workers == 0 {
+            return bad("tasks.workers", "must be greater than 0");
+        }
+        if self.tasks.max_tries == 0 {
+            return bad("tasks.max_tries", "must be greater than 0");
+        }
+        Ok(())
+    }
+
+    /// The socket address to listen on.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server
+            .listen
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("server.listen: {}", self.server.listen)))
+    }
+}
+
+/// Reads an environment value as a TOML scalar (number, boolean) when it is one, else a string.
+fn env_value(raw: &str) -> toml::Value {
+    match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => match t.remove("v") {
+            Some(v @ (toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_))) => v,
+            _ => toml::Value::String(raw.to_owned()),
+        },
+        Err(_) => toml::Value::String(raw.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn shipped_config_file_holds_exactly_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/pictor.toml");
+        let loaded = Config::load(Some(&path), Vec::new()).expect("config/pictor.toml loads");
+        assert_eq!(loaded, Config::default());
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("PICTOR_LIMITS_MAX_UPLOAD_BYTES", "1000"),
+                ("PICTOR_SERVER_PUBLIC_URL", "http://img.example.test"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(c.limits.max_upload_bytes, 1000);
+        assert_eq!(c.server.public_url, "http://img.example.test");
+        assert_eq!(c.delivery.cache_max_age_secs, 86_400);
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = Config::load(None, env(&[("PICTOR_LIMITS_MAX_UPLOAD_BYTES", "abc")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("max_upload_bytes"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_names_the_key() {
+        let err = Config::load(None, env(&[("PICTOR_SERVER_LISTEN_PORT", "1")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn bad_listen_address_is_refused() {
+        let err =
+            Config::load(None, env(&[("PICTOR_SERVER_LISTEN", "nowhere")])).expect_err("fails");
+        assert!(err.to_string().contains("server.listen"), "{err}");
+    }
+}

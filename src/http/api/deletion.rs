@@ -1,0 +1,131 @@
+//! Deletion API: one folder or file now (`/images/sync`), many in a background task
+//! (`/images/async`).
+
+use super::envelope::{ApiError, Reply};
+use super::{views, Call};
+use crate::catalog::{CatalogError, Task, TaskStatus};
+use crate::context::now_ms;
+use crate::ingest::release_blobs;
+use crate::result_code::ResultCode;
+use crate::tasks::DeletePayload;
+use serde_json::json;
+use std::time::Duration;
+
+/// Longest id accepted in a deletion request.
+const MAX_ID_LEN: usize = 50;
+
+fn check_id(id: &str) -> Result<(), ApiError> {
+    if id.len() > MAX_ID_LEN {
+        return Err(ApiError::invalid("id longer than 50 characters"));
+    }
+    Ok(())
+}
+
+/// `DELETE /images/sync?folderId=|fileId=&includeThumbnail=`.
+pub async fn delete_sync(call: Call) -> Result<Reply, ApiError> {
+    let q = &call.query;
+    let file_id = q.get("fileId").map(str::trim).filter(|s| !s.is_empty());
+    let folder_id = q.get("folderId").map(str::trim).filter(|s| !s.is_empty());
+    let with_produced = q.bool("includeThumbnail", false)?;
+    if file_id.is_none() && folder_id.is_none() {
+        return Err(ApiError::invalid("folderId or fileId is required"));
+    }
+    for id in file_id.iter().chain(folder_id.iter()) {
+        check_id(id)?;
+    }
+    let payload = DeletePayload {
+        file_ids: file_id.map(str::to_owned).into_iter().collect(),
+        folder_ids: folder_id.map(str::to_owned).into_iter().collect(),
+        include_thumbnail: with_produced,
+    };
+    let deleted = run_delete(&call, &payload).await?;
+    if deleted == 0 {
+        return Err(ApiError::new(ResultCode::NoFileToDelete));
+    }
+    Ok(Reply::ok(json!({})))
+}
+
+/// Deletes what `payload` names; returns how many entries existed.
+async fn run_delete(call: &Call, payload: &DeletePayload) -> Result<usize, ApiError> {
+    match crate::tasks::delete_entries(&call.ctx, &call.app.app_key, payload).await {
+        Ok((found, keys)) => {
+            release_blobs(&call.ctx, keys, Duration::ZERO);
+            Ok(found)
+        }
+        Err(CatalogError::NotFound(_)) => Err(ApiError::new(ResultCode::NoFileToDelete)),
+        Err(e) => Err(call.catalog_error(&e)),
+    }
+}
+
+/// `DELETE /images/async?folderIds=&fileIds=&includeThumbnail=`: queues a `delete` task.
+pub async fn delete_async(call: Call) -> Result<Reply, ApiError> {
+    let q = &call.query;
+    let file_ids = q.list("fileIds");
+    let folder_ids = q.list("folderIds");
+    let include_thumbnail = q.bool("includeThumbnail", false)?;
+    if file_ids.is_empty() && folder_ids.is_empty() {
+        return Err(ApiError::invalid("folderIds or fileIds is required"));
+    }
+    if file_ids.len() + folder_ids.len() > call.ctx.config.limits.max_items {
+        return Err(ApiError::new(ResultCode::DeleteFileCountLimit));
+    }
+    for id in file_ids.iter().chain(folder_ids.iter()) {
+        check_id(id)?;
+    }
+    let key = &call.app.app_key;
+    let catalog = &call.ctx.catalog;
+    let mut any = false;
+    for id in &file_ids {
+        if catalog
+            .file_by_id(key, id)
+            .await
+            .map_err(|e| call.catalog_error(&e))?
+            .is_some()
+        {
+            any = true;
+            break;
+        }
+    }
+    if !any {
+        for id in &folder_ids {
+            if catalog
+                .folder_by_id(key, id)
+                .await
+                .map_err(|e| call.catalog_error(&e))?
+                .is_some()
+            {
+                any = true;
+                break;
+            }
+        }
+    }
+    if !any {
+        return Err(ApiError::new(ResultCode::NoFileToDelete));
+    }
+    let payload = DeletePayload {
+        file_ids,
+        folder_ids,
+        include_thumbnail,
+    };
+    let task = Task {
+        id: uuid::Uuid::new_v4().to_string(),
+        app_key: key.clone(),
+        queue_type: "delete".to_owned(),
+        status: TaskStatus::Waiting,
+        try_count: 0,
+        queued_at: now_ms(),
+        operation_id: String::new(),
+        path: String::new(),
+        payload: serde_json::to_string(&payload)
+            .map_err(|_| ApiError::new(ResultCode::Fail))?,
+        error: None,
+    };
+    catalog
+        .enqueue_task(&task)
+        .await
+        .map_err(|e| call.catalog_error(&e))?;
+    call.ctx.tasks_queued.notify_one();
+    Ok(Reply::ok(
+        json!({ "queue": views::queue(&call.ctx, &call.app, &task) }),
+    ))
+}

@@ -1,0 +1,47 @@
+//! Upload API, single file: `PUT /images?path=&overwrite=&autorename=` with the raw bytes.
+
+use super::envelope::{ApiError, Reply};
+use super::{views, Call};
+use crate::catalog::OnConflict;
+use crate::ingest;
+use crate::paths;
+use crate::result_code::ResultCode;
+use serde_json::json;
+
+/// Chooses the conflict rule from the two flags of the API.
+pub fn on_conflict(overwrite: bool, autorename: bool) -> OnConflict {
+    if overwrite {
+        OnConflict::Overwrite
+    } else if autorename {
+        OnConflict::Rename
+    } else {
+        OnConflict::Fail
+    }
+}
+
+/// `PUT /images`: stores one file.
+pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
+    let raw = call
+        .query
+        .get("path")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid("path is required"))?;
+    let path = paths::normalize(raw, call.ctx.config.limits.max_path_bytes)?;
+    if path == "/" {
+        return Err(ApiError::new(ResultCode::FilenameEmpty));
+    }
+    let rule = on_conflict(
+        call.query.bool("overwrite", false)?,
+        call.query.bool("autorename", false)?,
+    );
+    let limit = call.ctx.config.limits.max_upload_bytes;
+    let bytes = call.read_body(limit, ResultCode::UploadSizeLimit).await?;
+    if bytes.is_empty() {
+        return Err(ApiError::new(ResultCode::InvalidFiles));
+    }
+    let outcome = ingest::store_upload(&call.ctx, &call.app, &path, bytes, rule).await?;
+    Ok(Reply::ok(json!({
+        "file": views::file(&call.ctx, &call.app, &outcome.file, Vec::new())
+    })))
+}

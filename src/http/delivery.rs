@@ -1,0 +1,149 @@
+//! `GET`/`HEAD /<container>/<path>`: delivery of stored files with validators, conditional
+//! requests and byte ranges.
+
+use super::body::{self, Body};
+use super::conditional::{self, RangeRequest};
+use crate::catalog::FileRecord;
+use crate::context::Context;
+use crate::paths;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use std::time::{Duration, SystemTime};
+
+/// Answers a delivery request.
+pub async fn handle<B>(ctx: &Context, req: &Request<B>) -> Response<Body> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
+    }
+    let raw = req.uri().path();
+    let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
+        return plain(StatusCode::BAD_REQUEST, "path is not valid UTF-8\n");
+    };
+    let trimmed = decoded.trim_start_matches('/');
+    let Some((container, rest)) = trimmed.split_once('/') else {
+        return not_found();
+    };
+    let Ok(path) = paths::normalize(rest, ctx.config.limits.max_path_bytes) else {
+        return plain(StatusCode::BAD_REQUEST, "invalid path\n");
+    };
+    if req.uri().query().is_some_and(|q| !q.is_empty()) {
+        return plain(StatusCode::NOT_FOUND, "unknown operation\n");
+    }
+    let app = match ctx.catalog.app_by_container(container).await {
+        Ok(Some(app)) => app,
+        Ok(None) => return not_found(),
+        Err(e) => {
+            ctx.metrics.catalog_errors.inc();
+            tracing::error!(error = %e, "catalog lookup failed");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "catalog unavailable\n");
+        }
+    };
+    let file = match ctx.catalog.file_by_path(&app.app_key, &path).await {
+        Ok(Some(file)) => file,
+        Ok(None) => return not_found(),
+        Err(e) => {
+            ctx.metrics.catalog_errors.inc();
+            tracing::error!(error = %e, "catalog lookup failed");
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "catalog unavailable\n");
+        }
+    };
+    serve_file(ctx, req, &file).await
+}
+
+/// Serves a file's bytes with its validators, honouring conditional and range headers.
+async fn serve_file<B>(ctx: &Context, req: &Request<B>, file: &FileRecord) -> Response<Body> {
+    let etag = format!("\"{}\"", file.etag);
+    let modified = SystemTime::UNIX_EPOCH
+        + Duration::from_millis(u64::try_from(file.updated_at).unwrap_or(0));
+    let headers = req.headers();
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+
+    let unchanged = match text(header::IF_NONE_MATCH) {
+        Some(inm) => conditional::none_match(inm, &etag),
+        None => text(header::IF_MODIFIED_SINCE)
+            .is_some_and(|ims| conditional::not_modified_since(ims, modified)),
+    };
+    let mut builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified))
+        .header(
+            header::CACHE_CONTROL,
+            format!("public, max-age={}", ctx.config.delivery.cache_max_age_secs),
+        );
+    if unchanged {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(body::empty())
+            .unwrap_or_else(|_| internal_error());
+    }
+    builder = builder
+        .header(header::CONTENT_TYPE, &file.content_type)
+        .header(header::ACCEPT_RANGES, "bytes");
+
+    let len = file.bytes;
+    let range_allowed = text(header::IF_RANGE)
+        .is_none_or(|ir| conditional::if_range_matches(ir, &etag, modified));
+    let range = match text(header::RANGE) {
+        Some(r) if range_allowed => conditional::parse_range(r, len),
+        _ => RangeRequest::Full,
+    };
+    let (status, span) = match range {
+        RangeRequest::Full => (StatusCode::OK, None),
+        RangeRequest::Partial(span) => {
+            builder = builder.header(
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{len}", span.start, span.end - 1),
+            );
+            (StatusCode::PARTIAL_CONTENT, Some(span))
+        }
+        RangeRequest::Unsatisfiable => {
+            return builder
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .body(body::empty())
+                .unwrap_or_else(|_| internal_error());
+        }
+    };
+    let body_len = span.as_ref().map_or(len, |s| s.end - s.start);
+    builder = builder
+        .status(status)
+        .header(header::CONTENT_LENGTH, body_len);
+    if req.method() == Method::HEAD {
+        return builder.body(body::empty()).unwrap_or_else(|_| internal_error());
+    }
+    match ctx.blob.stream(&file.blob_key, span).await {
+        Ok(stream) => {
+            ctx.metrics.bytes_out.inc_by(body_len);
+            builder
+                .body(body::stream(stream))
+                .unwrap_or_else(|_| internal_error())
+        }
+        Err(e) => {
+            ctx.metrics.blob_errors.inc();
+            tracing::error!(error = %e, key = %file.blob_key, "blob read failed");
+            plain(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n")
+        }
+    }
+}
+
+fn not_found() -> Response<Body> {
+    plain(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// A short plain-text answer.
+pub fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut resp = Response::new(body::full(text));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+fn internal_error() -> Response<Body> {
+    plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+}

@@ -1,0 +1,142 @@
+//! The HTTP front doors: one hyper server routes `/image/v2.0/appkeys/...` to the management
+//! API, `/metrics`, `/healthz` and `/readyz` to operations endpoints, and everything else to
+//! delivery. Only this module knows about HTTP.
+
+pub mod api;
+pub mod body;
+pub mod conditional;
+pub mod delivery;
+pub mod ops;
+
+use crate::context::Context;
+use body::Body;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// Prefix of every management API path.
+pub const API_PREFIX: &str = "/image/v2.0/appkeys/";
+
+/// The class of a route, the `route` label of request metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    /// Delivery of files.
+    Delivery,
+    /// Management API.
+    Api,
+    /// `/metrics`.
+    Metrics,
+    /// `/healthz`, `/readyz`.
+    Health,
+}
+
+impl RouteClass {
+    fn of(path: &str) -> Self {
+        if path.starts_with(API_PREFIX) {
+            Self::Api
+        } else if path == "/metrics" {
+            Self::Metrics
+        } else if path == "/healthz" || path == "/readyz" {
+            Self::Health
+        } else {
+            Self::Delivery
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Delivery => "delivery",
+            Self::Api => "api",
+            Self::Metrics => "metrics",
+            Self::Health => "health",
+        }
+    }
+}
+
+/// The outcome label of a request, set by handlers that know better than the HTTP status
+/// (the API answers 200 with a `resultCode`).
+#[derive(Debug, Clone, Copy)]
+pub struct ResultLabel(pub i32);
+
+/// Routes one request and records its metrics.
+pub async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let class = RouteClass::of(req.uri().path());
+    let resp = match class {
+        RouteClass::Api => api::handle(&ctx, req).await,
+        RouteClass::Metrics => ops::metrics(&ctx),
+        RouteClass::Health => ops::health(&ctx, req.uri().path()).await,
+        RouteClass::Delivery => delivery::handle(&ctx, &req).await,
+    };
+    let result = match resp.extensions().get::<ResultLabel>() {
+        Some(ResultLabel(code)) => itoa_label(i64::from(*code)),
+        None => itoa_label(i64::from(resp.status().as_u16())),
+    };
+    ctx.metrics
+        .requests
+        .with_label_values(&[class.label(), result.as_str()])
+        .inc();
+    ctx.metrics
+        .latency
+        .with_label_values(&[class.label()])
+        .observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+fn itoa_label(n: i64) -> String {
+    n.to_string()
+}
+
+/// Serves connections from `listener` until `shutdown` resolves, then stops accepting and
+/// waits up to `server.shutdown_grace_secs` for in-flight requests to finish.
+pub async fn serve(
+    ctx: Arc<Context>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let builder = Builder::new(TokioExecutor::new());
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let ctx = Arc::clone(&ctx);
+                let service = service_fn(move |req| {
+                    let ctx = Arc::clone(&ctx);
+                    async move { Ok::<_, Infallible>(handle(ctx, req).await) }
+                });
+                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let grace = Duration::from_secs(ctx.config.server.shutdown_grace_secs);
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("shutdown grace period over; closing remaining connections");
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! Operations endpoints: `/metrics` (Prometheus text), `/healthz` (the process answers) and
+//! `/readyz` (the catalog answers).
+
+use super::body::{self, Body};
+use crate::context::Context;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Response, StatusCode};
+
+/// `/metrics`.
+pub fn metrics(ctx: &Context) -> Response<Body> {
+    let mut resp = Response::new(body::full(ctx.metrics.render()));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
+/// `/healthz` and `/readyz`.
+pub async fn health(ctx: &Context, path: &str) -> Response<Body> {
+    if path == "/readyz" && ctx.catalog.app("").await.is_err() {
+        ctx.metrics.catalog_errors.inc();
+        return super::delivery::plain(StatusCode::SERVICE_UNAVAILABLE, "catalog unavailable\n");
+    }
+    super::delivery::plain(StatusCode::OK, "ok\n")
+}

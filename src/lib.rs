@@ -1,0 +1,31 @@
+//! Pictor: a self-hosted image service with two front doors on one catalog.
+//!
+//! Layout:
+//! - [`http`]: the hyper server. [`http::delivery`] answers `GET /<container>/<path>`;
+//!   [`http::api`] is the management API under `/image/v2.0/appkeys/{appKey}/...`, one file
+//!   per section of the API guide; [`http::ops`] serves `/metrics`, `/healthz`, `/readyz`.
+//! - [`catalog`]: the metadata model (apps, folders, files, tasks) behind the [`catalog::Catalog`]
+//!   trait; [`catalog::sqlite`] is the embedded default.
+//! - [`blob`]: image bytes in an `object_store`, written under never-reused keys.
+//! - [`ingest`]: the upload path (checks, blob first, catalog second).
+//! - [`tasks`]: workers of the persistent task queue.
+//! - [`imageinfo`]: header-only facts about an image (type, size, EXIF date, GPS).
+//! - [`paths`]: path normalisation and naming rules; [`result_code`]: the API's result codes.
+//! - [`config`], [`context`], [`metrics`], [`server`]: configuration, shared state,
+//!   Prometheus metrics, and process start/stop.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod blob;
+pub mod catalog;
+pub mod config;
+pub mod context;
+pub mod http;
+pub mod imageinfo;
+pub mod ingest;
+pub mod metrics;
+pub mod paths;
+pub mod result_code;
+pub mod server;
+pub mod tasks;

@@ -1,0 +1,134 @@
+//! The `pictor` command: `serve`, `app create|list`.
+
+use clap::{Args, Parser, Subcommand};
+use pictor::config::Config;
+use pictor::context::{Context, StartError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "pictor", version, about = "Self-hosted image service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (delivery, management API, metrics).
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Manage apps (tenants).
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Create an app and print its keys as one JSON object.
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// Name of the app.
+        #[arg(long, default_value = "app")]
+        name: String,
+    },
+    /// Print every app as a JSON array.
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Configuration file (TOML); see config/pictor.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory (overrides server.data_dir).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+impl Common {
+    fn load(&self, listen: Option<&str>) -> Result<Config, StartError> {
+        let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+        if let Some(dir) = &self.data_dir {
+            config.server.data_dir = dir.clone();
+        }
+        if let Some(listen) = listen {
+            config.server.listen = listen.to_owned();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pictor: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, StartError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn run(command: Command) -> Result<(), StartError> {
+    match command {
+        Command::Serve { common, listen } => {
+            let config = common.load(listen.as_deref())?;
+            init_logging(&config);
+            runtime()?.block_on(pictor::server::run(config))
+        }
+        Command::App { command } => match command {
+            AppCommand::Create { common, name } => {
+                let config = common.load(None)?;
+                runtime()?.block_on(async {
+                    let ctx = Context::open(config, None)?;
+                    let app = ctx.create_app(&name).await?;
+                    let line = serde_json::json!({
+                        "appKey": app.app_key,
+                        "secretKey": app.secret_key,
+                        "container": app.container,
+                    });
+                    println!("{line}");
+                    Ok(())
+                })
+            }
+            AppCommand::List { common } => {
+                let config = common.load(None)?;
+                runtime()?.block_on(async {
+                    let ctx = Context::open(config, None)?;
+                    let apps = ctx.catalog.apps().await?;
+                    let list: Vec<_> = apps.iter().map(pictor::server::app_json).collect();
+                    println!("{}", serde_json::Value::Array(list));
+                    Ok(())
+                })
+            }
+        },
+    }
+}

@@ -1,0 +1,91 @@
+//! Prometheus metrics, all prefixed `pictor_`, rendered in the text format at `/metrics`.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+/// The process's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    /// Registry that `/metrics` renders.
+    registry: Registry,
+    /// Requests by route class (`delivery`, `api`, `metrics`, `health`, `other`) and result
+    /// (HTTP status for delivery, `resultCode` for the API).
+    pub requests: IntCounterVec,
+    /// Request latency by route class.
+    pub latency: HistogramVec,
+    /// Request body bytes read.
+    pub bytes_in: IntCounter,
+    /// Response body bytes announced.
+    pub bytes_out: IntCounter,
+    /// Catalog failures.
+    pub catalog_errors: IntCounter,
+    /// Blob store failures.
+    pub blob_errors: IntCounter,
+    /// Tasks finished, by queue type and final status.
+    pub tasks: IntCounterVec,
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("pictor_http_requests_total", "HTTP requests by route class and result"),
+            &["route", "result"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "pictor_http_request_duration_seconds",
+                "HTTP request latency by route class",
+            )
+            .buckets(vec![
+                0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["route"],
+        )?;
+        let bytes_in = IntCounter::new(
+            "pictor_http_bytes_received_total",
+            "Request body bytes received",
+        )?;
+        let bytes_out =
+            IntCounter::new("pictor_http_bytes_sent_total", "Response body bytes sent")?;
+        let catalog_errors =
+            IntCounter::new("pictor_catalog_errors_total", "Catalog backend failures")?;
+        let blob_errors = IntCounter::new("pictor_blob_errors_total", "Blob store failures")?;
+        let tasks = IntCounterVec::new(
+            Opts::new("pictor_tasks_total", "Tasks finished by type and final status"),
+            &["queue_type", "status"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(bytes_in.clone()))?;
+        registry.register(Box::new(bytes_out.clone()))?;
+        registry.register(Box::new(catalog_errors.clone()))?;
+        registry.register(Box::new(blob_errors.clone()))?;
+        registry.register(Box::new(tasks.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            bytes_in,
+            bytes_out,
+            catalog_errors,
+            blob_errors,
+            tasks,
+        })
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4096);
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            out.clear();
+        }
+        out
+    }
+}

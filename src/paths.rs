@@ -1,0 +1,144 @@
+//! Catalog paths: normalisation and the naming rules of the service.
+//!
+//! A catalog path is absolute (`/a/b.jpg`), uses `/` only as separator, has no empty, `.` or
+//! `..` segment, and every name is 2..255 characters without forbidden characters. Paths built
+//! here can never escape their container, whatever the client sends.
+
+use crate::result_code::ResultCode;
+
+/// Characters a file or folder name may not contain (besides control characters and `/`).
+const FORBIDDEN: &[char] = &['~', '\\', ':', '?', '*', '"', '¦'];
+
+/// Validates and normalises an absolute path of a file or folder.
+///
+/// A missing leading `/` is added and one trailing `/` is dropped. The root is `/`.
+pub fn normalize(raw: &str, max_path_bytes: usize) -> Result<String, ResultCode> {
+    if raw.is_empty() {
+        return Err(ResultCode::InvalidParameters);
+    }
+    if raw.len() > max_path_bytes {
+        return Err(ResultCode::PathLengthLimit);
+    }
+    let trimmed = raw.strip_prefix('/').unwrap_or(raw);
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Ok("/".to_owned());
+    }
+    let mut out = String::with_capacity(raw.len() + 1);
+    for segment in trimmed.split('/') {
+        check_name(segment)?;
+        out.push('/');
+        out.push_str(segment);
+    }
+    Ok(out)
+}
+
+/// Checks one file or folder name against the service's rules.
+pub fn check_name(name: &str) -> Result<(), ResultCode> {
+    if name.is_empty() {
+        return Err(ResultCode::FilenameEmpty);
+    }
+    if name == "." || name == ".." {
+        return Err(ResultCode::InvalidFilename);
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || c == '/' || FORBIDDEN.contains(&c))
+    {
+        return Err(ResultCode::InvalidFilename);
+    }
+    let chars = name.chars().count();
+    if !(2..=255).contains(&chars) {
+        return Err(ResultCode::FilenameLengthLimit);
+    }
+    Ok(())
+}
+
+/// Joins a normalised folder path and a child name.
+pub fn join(folder: &str, name: &str) -> String {
+    if folder == "/" {
+        format!("/{name}")
+    } else {
+        format!("{folder}/{name}")
+    }
+}
+
+/// The parent folder of a normalised path (`/` for top-level entries and for the root).
+pub fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// The last segment of a normalised path (empty for the root).
+pub fn name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or("")
+}
+
+/// Splits a file name into stem and extension (`a.b.jpg` gives `a.b` and `jpg`).
+pub fn split_ext(name: &str) -> (&str, Option<&str>) {
+    match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], Some(&name[i + 1..])),
+        _ => (name, None),
+    }
+}
+
+/// The `n`-th automatic rename of `name`: `photo(1).jpg`, `photo(2).jpg`, ...
+pub fn autorename(name: &str, n: u32) -> String {
+    match split_ext(name) {
+        (stem, Some(ext)) => format!("{stem}({n}).{ext}"),
+        (stem, None) => format!("{stem}({n})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_and_refuses_hostile_paths() {
+        let ok = [
+            ("/a1/b2.jpg", "/a1/b2.jpg"),
+            ("a1/b2.jpg", "/a1/b2.jpg"),
+            ("/myfolder/", "/myfolder"),
+            ("/", "/"),
+            ("/사진/한글.jpg", "/사진/한글.jpg"),
+        ];
+        for (raw, want) in ok {
+            assert_eq!(normalize(raw, 1024).as_deref(), Ok(want), "{raw}");
+        }
+        let bad = [
+            ("", ResultCode::InvalidParameters),
+            ("/a1//b2.jpg", ResultCode::FilenameEmpty),
+            ("/a1/../etc", ResultCode::InvalidFilename),
+            ("/a1/./b2", ResultCode::InvalidFilename),
+            ("/a1\\b2", ResultCode::InvalidFilename),
+            ("/a1/b\0c", ResultCode::InvalidFilename),
+            ("/a1/b:c.jpg", ResultCode::InvalidFilename),
+            ("/a/b.jpg", ResultCode::FilenameLengthLimit),
+        ];
+        for (raw, want) in bad {
+            assert_eq!(normalize(raw, 1024), Err(want), "{raw:?}");
+        }
+        let long_name = format!("/{}", "x".repeat(256));
+        assert_eq!(
+            normalize(&long_name, 1024),
+            Err(ResultCode::FilenameLengthLimit)
+        );
+        let long_path = "/abcdefghij".repeat(103);
+        assert_eq!(normalize(&long_path, 1024), Err(ResultCode::PathLengthLimit));
+    }
+
+    #[test]
+    fn path_helpers() {
+        assert_eq!(parent("/a1/b2/c3.jpg"), "/a1/b2");
+        assert_eq!(parent("/a1"), "/");
+        assert_eq!(name("/a1/b2/c3.jpg"), "c3.jpg");
+        assert_eq!(join("/", "ab"), "/ab");
+        assert_eq!(join("/ab", "cd"), "/ab/cd");
+        assert_eq!(autorename("photo.jpg", 2), "photo(2).jpg");
+        assert_eq!(autorename("archive.tar.gz", 1), "archive.tar(1).gz");
+        assert_eq!(autorename("noext", 1), "noext(1)");
+    }
+}

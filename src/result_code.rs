@@ -1,0 +1,180 @@
+//! The management API's result codes, as published in the Image Manager API's result-code table.
+//!
+//! Every answer of the management API carries one of these in its `header`. The delivery path
+//! uses real HTTP status codes instead and never looks at this table.
+
+/// One result code of the Image Manager API, with its fixed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResultCode {
+    /// 0: the request succeeded.
+    Success,
+    /// 1: some files of a multi-file request succeeded, some failed.
+    PartialSuccess,
+    /// 2: every file of a multi-file upload failed.
+    UploadAllFail,
+    /// -1: an unexpected internal failure.
+    Fail,
+    /// 404: no such route or method.
+    NotFound,
+    /// 10001: a parameter is missing or out of its valid range.
+    InvalidParameters,
+    /// 10002: no upload file, an empty one, or one that is not an image.
+    InvalidFiles,
+    /// 11001: a full path over 1024 bytes.
+    PathLengthLimit,
+    /// 11002: a file or folder name outside 2..255 characters.
+    FilenameLengthLimit,
+    /// 11003: more than 10,000 items in one request.
+    FileCountLimit,
+    /// 11004: a file over the upload size limit.
+    UploadSizeLimit,
+    /// 11050: forbidden characters in a file or folder name.
+    InvalidFilename,
+    /// 11051: a callback URL on a port that is not allowed.
+    InvalidUrl,
+    /// 11060: an empty file or folder name.
+    FilenameEmpty,
+    /// 20000: a folder already exists at the destination.
+    FolderDuplicatedName,
+    /// 20001: nothing exists at the given path.
+    FolderNotExists,
+    /// 20002: the parent folder does not exist.
+    InvalidBasePath,
+    /// 20010: a file with the same name exists (no overwrite, no autorename).
+    FileDuplicatedName,
+    /// 21003: more than 10,000 items in one deletion.
+    DeleteFileCountLimit,
+    /// 21011: none of the items to delete exist.
+    NoFileToDelete,
+    /// 21030: the deletion failed.
+    FailToDelete,
+    /// 22001: the folder could not be created.
+    FailToCreateFolder,
+    /// 24001: the object store refused the upload.
+    StorageUploadFailed,
+    /// 24002: the object store refused a deletion.
+    StorageDeleteFailed,
+    /// 30004: wrong appKey or secretKey.
+    InvalidAppkey,
+}
+
+impl ResultCode {
+    /// The numeric code written in `header.resultCode`.
+    pub fn code(self) -> i32 {
+        match self {
+            Self::Success => 0,
+            Self::PartialSuccess => 1,
+            Self::UploadAllFail => 2,
+            Self::Fail => -1,
+            Self::NotFound => 404,
+            Self::InvalidParameters => 10001,
+            Self::InvalidFiles => 10002,
+            Self::PathLengthLimit => 11001,
+            Self::FilenameLengthLimit => 11002,
+            Self::FileCountLimit => 11003,
+            Self::UploadSizeLimit => 11004,
+            Self::InvalidFilename => 11050,
+            Self::InvalidUrl => 11051,
+            Self::FilenameEmpty => 11060,
+            Self::FolderDuplicatedName => 20000,
+            Self::FolderNotExists => 20001,
+            Self::InvalidBasePath => 20002,
+            Self::FileDuplicatedName => 20010,
+            Self::DeleteFileCountLimit => 21003,
+            Self::NoFileToDelete => 21011,
+            Self::FailToDelete => 21030,
+            Self::FailToCreateFolder => 22001,
+            Self::StorageUploadFailed => 24001,
+            Self::StorageDeleteFailed => 24002,
+            Self::InvalidAppkey => 30004,
+        }
+    }
+
+    /// The fixed message of the table. A `{}` in it is filled by [`ResultCode::message_with`].
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Success => "Success",
+            Self::PartialSuccess => "Partial Success",
+            Self::UploadAllFail => "Fail",
+            Self::Fail => "Unknown error.",
+            Self::NotFound => "Please check your API Url, HTTP Method.",
+            Self::InvalidParameters => "parameter is invalid.",
+            Self::InvalidFiles => "There is not exist upload file or it is an invalid file.",
+            Self::PathLengthLimit => "The max byte size of full path is 1024.",
+            Self::FilenameLengthLimit => "It is 2 ~ 255 the length of file and folder.",
+            Self::FileCountLimit => {
+                "It is 10,000 the max count of file and folder you can request."
+            }
+            Self::UploadSizeLimit => "It was exceed the max volume you can upload at once.",
+            Self::InvalidFilename => "Invalid Characters in File or Folder Name",
+            Self::InvalidUrl => "It is 80,443 the upload port count of URL.",
+            Self::FilenameEmpty => "You must register the name of file or folder.",
+            Self::FolderDuplicatedName => {
+                "There is already a folder at the given destination. path: {}"
+            }
+            Self::FolderNotExists => "No file was found at the specified path.",
+            Self::InvalidBasePath => "It does not exist upper folder.",
+            Self::FileDuplicatedName => "There is same file name.",
+            Self::DeleteFileCountLimit => {
+                "It is 10,000 the max count of file and folder you are able to delete."
+            }
+            Self::NoFileToDelete => "It does not exist the data to delete.",
+            Self::FailToDelete => "It occurred some problem while deleting.",
+            Self::FailToCreateFolder => "It occurred some problem while creating folder.",
+            Self::StorageUploadFailed => "The storage upload failed.",
+            Self::StorageDeleteFailed => "It occurred some proble while storage deleting",
+            Self::InvalidAppkey => "The authentication is invalid.",
+        }
+    }
+
+    /// The message with its `{}` placeholder (if any) replaced by `detail`.
+    pub fn message_with(self, detail: &str) -> String {
+        self.message().replacen("{}", detail, 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ResultCode;
+
+    #[test]
+    fn codes_and_messages_match_the_published_table() {
+        let table = include_str!("../../shared/reference/result-codes.tsv");
+        let all = [
+            ResultCode::Success,
+            ResultCode::PartialSuccess,
+            ResultCode::UploadAllFail,
+            ResultCode::Fail,
+            ResultCode::NotFound,
+            ResultCode::InvalidParameters,
+            ResultCode::InvalidFiles,
+            ResultCode::PathLengthLimit,
+            ResultCode::FilenameLengthLimit,
+            ResultCode::FileCountLimit,
+            ResultCode::UploadSizeLimit,
+            ResultCode::InvalidFilename,
+            ResultCode::InvalidUrl,
+            ResultCode::FilenameEmpty,
+            ResultCode::FolderDuplicatedName,
+            ResultCode::FolderNotExists,
+            ResultCode::InvalidBasePath,
+            ResultCode::FileDuplicatedName,
+            ResultCode::DeleteFileCountLimit,
+            ResultCode::NoFileToDelete,
+            ResultCode::FailToDelete,
+            ResultCode::FailToCreateFolder,
+            ResultCode::StorageUploadFailed,
+            ResultCode::StorageDeleteFailed,
+            ResultCode::InvalidAppkey,
+        ];
+        for rc in all {
+            let row = table
+                .lines()
+                .map(|l| l.split('\t').collect::<Vec<_>>())
+                .find(|cols| cols[0] == rc.code().to_string())
+                .unwrap_or_else(|| panic!("code {} missing from the table", rc.code()));
+            assert_eq!(row[2], rc.message(), "message of {}", rc.code());
+        }
+    }
+}
