@@ -41,6 +41,7 @@ pub async fn store_upload(
         created_by: CreatedBy::User,
         operation_id: String::new(),
         source_id: None,
+        variant: String::new(),
         blob_key: key.clone(),
         etag: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)),
         content_type: info.content_type.to_owned(),

@@ -26,6 +26,7 @@ pub mod imageinfo;
 pub mod ingest;
 pub mod metrics;
 pub mod paths;
+pub mod render;
 pub mod result_code;
 pub mod server;
 pub mod tasks;

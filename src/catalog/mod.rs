@@ -102,6 +102,8 @@ pub struct FileRecord {
     pub operation_id: String,
     /// For produced files, the id of the source file.
     pub source_id: Option<String>,
+    /// For produced files, what they were made from: `<source etag>:<operation version>`.
+    pub variant: String,
     /// Object-store key of this version's bytes (a new key for every version).
     pub blob_key: String,
     /// Strong validator of this version's bytes.
@@ -122,6 +124,24 @@ pub struct FileRecord {
     pub created_at: i64,
     /// Last write.
     pub updated_at: i64,
+}
+
+/// A named image operation of an app. Its jobs are kept as the canonical JSON of the
+/// operation layer; the catalog does not interpret them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationRecord {
+    /// Name, 1..20 letters, digits or `-`.
+    pub operation_id: String,
+    /// Free text, at most 30 characters.
+    pub description: String,
+    /// Whether results may be rendered on request.
+    pub realtime_service: bool,
+    /// The job list as JSON.
+    pub jobs: String,
+    /// Last change.
+    pub updated_at: i64,
+    /// Grows at every change (also across delete and re-create), part of variant ETags.
+    pub version: i64,
 }
 
 /// Sort order of listings.
@@ -303,6 +323,33 @@ pub trait Catalog: Send + Sync + 'static {
     ) -> CatalogResult<Vec<String>>;
     /// Removes a folder and everything below it; returns the blob keys of the removed files.
     async fn delete_folder(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>>;
+
+    /// Creates or replaces an operation; returns it with its new version.
+    async fn put_operation(
+        &self,
+        app_key: &str,
+        op: &OperationRecord,
+    ) -> CatalogResult<OperationRecord>;
+    /// An operation of an app.
+    async fn operation(&self, app_key: &str, id: &str) -> CatalogResult<Option<OperationRecord>>;
+    /// A page of an app's operations whose names start with `prefix`, with the total count.
+    async fn list_operations(
+        &self,
+        app_key: &str,
+        prefix: &str,
+        page: u32,
+        rows: u32,
+        sort: SortKey,
+        descending: bool,
+    ) -> CatalogResult<(Vec<OperationRecord>, u64)>;
+    /// Deletes an operation; `NotFound` when it does not exist.
+    async fn delete_operation(&self, app_key: &str, id: &str) -> CatalogResult<()>;
+    /// Deletes every file produced by an operation; returns their blob keys.
+    async fn delete_produced_by(&self, app_key: &str, operation_id: &str)
+        -> CatalogResult<Vec<String>>;
+    /// Files produced from a source file.
+    async fn produced_from(&self, app_key: &str, source_id: &str)
+        -> CatalogResult<Vec<FileRecord>>;
 
     /// Queues a task.
     async fn enqueue_task(&self, task: &Task) -> CatalogResult<()>;

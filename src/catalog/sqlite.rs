@@ -3,7 +3,7 @@
 
 use super::{
     AppRecord, Catalog, CatalogError, CatalogResult, CreatedBy, FileRecord, Folder, FolderStats,
-    ListQuery, Listing, OnConflict, PutOutcome, SortKey, Task, TaskStatus,
+    ListQuery, Listing, OnConflict, OperationRecord, PutOutcome, SortKey, Task, TaskStatus,
 };
 use crate::paths;
 use async_trait::async_trait;
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS files (
     created_by TEXT NOT NULL,
     operation_id TEXT NOT NULL,
     source_id TEXT,
+    variant TEXT NOT NULL DEFAULT '',
     blob_key TEXT NOT NULL,
     etag TEXT NOT NULL,
     content_type TEXT NOT NULL,
@@ -54,6 +55,23 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE INDEX IF NOT EXISTS files_parent ON files (app_key, parent);
 CREATE INDEX IF NOT EXISTS files_source ON files (source_id);
+CREATE INDEX IF NOT EXISTS files_operation ON files (app_key, operation_id);
+CREATE TABLE IF NOT EXISTS operations (
+    app_key TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    description TEXT NOT NULL,
+    realtime_service INTEGER NOT NULL,
+    jobs TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (app_key, operation_id)
+);
+CREATE TABLE IF NOT EXISTS operation_versions (
+    app_key TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (app_key, operation_id)
+);
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY,
     app_key TEXT NOT NULL,
@@ -71,7 +89,10 @@ CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, queued_at);
 ";
 
 const FILE_COLUMNS: &str = "id, path, bytes, created_by, operation_id, source_id, blob_key, \
-    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at";
+    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at, variant";
+
+const OPERATION_COLUMNS: &str =
+    "operation_id, description, realtime_service, jobs, updated_at, version";
 
 const TASK_COLUMNS: &str =
     "id, app_key, queue_type, status, try_count, queued_at, operation_id, path, payload, error";
@@ -176,6 +197,18 @@ fn file_from_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
         lng: row.get(13)?,
         created_at: row.get(14)?,
         updated_at: row.get(15)?,
+        variant: row.get(16)?,
+    })
+}
+
+fn operation_from_row(row: &Row<'_>) -> rusqlite::Result<OperationRecord> {
+    Ok(OperationRecord {
+        operation_id: row.get(0)?,
+        description: row.get(1)?,
+        realtime_service: row.get(2)?,
+        jobs: row.get(3)?,
+        updated_at: row.get(4)?,
+        version: row.get(5)?,
     })
 }
 
@@ -266,9 +299,9 @@ fn insert_file(tx: &Transaction<'_>, app_key: &str, f: &FileRecord) -> CatalogRe
     tx.execute(
         "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
              source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
-             created_at, updated_at)
+             created_at, updated_at, variant)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19)",
+             ?18, ?19, ?20)",
         params![
             f.id,
             app_key,
@@ -288,7 +321,8 @@ fn insert_file(tx: &Transaction<'_>, app_key: &str, f: &FileRecord) -> CatalogRe
             f.lat,
             f.lng,
             f.created_at,
-            f.updated_at
+            f.updated_at,
+            f.variant
         ],
     )
     .map_err(backend)?;
@@ -694,6 +728,170 @@ impl Catalog for SqliteCatalog {
                     .map_err(backend)?;
             }
             Ok(keys)
+        })
+        .await
+    }
+
+    async fn put_operation(
+        &self,
+        app_key: &str,
+        op: &OperationRecord,
+    ) -> CatalogResult<OperationRecord> {
+        let (key, op) = (app_key.to_owned(), op.clone());
+        self.tx(move |tx| {
+            let last: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM operation_versions WHERE app_key = ?1 AND operation_id = ?2",
+                    params![key, op.operation_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let version = last.map_or(1, |v| v + 1);
+            tx.execute(
+                "INSERT INTO operation_versions (app_key, operation_id, version) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (app_key, operation_id) DO UPDATE SET version = excluded.version",
+                params![key, op.operation_id, version],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO operations (app_key, operation_id, description, realtime_service,
+                     jobs, updated_at, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (app_key, operation_id) DO UPDATE SET
+                     description = excluded.description,
+                     realtime_service = excluded.realtime_service,
+                     jobs = excluded.jobs, updated_at = excluded.updated_at,
+                     version = excluded.version",
+                params![
+                    key,
+                    op.operation_id,
+                    op.description,
+                    op.realtime_service,
+                    op.jobs,
+                    op.updated_at,
+                    version
+                ],
+            )
+            .map_err(backend)?;
+            Ok(OperationRecord { version, ..op })
+        })
+        .await
+    }
+
+    async fn operation(&self, app_key: &str, id: &str) -> CatalogResult<Option<OperationRecord>> {
+        let (key, id) = (app_key.to_owned(), id.to_owned());
+        self.run(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {OPERATION_COLUMNS} FROM operations WHERE app_key = ?1 AND operation_id = ?2"
+            ))
+            .and_then(|mut s| s.query_row(params![key, id], operation_from_row).optional())
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn list_operations(
+        &self,
+        app_key: &str,
+        prefix: &str,
+        page: u32,
+        rows: u32,
+        sort: SortKey,
+        descending: bool,
+    ) -> CatalogResult<(Vec<OperationRecord>, u64)> {
+        let (key, prefix) = (app_key.to_owned(), prefix.to_owned());
+        self.run(move |conn| {
+            let order = match (sort, descending) {
+                (SortKey::Name, false) => "operation_id ASC",
+                (SortKey::Name, true) => "operation_id DESC",
+                (SortKey::Date, false) => "updated_at ASC, operation_id ASC",
+                (SortKey::Date, true) => "updated_at DESC, operation_id ASC",
+            };
+            let total: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM operations
+                     WHERE app_key = ?1 AND substr(operation_id, 1, length(?2)) = ?2",
+                    params![key, prefix],
+                    |r| r.get(0),
+                )
+                .map_err(backend)?;
+            let offset = i64::from(page.saturating_sub(1)) * i64::from(rows);
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {OPERATION_COLUMNS} FROM operations
+                     WHERE app_key = ?1 AND substr(operation_id, 1, length(?2)) = ?2
+                     ORDER BY {order} LIMIT ?3 OFFSET ?4"
+                ))
+                .map_err(backend)?;
+            let ops = stmt
+                .query_map(params![key, prefix, i64::from(rows), offset], operation_from_row)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok((ops, total.max(0) as u64))
+        })
+        .await
+    }
+
+    async fn delete_operation(&self, app_key: &str, id: &str) -> CatalogResult<()> {
+        let (key, id) = (app_key.to_owned(), id.to_owned());
+        self.run(move |conn| {
+            let n = conn
+                .execute(
+                    "DELETE FROM operations WHERE app_key = ?1 AND operation_id = ?2",
+                    params![key, id],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(CatalogError::NotFound(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_produced_by(
+        &self,
+        app_key: &str,
+        operation_id: &str,
+    ) -> CatalogResult<Vec<String>> {
+        let (key, id) = (app_key.to_owned(), operation_id.to_owned());
+        self.tx(move |tx| {
+            let mut stmt = tx
+                .prepare(
+                    "DELETE FROM files WHERE app_key = ?1 AND operation_id = ?2
+                       AND created_by = 'P' RETURNING blob_key",
+                )
+                .map_err(backend)?;
+            let keys = stmt
+                .query_map(params![key, id], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn produced_from(
+        &self,
+        app_key: &str,
+        source_id: &str,
+    ) -> CatalogResult<Vec<FileRecord>> {
+        let (key, id) = (app_key.to_owned(), source_id.to_owned());
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND source_id = ?2
+                     ORDER BY path"
+                ))
+                .map_err(backend)?;
+            let files = stmt
+                .query_map(params![key, id], file_from_row)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(files)
         })
         .await
     }

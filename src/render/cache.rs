@@ -1,0 +1,178 @@
+//! The in-memory tier (L1) of rendered variants: a moka cache weighted by bytes, keyed by a
+//! hash of the request's raw path and query so that a hit costs no allocation. Entries are
+//! dropped when their source, their operation or their app's settings change on this node,
+//! and expire after a TTL so that changes made through other nodes are picked up too.
+
+use bytes::Bytes;
+use http::HeaderValue;
+use moka::future::Cache;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use xxhash_rust::xxh3::Xxh3;
+
+/// A rendered variant ready to be served.
+#[derive(Debug)]
+pub struct Variant {
+    /// The raw `path?query` it answers, to rule out hash collisions.
+    pub request: Box<str>,
+    /// Owning app.
+    pub app_key: String,
+    /// Catalog path of the source file.
+    pub source_path: String,
+    /// Operation that made it.
+    pub operation_id: String,
+    /// Encoded image.
+    pub body: Bytes,
+    /// `Content-Type`.
+    pub content_type: HeaderValue,
+    /// `ETag` (quoted), derived from the source's and the operation's versions.
+    pub etag: HeaderValue,
+    /// `Last-Modified` as an HTTP date.
+    pub last_modified: HeaderValue,
+    /// Last-Modified as a time, for `If-Modified-Since`.
+    pub modified: SystemTime,
+}
+
+impl Variant {
+    /// Whether this variant answers the raw `path` and `query`.
+    pub fn answers(&self, path: &str, query: &str) -> bool {
+        let r = self.request.as_bytes();
+        r.len() == path.len() + 1 + query.len()
+            && r.starts_with(path.as_bytes())
+            && r[path.len()] == b'?'
+            && r.ends_with(query.as_bytes())
+    }
+}
+
+/// The L1 cache.
+#[derive(Clone)]
+pub struct L1 {
+    /// Variants by request hash.
+    cache: Cache<u64, Arc<Variant>>,
+}
+
+impl L1 {
+    /// A cache holding at most `max_bytes` of variants, each for at most `ttl`.
+    pub fn new(max_bytes: u64, ttl: Duration) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_, v: &Arc<Variant>| {
+                u32::try_from(v.body.len() + v.request.len() + 256).unwrap_or(u32::MAX)
+            })
+            .time_to_live(ttl)
+            .support_invalidation_closures()
+            .build();
+        Self { cache }
+    }
+
+    /// The key of a raw request path and query.
+    pub fn key(path: &str, query: &str) -> u64 {
+        let mut h = Xxh3::new();
+        h.update(path.as_bytes());
+        h.update(b"?");
+        h.update(query.as_bytes());
+        h.digest()
+    }
+
+    /// The cached variant for a raw path and query.
+    pub async fn get(&self, key: u64, path: &str, query: &str) -> Option<Arc<Variant>> {
+        self.cache.get(&key).await.filter(|v| v.answers(path, query))
+    }
+
+    /// Caches a variant under `key`.
+    pub async fn insert(&self, key: u64, variant: Arc<Variant>) {
+        self.cache.insert(key, variant).await;
+    }
+
+    /// Drops every variant of one source file.
+    pub fn invalidate_source(&self, app_key: &str, source_path: &str) {
+        let (app, path) = (app_key.to_owned(), source_path.to_owned());
+        self.invalidate(move |v| v.app_key == app && v.source_path == path);
+    }
+
+    /// Drops every variant of files below a folder (or of the folder path itself).
+    pub fn invalidate_below(&self, app_key: &str, folder: &str) {
+        let app = app_key.to_owned();
+        let prefix = if folder == "/" {
+            "/".to_owned()
+        } else {
+            format!("{folder}/")
+        };
+        self.invalidate(move |v| v.app_key == app && v.source_path.starts_with(&prefix));
+    }
+
+    /// Drops every variant made by one operation.
+    pub fn invalidate_operation(&self, app_key: &str, operation_id: &str) {
+        let (app, op) = (app_key.to_owned(), operation_id.to_owned());
+        self.invalidate(move |v| v.app_key == app && v.operation_id == op);
+    }
+
+    /// Drops every variant of an app.
+    pub fn invalidate_app(&self, app_key: &str) {
+        let app = app_key.to_owned();
+        self.invalidate(move |v| v.app_key == app);
+    }
+
+    fn invalidate(&self, predicate: impl Fn(&Variant) -> bool + Send + Sync + 'static) {
+        if let Err(e) = self.cache.invalidate_entries_if(move |_, v| predicate(v)) {
+            tracing::warn!(error = %e, "cache invalidation refused; clearing the cache");
+            self.cache.invalidate_all();
+        }
+    }
+
+    /// Entries currently cached (approximate).
+    pub fn len(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    /// Whether the cache is empty (approximate).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(request: &str, app: &str, source: &str, op: &str) -> Arc<Variant> {
+        Arc::new(Variant {
+            request: request.into(),
+            app_key: app.into(),
+            source_path: source.into(),
+            operation_id: op.into(),
+            body: Bytes::from_static(b"img"),
+            content_type: HeaderValue::from_static("image/jpeg"),
+            etag: HeaderValue::from_static("\"e\""),
+            last_modified: HeaderValue::from_static("Tue, 24 Nov 2026 12:00:00 GMT"),
+            modified: SystemTime::UNIX_EPOCH,
+        })
+    }
+
+    #[tokio::test]
+    async fn hits_verify_the_request_and_invalidation_is_targeted() {
+        let l1 = L1::new(1 << 20, Duration::from_secs(60));
+        let k1 = L1::key("/c/a.jpg", "small");
+        let k2 = L1::key("/c/b.jpg", "small");
+        let k3 = L1::key("/c/a.jpg", "big");
+        l1.insert(k1, variant("/c/a.jpg?small", "app", "/a.jpg", "small")).await;
+        l1.insert(k2, variant("/c/b.jpg?small", "app", "/b.jpg", "small")).await;
+        l1.insert(k3, variant("/c/a.jpg?big", "app", "/a.jpg", "big")).await;
+        assert!(l1.get(k1, "/c/a.jpg", "small").await.is_some());
+        assert!(l1.get(k1, "/c/a.jpg", "smalls").await.is_none(), "request verified");
+
+        l1.invalidate_operation("app", "big");
+        l1.cache.run_pending_tasks().await;
+        assert!(l1.get(k3, "/c/a.jpg", "big").await.is_none());
+        assert!(l1.get(k1, "/c/a.jpg", "small").await.is_some());
+
+        l1.invalidate_source("app", "/a.jpg");
+        l1.cache.run_pending_tasks().await;
+        assert!(l1.get(k1, "/c/a.jpg", "small").await.is_none());
+        assert!(l1.get(k2, "/c/b.jpg", "small").await.is_some());
+
+        l1.invalidate_app("app");
+        l1.cache.run_pending_tasks().await;
+        assert!(l1.get(k2, "/c/b.jpg", "small").await.is_none());
+    }
+}
