@@ -38,6 +38,12 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// Background task queue.
     pub tasks: TasksConfig,
+    /// Rendering of operation results: CPU pool and result cache.
+    pub render: RenderConfig,
+    /// Limits of the imaging engine.
+    pub imaging: ImagingConfig,
+    /// Result callbacks.
+    pub callbacks: CallbacksConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -149,6 +155,95 @@ impl Default for TasksConfig {
     }
 }
 
+/// `[render]`: the CPU pool and the result cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderConfig {
+    /// Concurrent renders; 0 means one per CPU core.
+    pub workers: usize,
+    /// Renders that may wait for a worker; beyond, requests get 503 with Retry-After.
+    pub queue: usize,
+    /// Keep rendered results (in memory and as stored `P` files). Off renders every request.
+    pub result_cache: bool,
+    /// Bytes of rendered results kept in memory (L1).
+    pub l1_max_bytes: u64,
+    /// Seconds an in-memory result may be served before it is looked up again.
+    pub l1_ttl_secs: u64,
+    /// `Retry-After` seconds sent with 503 when the pool is full.
+    pub retry_after_secs: u64,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self {
+            workers: 0,
+            queue: 64,
+            result_cache: true,
+            l1_max_bytes: 256 * 1024 * 1024,
+            l1_ttl_secs: 300,
+            retry_after_secs: 1,
+        }
+    }
+}
+
+impl RenderConfig {
+    /// The number of render workers, resolving 0 to the number of CPU cores.
+    pub fn effective_workers(&self) -> usize {
+        if self.workers > 0 {
+            self.workers
+        } else {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        }
+    }
+}
+
+/// `[imaging]`: what the imaging engine accepts and produces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImagingConfig {
+    /// Largest source image, in pixels (width x height), checked before decoding.
+    pub max_pixels: u64,
+    /// Most frames of an animated source.
+    pub max_frames: u32,
+    /// Largest output width or height.
+    pub max_output_side: u32,
+}
+
+impl Default for ImagingConfig {
+    fn default() -> Self {
+        Self {
+            max_pixels: 100_000_000,
+            max_frames: 1000,
+            max_output_side: 8192,
+        }
+    }
+}
+
+/// `[callbacks]`: POSTs of results to a client's `callbackUrl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallbacksConfig {
+    /// Ports a callback URL may use (result code 11051 otherwise).
+    pub allowed_ports: Vec<u16>,
+    /// Seconds to wait for a receiver.
+    pub timeout_secs: u64,
+    /// Attempts per callback.
+    pub max_tries: u32,
+    /// Milliseconds before the second attempt, doubled for each further one.
+    pub backoff_ms: u64,
+}
+
+impl Default for CallbacksConfig {
+    fn default() -> Self {
+        Self {
+            allowed_ports: vec![80, 443],
+            timeout_secs: 10,
+            max_tries: 4,
+            backoff_ms: 1000,
+        }
+    }
+}
+
 /// `[log]`: diagnostics on stderr.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -236,6 +331,15 @@ impl Config {
         if self.tasks.workers == 0 {
             return bad("tasks.workers", "must be greater than 0");
         }
+        if self.imaging.max_pixels == 0 {
+            return bad("imaging.max_pixels", "must be greater than 0");
+        }
+        if self.imaging.max_output_side == 0 {
+            return bad("imaging.max_output_side", "must be greater than 0");
+        }
+        if self.imaging.max_frames == 0 {
+            return bad("imaging.max_frames", "must be greater than 0");
+        }
         if self.tasks.max_tries == 0 {
             return bad("tasks.max_tries", "must be greater than 0");
         }
@@ -255,7 +359,12 @@ impl Config {
 fn env_value(raw: &str) -> toml::Value {
     match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
         Ok(mut t) => match t.remove("v") {
-            Some(v @ (toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_))) => v,
+            Some(
+                v @ (toml::Value::Integer(_)
+                | toml::Value::Boolean(_)
+                | toml::Value::Float(_)
+                | toml::Value::Array(_)),
+            ) => v,
             _ => toml::Value::String(raw.to_owned()),
         },
         Err(_) => toml::Value::String(raw.to_owned()),

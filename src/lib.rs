@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod blob;
+pub mod callback;
 pub mod catalog;
 pub mod config;
 pub mod context;

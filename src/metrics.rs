@@ -1,7 +1,8 @@
 //! Prometheus metrics, all prefixed `pictor_`, rendered in the text format at `/metrics`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// The process's metrics.
@@ -24,6 +25,16 @@ pub struct Metrics {
     pub blob_errors: IntCounter,
     /// Tasks finished, by queue type and final status.
     pub tasks: IntCounterVec,
+    /// Result-cache lookups by tier (`l1` memory, `l2` stored file) and outcome (`hit`, `miss`).
+    pub cache: IntCounterVec,
+    /// Render time by template of the operation's first job.
+    pub render_seconds: HistogramVec,
+    /// Renders waiting for a worker of the pool.
+    pub render_queue: IntGauge,
+    /// Renders refused because the pool was full.
+    pub render_overload: IntCounter,
+    /// Callbacks that failed every attempt.
+    pub callback_failures: IntCounter,
 }
 
 impl Metrics {
@@ -58,6 +69,30 @@ impl Metrics {
             Opts::new("pictor_tasks_total", "Tasks finished by type and final status"),
             &["queue_type", "status"],
         )?;
+        let cache = IntCounterVec::new(
+            Opts::new("pictor_cache_requests_total", "Result-cache lookups by tier and outcome"),
+            &["tier", "result"],
+        )?;
+        let render_seconds = HistogramVec::new(
+            HistogramOpts::new("pictor_render_seconds", "Render time by template")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0]),
+            &["template"],
+        )?;
+        let render_queue =
+            IntGauge::new("pictor_render_queue_depth", "Renders waiting for a worker")?;
+        let render_overload = IntCounter::new(
+            "pictor_render_overload_total",
+            "Renders refused because the pool was full",
+        )?;
+        let callback_failures = IntCounter::new(
+            "pictor_callback_failures_total",
+            "Callbacks that failed every attempt",
+        )?;
+        registry.register(Box::new(cache.clone()))?;
+        registry.register(Box::new(render_seconds.clone()))?;
+        registry.register(Box::new(render_queue.clone()))?;
+        registry.register(Box::new(render_overload.clone()))?;
+        registry.register(Box::new(callback_failures.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(bytes_in.clone()))?;
@@ -74,6 +109,11 @@ impl Metrics {
             catalog_errors,
             blob_errors,
             tasks,
+            cache,
+            render_seconds,
+            render_queue,
+            render_overload,
+            callback_failures,
         })
     }
 
