@@ -307,6 +307,14 @@ pub trait Catalog: Send + Sync + 'static {
     async fn file_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<FileRecord>>;
     /// The file with an id.
     async fn file_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<FileRecord>>;
+    /// Every file below a folder, at any depth, made the given way, up to `limit`, by path.
+    async fn files_below(
+        &self,
+        app_key: &str,
+        folder: &str,
+        created_by: CreatedBy,
+        limit: usize,
+    ) -> CatalogResult<Vec<FileRecord>>;
     /// Records a file whose bytes are already stored, creating missing parent folders.
     async fn put_file(
         &self,

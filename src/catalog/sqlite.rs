@@ -594,6 +594,33 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
+    async fn files_below(
+        &self,
+        app_key: &str,
+        folder: &str,
+        created_by: CreatedBy,
+        limit: usize,
+    ) -> CatalogResult<Vec<FileRecord>> {
+        let (key, (lo, hi)) = (app_key.to_owned(), below(folder));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {FILE_COLUMNS} FROM files
+                     WHERE app_key = ?1 AND path >= ?2 AND path < ?3 AND created_by = ?4
+                     ORDER BY path LIMIT ?5"
+                ))
+                .map_err(backend)?;
+            let files = stmt
+                .query_map(params![key, lo, hi, created_by.code(), limit], file_from_row)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(files)
+        })
+        .await
+    }
+
     async fn put_file(
         &self,
         app_key: &str,
