@@ -79,13 +79,20 @@ impl BlobStore {
     }
 
     /// Streams an object, or the byte range of it.
-    pub async fn stream(&self, key: &str, range: Option<Range<u64>>) -> Result<BlobStream, BlobError> {
+    pub async fn stream(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<BlobStream, BlobError> {
         let options = GetOptions {
             range: range.map(GetRange::Bounded),
             ..GetOptions::default()
         };
         let result = self.store.get_opts(&ObjectPath::from(key), options).await?;
-        Ok(result.into_stream().map(|r| r.map_err(BlobError::from)).boxed())
+        Ok(result
+            .into_stream()
+            .map(|r| r.map_err(BlobError::from))
+            .boxed())
     }
 
     /// Reads a whole object into memory.
@@ -114,7 +121,10 @@ mod tests {
         let store = BlobStore::open("", dir.path()).expect("open");
         let key = BlobStore::new_key("abcdefgh");
         assert_ne!(key, BlobStore::new_key("abcdefgh"));
-        store.put(&key, Bytes::from_static(b"0123456789")).await.expect("put");
+        store
+            .put(&key, Bytes::from_static(b"0123456789"))
+            .await
+            .expect("put");
         assert_eq!(store.read(&key).await.expect("read"), &b"0123456789"[..]);
         let part: Vec<Bytes> = store
             .stream(&key, Some(2..5))
@@ -125,7 +135,10 @@ mod tests {
             .expect("collect");
         assert_eq!(part.concat(), b"234");
         store.delete(&key).await.expect("delete");
-        assert!(matches!(store.read(&key).await, Err(BlobError::NotFound(_))));
+        assert!(matches!(
+            store.read(&key).await,
+            Err(BlobError::NotFound(_))
+        ));
         store.delete(&key).await.expect("deleting twice is fine");
         assert!(BlobStore::open("ftp://x", dir.path()).is_err());
     }

@@ -124,6 +124,9 @@ mod tests {
             parse_target("ftp://example.com/cb", &[80, 443]),
             Err(ResultCode::InvalidUrl)
         );
-        assert_eq!(parse_target("not a url", &[80]), Err(ResultCode::InvalidUrl));
+        assert_eq!(
+            parse_target("not a url", &[80]),
+            Err(ResultCode::InvalidUrl)
+        );
     }
 }

@@ -292,7 +292,9 @@ impl Config {
                 .entry(section.clone())
                 .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             let toml::Value::Table(section_table) = entry else {
-                return Err(ConfigError::Invalid(format!("`{section}` is not a section")));
+                return Err(ConfigError::Invalid(format!(
+                    "`{section}` is not a section"
+                )));
             };
             section_table.insert(key, env_value(&value));
         }
@@ -414,8 +416,8 @@ mod tests {
 
     #[test]
     fn unknown_key_names_the_key() {
-        let err = Config::load(None, env(&[("PICTOR_SERVER_LISTEN_PORT", "1")]))
-            .expect_err("must fail");
+        let err =
+            Config::load(None, env(&[("PICTOR_SERVER_LISTEN_PORT", "1")])).expect_err("must fail");
         assert!(err.to_string().contains("listen_port"), "{err}");
     }
 

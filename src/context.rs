@@ -2,15 +2,18 @@
 //! store, metrics, and the public base URL.
 
 use crate::blob::{BlobError, BlobStore};
+use crate::callback::Callbacks;
 use crate::catalog::sqlite::SqliteCatalog;
 use crate::catalog::{AppRecord, Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
 use crate::metrics::Metrics;
+use crate::render::Renderer;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Why the process could not start.
@@ -65,6 +68,12 @@ pub struct Context {
     pub public_url: String,
     /// Wakes the task workers when a task is queued.
     pub tasks_queued: Notify,
+    /// Render pool, result cache and miss coalescing.
+    pub renderer: Renderer,
+    /// Sender of result callbacks.
+    pub callbacks: Callbacks,
+    /// The `Cache-Control` value of delivered images.
+    pub cache_control: http::HeaderValue,
 }
 
 impl Context {
@@ -91,19 +100,36 @@ impl Context {
         } else {
             config.server.public_url.trim_end_matches('/').to_owned()
         };
+        let metrics = Metrics::new()?;
+        let renderer = Renderer::new(&config.render, metrics.render_queue.clone());
+        let callbacks = Callbacks::new(
+            Duration::from_secs(config.callbacks.timeout_secs.max(1)),
+            config.callbacks.max_tries,
+            Duration::from_millis(config.callbacks.backoff_ms),
+            metrics.callback_failures.clone(),
+        )
+        .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
         Ok(Self {
-            config,
             catalog,
             blob,
-            metrics: Metrics::new()?,
+            metrics,
             public_url,
             tasks_queued: Notify::new(),
+            cache_control: http::HeaderValue::from_str(&format!(
+                "public, max-age={}",
+                config.delivery.cache_max_age_secs
+            ))
+            .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?,
+            renderer,
+            callbacks,
+            config,
         })
     }
 
     /// The absolute delivery URL of a file.
     pub fn file_url(&self, container: &str, path: &str) -> String {
-        let mut url = String::with_capacity(self.public_url.len() + container.len() + path.len() + 8);
+        let mut url =
+            String::with_capacity(self.public_url.len() + container.len() + path.len() + 8);
         url.push_str(&self.public_url);
         url.push('/');
         url.push_str(container);

@@ -79,8 +79,18 @@ fn taken_at(exif: &exif::Exif) -> Option<NaiveDateTime> {
 }
 
 fn gps(exif: &exif::Exif) -> Option<(f64, f64)> {
-    let lat = degrees(exif, exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef, b'S')?;
-    let lng = degrees(exif, exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef, b'W')?;
+    let lat = degrees(
+        exif,
+        exif::Tag::GPSLatitude,
+        exif::Tag::GPSLatitudeRef,
+        b'S',
+    )?;
+    let lng = degrees(
+        exif,
+        exif::Tag::GPSLongitude,
+        exif::Tag::GPSLongitudeRef,
+        b'W',
+    )?;
     Some((lat, lng))
 }
 
@@ -92,9 +102,7 @@ fn degrees(exif: &exif::Exif, tag: exif::Tag, ref_tag: exif::Tag, negative: u8) 
     let part = |i: usize| r.get(i).map(|x| x.to_f64()).filter(|v| v.is_finite());
     let value = part(0)? + part(1).unwrap_or(0.0) / 60.0 + part(2).unwrap_or(0.0) / 3600.0;
     let sign = match exif.get_field(ref_tag, exif::In::PRIMARY).map(|f| &f.value) {
-        Some(exif::Value::Ascii(v)) if v.first().and_then(|s| s.first()) == Some(&negative) => {
-            -1.0
-        }
+        Some(exif::Value::Ascii(v)) if v.first().and_then(|s| s.first()) == Some(&negative) => -1.0,
         _ => 1.0,
     };
     Some(sign * value)
@@ -133,7 +141,11 @@ mod tests {
         ];
         for (rel, ct, w, h) in cases {
             let info = inspect(&corpus(rel)).unwrap_or_else(|| panic!("{rel} not recognised"));
-            assert_eq!((info.content_type, info.width, info.height), (ct, w, h), "{rel}");
+            assert_eq!(
+                (info.content_type, info.width, info.height),
+                (ct, w, h),
+                "{rel}"
+            );
         }
         assert!(inspect(&corpus("malformed/text_file_named.jpg")).is_none());
         assert!(inspect(&corpus("malformed/zero_bytes.jpg")).is_none());

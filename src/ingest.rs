@@ -60,6 +60,9 @@ pub async fn store_upload(
     }
     match ctx.catalog.put_file(&app.app_key, file, on_conflict).await {
         Ok(outcome) => {
+            if outcome.overwritten {
+                ctx.renderer.l1.invalidate_source(&app.app_key, path);
+            }
             release_blobs(ctx, outcome.orphaned_blobs.clone(), REPLACED_BLOB_GRACE);
             Ok(outcome)
         }

@@ -42,7 +42,10 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("pictor_http_requests_total", "HTTP requests by route class and result"),
+            Opts::new(
+                "pictor_http_requests_total",
+                "HTTP requests by route class and result",
+            ),
             &["route", "result"],
         )?;
         let latency = HistogramVec::new(
@@ -66,16 +69,23 @@ impl Metrics {
             IntCounter::new("pictor_catalog_errors_total", "Catalog backend failures")?;
         let blob_errors = IntCounter::new("pictor_blob_errors_total", "Blob store failures")?;
         let tasks = IntCounterVec::new(
-            Opts::new("pictor_tasks_total", "Tasks finished by type and final status"),
+            Opts::new(
+                "pictor_tasks_total",
+                "Tasks finished by type and final status",
+            ),
             &["queue_type", "status"],
         )?;
         let cache = IntCounterVec::new(
-            Opts::new("pictor_cache_requests_total", "Result-cache lookups by tier and outcome"),
+            Opts::new(
+                "pictor_cache_requests_total",
+                "Result-cache lookups by tier and outcome",
+            ),
             &["tier", "result"],
         )?;
         let render_seconds = HistogramVec::new(
-            HistogramOpts::new("pictor_render_seconds", "Render time by template")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0]),
+            HistogramOpts::new("pictor_render_seconds", "Render time by template").buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+            ]),
             &["template"],
         )?;
         let render_queue =

@@ -127,7 +127,10 @@ mod tests {
             Err(ResultCode::FilenameLengthLimit)
         );
         let long_path = "/abcdefghij".repeat(103);
-        assert_eq!(normalize(&long_path, 1024), Err(ResultCode::PathLengthLimit));
+        assert_eq!(
+            normalize(&long_path, 1024),
+            Err(ResultCode::PathLengthLimit)
+        );
     }
 
     #[test]

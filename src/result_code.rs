@@ -172,9 +172,7 @@ impl ResultCode {
             Self::InvalidAppkey => "The authentication is invalid.",
             Self::OperationNotAllowed => "You have no operation authority.",
             Self::OperationFail => "Failed to process the image operation.",
-            Self::OperationNoProcessingOption => {
-                "There are not any option for image processing."
-            }
+            Self::OperationNoProcessingOption => "There are not any option for image processing.",
             Self::OperationParsingFail => "Failed to parsing the image operation.",
         }
     }
@@ -192,7 +190,6 @@ impl ResultCode {
 
 #[cfg(test)]
 mod tests {
-    use super::ResultCode;
 
     #[test]
     fn codes_and_messages_match_the_published_table() {

@@ -31,6 +31,9 @@ pub async fn delete_entries(
     let mut found = 0;
     let mut keys = Vec::new();
     for id in &payload.file_ids {
+        if let Ok(Some(file)) = ctx.catalog.file_by_id(app_key, id).await {
+            ctx.renderer.l1.invalidate_source(app_key, &file.path);
+        }
         match ctx
             .catalog
             .delete_file(app_key, id, payload.include_thumbnail)
@@ -45,6 +48,9 @@ pub async fn delete_entries(
         }
     }
     for id in &payload.folder_ids {
+        if let Ok(Some(folder)) = ctx.catalog.folder_by_id(app_key, id).await {
+            ctx.renderer.l1.invalidate_below(app_key, &folder.path);
+        }
         match ctx.catalog.delete_folder(app_key, id).await {
             Ok(k) => {
                 found += 1;
@@ -87,15 +93,42 @@ async fn worker(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
+/// How one attempt at a task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Done.
+    Done,
+    /// Failed in a way another attempt may fix.
+    Retry(String),
+    /// Failed for good.
+    Fail(String),
+}
+
+impl Attempt {
+    /// Whether the task ends with this attempt after `tries` tries out of `max_tries`.
+    pub fn is_final(&self, tries: u32, max_tries: u32) -> bool {
+        match self {
+            Self::Done | Self::Fail(_) => true,
+            Self::Retry(_) => tries >= max_tries,
+        }
+    }
+}
+
 async fn run(ctx: &Arc<Context>, task: Task) {
+    let max_tries = ctx.config.tasks.max_tries;
     let outcome = match task.queue_type.as_str() {
-        "delete" => run_delete(ctx, &task).await,
-        other => Err(format!("unknown task type `{other}`")),
+        "delete" => match run_delete(ctx, &task).await {
+            Ok(()) => Attempt::Done,
+            Err(msg) => Attempt::Retry(msg),
+        },
+        "image" => crate::produce::run_image_task(ctx, &task, max_tries).await,
+        other => Attempt::Fail(format!("unknown task type `{other}`")),
     };
+    let last = outcome.is_final(task.try_count, max_tries);
     let (status, error) = match outcome {
-        Ok(()) => (TaskStatus::Done, None),
-        Err(msg) if task.try_count >= ctx.config.tasks.max_tries => (TaskStatus::Failed, Some(msg)),
-        Err(msg) => (TaskStatus::Waiting, Some(msg)),
+        Attempt::Done => (TaskStatus::Done, None),
+        Attempt::Retry(msg) | Attempt::Fail(msg) if last => (TaskStatus::Failed, Some(msg)),
+        Attempt::Retry(msg) | Attempt::Fail(msg) => (TaskStatus::Waiting, Some(msg)),
     };
     if let Some(msg) = &error {
         tracing::warn!(task = %task.id, tries = task.try_count, error = %msg, "task attempt failed");

@@ -298,8 +298,7 @@ pub trait Catalog: Send + Sync + 'static {
     /// The folder with an id.
     async fn folder_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<Folder>>;
     /// One page of a folder's direct children.
-    async fn list(&self, app_key: &str, folder: &str, query: &ListQuery)
-        -> CatalogResult<Listing>;
+    async fn list(&self, app_key: &str, folder: &str, query: &ListQuery) -> CatalogResult<Listing>;
     /// Recursive totals below a folder.
     async fn folder_stats(&self, app_key: &str, folder: &str) -> CatalogResult<FolderStats>;
 
@@ -353,8 +352,11 @@ pub trait Catalog: Send + Sync + 'static {
     /// Deletes an operation; `NotFound` when it does not exist.
     async fn delete_operation(&self, app_key: &str, id: &str) -> CatalogResult<()>;
     /// Deletes every file produced by an operation; returns their blob keys.
-    async fn delete_produced_by(&self, app_key: &str, operation_id: &str)
-        -> CatalogResult<Vec<String>>;
+    async fn delete_produced_by(
+        &self,
+        app_key: &str,
+        operation_id: &str,
+    ) -> CatalogResult<Vec<String>>;
     /// Files produced from a source file.
     async fn produced_from(&self, app_key: &str, source_id: &str)
         -> CatalogResult<Vec<FileRecord>>;

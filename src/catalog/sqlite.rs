@@ -462,12 +462,7 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
-    async fn list(
-        &self,
-        app_key: &str,
-        folder: &str,
-        query: &ListQuery,
-    ) -> CatalogResult<Listing> {
+    async fn list(&self, app_key: &str, folder: &str, query: &ListQuery) -> CatalogResult<Listing> {
         let (key, folder, q) = (app_key.to_owned(), folder.to_owned(), query.clone());
         self.run(move |conn| {
             let order = match (q.sort, q.descending) {
@@ -497,10 +492,7 @@ impl Catalog for SqliteCatalog {
                 ))
                 .map_err(backend)?;
             let folders = stmt
-                .query_map(
-                    params![key, folder, needle, limit, offset],
-                    folder_from_row,
-                )
+                .query_map(params![key, folder, needle, limit, offset], folder_from_row)
                 .map_err(backend)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(backend)?;
@@ -612,7 +604,10 @@ impl Catalog for SqliteCatalog {
                 ))
                 .map_err(backend)?;
             let files = stmt
-                .query_map(params![key, lo, hi, created_by.code(), limit], file_from_row)
+                .query_map(
+                    params![key, lo, hi, created_by.code(), limit],
+                    file_from_row,
+                )
                 .map_err(backend)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(backend)?;
@@ -851,7 +846,10 @@ impl Catalog for SqliteCatalog {
                 ))
                 .map_err(backend)?;
             let ops = stmt
-                .query_map(params![key, prefix, i64::from(rows), offset], operation_from_row)
+                .query_map(
+                    params![key, prefix, i64::from(rows), offset],
+                    operation_from_row,
+                )
                 .map_err(backend)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(backend)?;

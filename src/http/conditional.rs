@@ -8,9 +8,10 @@ use std::time::SystemTime;
 /// comparison the RFC prescribes for this header.
 pub fn none_match(header: &str, etag: &str) -> bool {
     let bare = etag.trim_start_matches("W/");
-    header.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.trim_start_matches("W/") == bare
-    })
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == bare)
 }
 
 /// Whether the resource, last modified at `modified`, is unchanged since an

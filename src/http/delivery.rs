@@ -6,12 +6,15 @@ use super::conditional::{self, RangeRequest};
 use crate::catalog::FileRecord;
 use crate::context::Context;
 use crate::paths;
+use crate::realtime::{self, RealtimeError};
+use crate::render::cache::Variant;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Answers a delivery request.
-pub async fn handle<B>(ctx: &Context, req: &Request<B>) -> Response<Body> {
+pub async fn handle<B>(ctx: &Arc<Context>, req: &Request<B>) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
         resp.headers_mut()
@@ -19,6 +22,9 @@ pub async fn handle<B>(ctx: &Context, req: &Request<B>) -> Response<Body> {
         return resp;
     }
     let raw = req.uri().path();
+    if let Some(query) = req.uri().query().filter(|q| !q.is_empty()) {
+        return realtime(ctx, req, raw, query).await;
+    }
     let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
         return plain(StatusCode::BAD_REQUEST, "path is not valid UTF-8\n");
     };
@@ -29,9 +35,6 @@ pub async fn handle<B>(ctx: &Context, req: &Request<B>) -> Response<Body> {
     let Ok(path) = paths::normalize(rest, ctx.config.limits.max_path_bytes) else {
         return plain(StatusCode::BAD_REQUEST, "invalid path\n");
     };
-    if req.uri().query().is_some_and(|q| !q.is_empty()) {
-        return plain(StatusCode::NOT_FOUND, "unknown operation\n");
-    }
     let app = match ctx.catalog.app_by_container(container).await {
         Ok(Some(app)) => app,
         Ok(None) => return not_found(),
@@ -56,8 +59,8 @@ pub async fn handle<B>(ctx: &Context, req: &Request<B>) -> Response<Body> {
 /// Serves a file's bytes with its validators, honouring conditional and range headers.
 async fn serve_file<B>(ctx: &Context, req: &Request<B>, file: &FileRecord) -> Response<Body> {
     let etag = format!("\"{}\"", file.etag);
-    let modified = SystemTime::UNIX_EPOCH
-        + Duration::from_millis(u64::try_from(file.updated_at).unwrap_or(0));
+    let modified =
+        SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(file.updated_at).unwrap_or(0));
     let headers = req.headers();
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
 
@@ -84,8 +87,8 @@ async fn serve_file<B>(ctx: &Context, req: &Request<B>, file: &FileRecord) -> Re
         .header(header::ACCEPT_RANGES, "bytes");
 
     let len = file.bytes;
-    let range_allowed = text(header::IF_RANGE)
-        .is_none_or(|ir| conditional::if_range_matches(ir, &etag, modified));
+    let range_allowed =
+        text(header::IF_RANGE).is_none_or(|ir| conditional::if_range_matches(ir, &etag, modified));
     let range = match text(header::RANGE) {
         Some(r) if range_allowed => conditional::parse_range(r, len),
         _ => RangeRequest::Full,
@@ -112,7 +115,9 @@ async fn serve_file<B>(ctx: &Context, req: &Request<B>, file: &FileRecord) -> Re
         .status(status)
         .header(header::CONTENT_LENGTH, body_len);
     if req.method() == Method::HEAD {
-        return builder.body(body::empty()).unwrap_or_else(|_| internal_error());
+        return builder
+            .body(body::empty())
+            .unwrap_or_else(|_| internal_error());
     }
     match ctx.blob.stream(&file.blob_key, span).await {
         Ok(stream) => {
@@ -127,6 +132,128 @@ async fn serve_file<B>(ctx: &Context, req: &Request<B>, file: &FileRecord) -> Re
             plain(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n")
         }
     }
+}
+
+/// Answers `GET /<container>/<path>?<operationId>` from L1, L2 or a render.
+async fn realtime<B>(
+    ctx: &Arc<Context>,
+    req: &Request<B>,
+    raw_path: &str,
+    query: &str,
+) -> Response<Body> {
+    let caching = ctx.config.render.result_cache;
+    let mut key = 0;
+    if caching {
+        let (k, hit) = realtime::cached(ctx, raw_path, query).await;
+        if let Some(variant) = hit {
+            return serve_variant(ctx, req, &variant);
+        }
+        key = k;
+    }
+    match realtime::variant(ctx, raw_path, query).await {
+        Ok(variant) => {
+            let resp = serve_variant(ctx, req, &variant);
+            if caching {
+                ctx.renderer.l1.insert(key, variant).await;
+            }
+            resp
+        }
+        Err(e) => realtime_error(ctx, &e),
+    }
+}
+
+fn realtime_error(ctx: &Context, e: &RealtimeError) -> Response<Body> {
+    let status = match e {
+        RealtimeError::NotFound(_) => StatusCode::NOT_FOUND,
+        RealtimeError::Forbidden(_) => StatusCode::FORBIDDEN,
+        RealtimeError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        RealtimeError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        RealtimeError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    if matches!(
+        e,
+        RealtimeError::Storage(_) | RealtimeError::Unprocessable(_)
+    ) {
+        tracing::warn!(error = %e, "real-time render failed");
+    }
+    let mut resp = Response::new(body::full(format!("{e}\n")));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if matches!(e, RealtimeError::Overloaded) {
+        ctx.metrics.render_overload.inc();
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(ctx.config.render.retry_after_secs),
+        );
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// Serves an in-memory variant with its validators, honouring conditional and range headers.
+fn serve_variant<B>(ctx: &Context, req: &Request<B>, v: &Variant) -> Response<Body> {
+    let headers = req.headers();
+    let text = |name: header::HeaderName| headers.get(name).and_then(|h| h.to_str().ok());
+    let etag = v.etag.to_str().unwrap_or("");
+    let unchanged = match text(header::IF_NONE_MATCH) {
+        Some(inm) => conditional::none_match(inm, etag),
+        None => text(header::IF_MODIFIED_SINCE)
+            .is_some_and(|ims| conditional::not_modified_since(ims, v.modified)),
+    };
+    let mut resp = Response::new(body::empty());
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, v.etag.clone());
+    h.insert(header::LAST_MODIFIED, v.last_modified.clone());
+    h.insert(header::CACHE_CONTROL, ctx.cache_control.clone());
+    if unchanged {
+        *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        return resp;
+    }
+    h.insert(header::CONTENT_TYPE, v.content_type.clone());
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let len = v.body.len() as u64;
+    let range_allowed =
+        text(header::IF_RANGE).is_none_or(|ir| conditional::if_range_matches(ir, etag, v.modified));
+    let range = match text(header::RANGE) {
+        Some(r) if range_allowed => conditional::parse_range(r, len),
+        _ => RangeRequest::Full,
+    };
+    let body_bytes = match range {
+        RangeRequest::Full => v.body.clone(),
+        RangeRequest::Partial(span) => {
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("bytes {}-{}/{len}", span.start, span.end - 1))
+            {
+                resp.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+            let (start, end) = (
+                usize::try_from(span.start).unwrap_or(0),
+                usize::try_from(span.end).unwrap_or(0),
+            );
+            v.body.slice(start..end)
+        }
+        RangeRequest::Unsatisfiable => {
+            *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return resp;
+        }
+    };
+    let body_len = body_bytes.len() as u64;
+    if req.method() == Method::HEAD {
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
+        return resp;
+    }
+    ctx.metrics.bytes_out.inc_by(body_len);
+    *resp.body_mut() = body::full(body_bytes);
+    resp
 }
 
 fn not_found() -> Response<Body> {

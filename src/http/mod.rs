@@ -135,7 +135,10 @@ pub async fn serve(
     }
     drop(listener);
     let grace = Duration::from_secs(ctx.config.server.shutdown_grace_secs);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }
     Ok(())

@@ -21,6 +21,8 @@ pub struct Variant {
     pub source_path: String,
     /// Operation that made it.
     pub operation_id: String,
+    /// Catalog paths of the watermark images it contains.
+    pub watermarks: Vec<String>,
     /// Encoded image.
     pub body: Bytes,
     /// `Content-Type`.
@@ -76,7 +78,10 @@ impl L1 {
 
     /// The cached variant for a raw path and query.
     pub async fn get(&self, key: u64, path: &str, query: &str) -> Option<Arc<Variant>> {
-        self.cache.get(&key).await.filter(|v| v.answers(path, query))
+        self.cache
+            .get(&key)
+            .await
+            .filter(|v| v.answers(path, query))
     }
 
     /// Caches a variant under `key`.
@@ -84,10 +89,12 @@ impl L1 {
         self.cache.insert(key, variant).await;
     }
 
-    /// Drops every variant of one source file.
+    /// Drops every variant made from one file, as source or as watermark.
     pub fn invalidate_source(&self, app_key: &str, source_path: &str) {
         let (app, path) = (app_key.to_owned(), source_path.to_owned());
-        self.invalidate(move |v| v.app_key == app && v.source_path == path);
+        self.invalidate(move |v| {
+            v.app_key == app && (v.source_path == path || v.watermarks.contains(&path))
+        });
     }
 
     /// Drops every variant of files below a folder (or of the folder path itself).
@@ -141,6 +148,7 @@ mod tests {
             app_key: app.into(),
             source_path: source.into(),
             operation_id: op.into(),
+            watermarks: vec!["/mark.png".into()],
             body: Bytes::from_static(b"img"),
             content_type: HeaderValue::from_static("image/jpeg"),
             etag: HeaderValue::from_static("\"e\""),
@@ -155,11 +163,17 @@ mod tests {
         let k1 = L1::key("/c/a.jpg", "small");
         let k2 = L1::key("/c/b.jpg", "small");
         let k3 = L1::key("/c/a.jpg", "big");
-        l1.insert(k1, variant("/c/a.jpg?small", "app", "/a.jpg", "small")).await;
-        l1.insert(k2, variant("/c/b.jpg?small", "app", "/b.jpg", "small")).await;
-        l1.insert(k3, variant("/c/a.jpg?big", "app", "/a.jpg", "big")).await;
+        l1.insert(k1, variant("/c/a.jpg?small", "app", "/a.jpg", "small"))
+            .await;
+        l1.insert(k2, variant("/c/b.jpg?small", "app", "/b.jpg", "small"))
+            .await;
+        l1.insert(k3, variant("/c/a.jpg?big", "app", "/a.jpg", "big"))
+            .await;
         assert!(l1.get(k1, "/c/a.jpg", "small").await.is_some());
-        assert!(l1.get(k1, "/c/a.jpg", "smalls").await.is_none(), "request verified");
+        assert!(
+            l1.get(k1, "/c/a.jpg", "smalls").await.is_none(),
+            "request verified"
+        );
 
         l1.invalidate_operation("app", "big");
         l1.cache.run_pending_tasks().await;
@@ -170,6 +184,15 @@ mod tests {
         l1.cache.run_pending_tasks().await;
         assert!(l1.get(k1, "/c/a.jpg", "small").await.is_none());
         assert!(l1.get(k2, "/c/b.jpg", "small").await.is_some());
+
+        l1.invalidate_source("app", "/mark.png");
+        l1.cache.run_pending_tasks().await;
+        assert!(
+            l1.get(k2, "/c/b.jpg", "small").await.is_none(),
+            "watermark change drops it"
+        );
+        l1.insert(k2, variant("/c/b.jpg?small", "app", "/b.jpg", "small"))
+            .await;
 
         l1.invalidate_app("app");
         l1.cache.run_pending_tasks().await;

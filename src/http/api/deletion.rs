@@ -116,8 +116,7 @@ pub async fn delete_async(call: Call) -> Result<Reply, ApiError> {
         queued_at: now_ms(),
         operation_id: String::new(),
         path: String::new(),
-        payload: serde_json::to_string(&payload)
-            .map_err(|_| ApiError::new(ResultCode::Fail))?,
+        payload: serde_json::to_string(&payload).map_err(|_| ApiError::new(ResultCode::Fail))?,
         error: None,
     };
     catalog

@@ -18,7 +18,10 @@ struct CreateBody {
 fn folder_path(call: &Call, raw: Option<&str>) -> Result<String, ApiError> {
     let raw = raw.map(str::trim).filter(|s| !s.is_empty());
     let raw = raw.ok_or_else(|| ApiError::invalid("path is required"))?;
-    Ok(paths::normalize(raw, call.ctx.config.limits.max_path_bytes)?)
+    Ok(paths::normalize(
+        raw,
+        call.ctx.config.limits.max_path_bytes,
+    )?)
 }
 
 /// `POST /folders`: creates a folder and its missing parents.
@@ -35,10 +38,9 @@ pub async fn create(mut call: Call) -> Result<Reply, ApiError> {
         .await
     {
         Ok(folder) => Ok(Reply::ok(json!({ "folder": views::folder(&folder) }))),
-        Err(CatalogError::FolderExists(p)) => Err(ApiError::with_detail(
-            ResultCode::FolderDuplicatedName,
-            &p,
-        )),
+        Err(CatalogError::FolderExists(p)) => {
+            Err(ApiError::with_detail(ResultCode::FolderDuplicatedName, &p))
+        }
         Err(CatalogError::NotAFolder(_)) => Err(ApiError::new(ResultCode::InvalidBasePath)),
         Err(e) => Err(call.catalog_error(&e)),
     }
@@ -50,9 +52,9 @@ pub async fn list(call: Call) -> Result<Reply, ApiError> {
     let basepath = folder_path(&call, q.get("basepath"))?;
     let created_by = match q.get("createdBy").map(str::trim) {
         None | Some("") => None,
-        Some(code) => Some(
-            CreatedBy::from_code(code).ok_or_else(|| ApiError::invalid("createdBy"))?,
-        ),
+        Some(code) => {
+            Some(CreatedBy::from_code(code).ok_or_else(|| ApiError::invalid("createdBy"))?)
+        }
     };
     let name = match q.get("name") {
         None | Some("") => None,

@@ -5,6 +5,7 @@ use super::{views, Call};
 use crate::catalog::OnConflict;
 use crate::ingest;
 use crate::paths;
+use crate::produce;
 use crate::result_code::ResultCode;
 use serde_json::json;
 
@@ -35,13 +36,34 @@ pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
         call.query.bool("overwrite", false)?,
         call.query.bool("autorename", false)?,
     );
+    let ops =
+        produce::load_operations(&call.ctx, &call.app, &call.query.list("operationIds")).await?;
     let limit = call.ctx.config.limits.max_upload_bytes;
     let bytes = call.read_body(limit, ResultCode::UploadSizeLimit).await?;
     if bytes.is_empty() {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
     let outcome = ingest::store_upload(&call.ctx, &call.app, &path, bytes, rule).await?;
+    let queues = enqueue_all(&call, &outcome.file, &ops, None).await?;
     Ok(Reply::ok(json!({
-        "file": views::file(&call.ctx, &call.app, &outcome.file, Vec::new())
+        "file": views::file(&call.ctx, &call.app, &outcome.file, queues)
     })))
+}
+
+/// Queues the operations' tasks for a stored file; returns their queue views.
+pub async fn enqueue_all(
+    call: &Call,
+    file: &crate::catalog::FileRecord,
+    ops: &[(
+        crate::catalog::OperationRecord,
+        crate::operation::OperationSpec,
+    )],
+    callback: Option<&crate::callback::CallbackTarget>,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let mut queues = Vec::with_capacity(ops.len());
+    for (op, spec) in ops {
+        let task = produce::enqueue(&call.ctx, &call.app, file, op, spec, callback).await?;
+        queues.push(views::queue(&call.ctx, &call.app, &task));
+    }
+    Ok(queues)
 }

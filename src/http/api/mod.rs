@@ -5,6 +5,7 @@ pub mod deletion;
 pub mod envelope;
 pub mod folders;
 pub mod images;
+pub mod operations;
 pub mod params;
 pub mod queues;
 pub mod upload_multi;
@@ -90,7 +91,6 @@ impl Call {
     }
 }
 
-
 /// The handler of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Route {
@@ -105,6 +105,16 @@ enum Route {
     GetUser,
     PutUser,
     GetQueue,
+    PutOperation,
+    ListOperations,
+    GetOperation,
+    DeleteOperation,
+    ExecOperations,
+}
+
+fn is_operation_path(sub: &str) -> bool {
+    sub.strip_prefix("operations/")
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 fn route(method: &Method, sub: &str) -> Option<Route> {
@@ -120,6 +130,11 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
         ("GET", "users") => Route::GetUser,
         ("PUT", "users") => Route::PutUser,
         ("GET", q) if q.starts_with("queues/") && q.len() > "queues/".len() => Route::GetQueue,
+        ("GET", "operations") => Route::ListOperations,
+        ("POST", "operations-exec") => Route::ExecOperations,
+        ("PUT", o) if is_operation_path(o) => Route::PutOperation,
+        ("GET", o) if is_operation_path(o) => Route::GetOperation,
+        ("DELETE", o) if is_operation_path(o) => Route::DeleteOperation,
         _ => return None,
     };
     Some(r)
@@ -161,6 +176,11 @@ async fn dispatch(ctx: &Arc<Context>, req: Request<Incoming>) -> Result<Reply, A
         Route::GetUser => users::get(call).await,
         Route::PutUser => users::put(call).await,
         Route::GetQueue => queues::get(call).await,
+        Route::PutOperation => operations::put(call).await,
+        Route::ListOperations => operations::list(call).await,
+        Route::GetOperation => operations::get(call).await,
+        Route::DeleteOperation => operations::delete(call).await,
+        Route::ExecOperations => operations::exec(call).await,
     }
 }
 

@@ -153,7 +153,9 @@ mod tests {
 
     #[test]
     fn query_parsing() {
-        let q = Query::parse(Some("path=%2F%EC%82%AC%EC%A7%84%2Fa.jpg&overwrite=TRUE&rows=5&x"));
+        let q = Query::parse(Some(
+            "path=%2F%EC%82%AC%EC%A7%84%2Fa.jpg&overwrite=TRUE&rows=5&x",
+        ));
         assert_eq!(q.get("path"), Some("/사진/a.jpg"));
         assert_eq!(q.bool("overwrite", false), Ok(true));
         assert_eq!(q.bool("autorename", false), Ok(false));

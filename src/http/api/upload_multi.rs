@@ -2,12 +2,16 @@
 //! and `files` parts; `.zip` archives are unpacked into the base path.
 
 use super::envelope::{ApiError, Reply};
-use super::images::on_conflict;
-use super::params::{flex_bool, json_body};
+use super::images::{enqueue_all, on_conflict};
+use super::params::{flex_bool, flex_list, json_body};
 use super::{views, Call};
+use crate::callback::CallbackTarget;
 use crate::catalog::OnConflict;
+use crate::catalog::OperationRecord;
 use crate::ingest;
+use crate::operation::OperationSpec;
 use crate::paths;
+use crate::produce;
 use crate::result_code::ResultCode;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyDataStream;
@@ -22,6 +26,10 @@ struct Params {
     overwrite: Option<bool>,
     #[serde(default, deserialize_with = "flex_bool")]
     autorename: Option<bool>,
+    #[serde(default, rename = "operationIds", deserialize_with = "flex_list")]
+    operation_ids: Vec<String>,
+    #[serde(rename = "callbackUrl")]
+    callback_url: Option<String>,
 }
 
 /// One uploaded part: its name and its bytes, or why they were refused while reading.
@@ -58,6 +66,8 @@ pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
     if parts.is_empty() {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
+    let callback = produce::callback_target(&call.ctx, params.callback_url.as_deref())?;
+    let ops = produce::load_operations(&call.ctx, &call.app, &params.operation_ids).await?;
     let mut items = Vec::with_capacity(parts.len());
     for part in parts {
         if is_zip(&part) {
@@ -77,12 +87,20 @@ pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
     if items.len() > limits.max_items {
         return Err(ApiError::new(ResultCode::FileCountLimit));
     }
-    store_items(&call, items, rule).await
+    store_items(&call, items, rule, &ops, callback.as_ref()).await
 }
 
-async fn store_items(call: &Call, items: Vec<Item>, rule: OnConflict) -> Result<Reply, ApiError> {
+async fn store_items(
+    call: &Call,
+    items: Vec<Item>,
+    rule: OnConflict,
+    ops: &[(OperationRecord, OperationSpec)],
+    callback: Option<&CallbackTarget>,
+) -> Result<Reply, ApiError> {
     let mut successes: Vec<Value> = Vec::new();
     let mut errors: Vec<Value> = Vec::new();
+    let mut success_files: Vec<Value> = Vec::new();
+    let mut fail_files: Vec<Value> = Vec::new();
     for item in items {
         let stored = match (item.path, item.data) {
             (Ok(path), Ok(bytes)) if !bytes.is_empty() => {
@@ -92,17 +110,36 @@ async fn store_items(call: &Call, items: Vec<Item>, rule: OnConflict) -> Result<
             (Err(code), _) | (_, Err(code)) => Err(code),
         };
         match stored {
-            Ok(outcome) => successes.push(views::file(
-                &call.ctx,
-                &call.app,
-                &outcome.file,
-                Vec::new(),
-            )),
-            Err(code) => errors.push(json!({
-                "path": item.display_path,
-                "bytes": item.size,
-                "error": { "resultCode": code.code(), "resultMessage": code.message() },
-            })),
+            Ok(outcome) => {
+                let f = &outcome.file;
+                let queues = enqueue_all(call, f, ops, callback).await?;
+                successes.push(views::file(&call.ctx, &call.app, f, queues));
+                success_files.push(json!({
+                    "id": f.id,
+                    "name": paths::name(&f.path),
+                    "path": f.path,
+                    "url": call.ctx.file_url(&call.app.container, &f.path),
+                    "width": f.width,
+                    "height": f.height,
+                    "sizeByte": f.bytes,
+                    "overwritten": outcome.overwritten,
+                    "updatedAt": views::time(f.updated_at),
+                }));
+            }
+            Err(code) => {
+                errors.push(json!({
+                    "path": item.display_path,
+                    "bytes": item.size,
+                    "error": { "resultCode": code.code(), "resultMessage": code.message() },
+                }));
+                fail_files.push(json!({
+                    "name": paths::name(&item.display_path),
+                    "path": item.display_path,
+                    "sizeByte": item.size,
+                    "resultCode": code.code(),
+                    "resultMessage": code.message(),
+                }));
+            }
         }
     }
     let code = match (successes.is_empty(), errors.is_empty()) {
@@ -110,6 +147,17 @@ async fn store_items(call: &Call, items: Vec<Item>, rule: OnConflict) -> Result<
         (false, false) => ResultCode::PartialSuccess,
         (true, false) => ResultCode::UploadAllFail,
     };
+    if let Some(target) = callback {
+        call.ctx.callbacks.send(
+            target,
+            json!({
+                "header": super::envelope::header(code, code.message()),
+                "id": target.id,
+                "successFiles": success_files,
+                "failFiles": fail_files,
+            }),
+        );
+    }
     Ok(Reply::with_code(
         code,
         json!({ "errors": errors, "successes": successes }),
@@ -117,7 +165,11 @@ async fn store_items(call: &Call, items: Vec<Item>, rule: OnConflict) -> Result<
 }
 
 /// The catalog path of an uploaded part: its base name under the base path.
-fn part_target(basepath: &str, file_name: &str, max_path_bytes: usize) -> Result<String, ResultCode> {
+fn part_target(
+    basepath: &str,
+    file_name: &str,
+    max_path_bytes: usize,
+) -> Result<String, ResultCode> {
     let base_name = file_name
         .rsplit(['/', '\\'])
         .next()
@@ -251,7 +303,11 @@ fn extract(
     let mut total = 0u64;
     for i in 0..archive.len() {
         let Ok(mut entry) = archive.by_index(i) else {
-            items.push(failed(format!("{basepath}#{i}"), 0, ResultCode::InvalidFiles));
+            items.push(failed(
+                format!("{basepath}#{i}"),
+                0,
+                ResultCode::InvalidFiles,
+            ));
             continue;
         };
         if entry.is_dir() {

@@ -1,0 +1,278 @@
+//! Image Operation API: create or modify, list, get and delete operations, and run them over
+//! files and folders (`POST /operations-exec`).
+
+use super::envelope::{ApiError, Reply};
+use super::params::{flex_bool, flex_list, json_body};
+use super::{views, Call};
+use crate::catalog::{AppRecord, OperationRecord, SortKey};
+use crate::context::{now_ms, Context};
+use crate::ingest::release_blobs;
+use crate::operation::OperationSpec;
+use crate::paths;
+use crate::produce;
+use crate::result_code::ResultCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest operation body accepted.
+const MAX_OPERATION_BODY: u64 = 256 * 1024;
+
+/// The operation id of `operations/<id>`.
+fn path_id(call: &Call) -> Result<String, ApiError> {
+    let id = call.rest.strip_prefix("operations/").unwrap_or_default();
+    check_operation_id(id)?;
+    Ok(id.to_owned())
+}
+
+/// An operation id: 1..20 letters, digits or `-`.
+pub fn check_operation_id(id: &str) -> Result<(), ApiError> {
+    let ok =
+        (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "operationId must be 1..20 letters, digits or '-'",
+        ))
+    }
+}
+
+/// The JSON view of an operation.
+pub fn operation_view(app: &AppRecord, op: &OperationRecord) -> Value {
+    let spec = OperationSpec::parse(&op.operation_id, op.jobs.as_bytes()).ok();
+    json!({
+        "appKey": app.app_key,
+        "operationId": op.operation_id,
+        "description": op.description,
+        "realtimeService": op.realtime_service,
+        "updatedAt": views::time(op.updated_at),
+        "jobTemplate": spec.map_or(Value::Array(Vec::new()), |s| s.job_template()),
+    })
+}
+
+#[derive(Deserialize)]
+struct PutFlags {
+    #[serde(default, rename = "deleteThumbnail", deserialize_with = "flex_bool")]
+    delete_thumbnail: Option<bool>,
+}
+
+/// `PUT /operations/{operationId}`.
+pub async fn put(mut call: Call) -> Result<Reply, ApiError> {
+    let id = path_id(&call)?;
+    let body = call
+        .read_body(MAX_OPERATION_BODY, ResultCode::InvalidParameters)
+        .await?;
+    let spec = OperationSpec::parse(&id, &body).map_err(|e| {
+        let code = ResultCode::from_code(e.result_code()).unwrap_or(ResultCode::InvalidParameters);
+        ApiError {
+            code,
+            message: Some(format!("{} {e}", code.message())),
+        }
+    })?;
+    let flags: PutFlags = json_body(&body)?;
+    let delete_thumbnail =
+        flags.delete_thumbnail.unwrap_or(false) || call.query.bool("deleteThumbnail", false)?;
+    let record = OperationRecord {
+        operation_id: id.clone(),
+        description: spec.description().to_owned(),
+        realtime_service: spec.realtime_service(),
+        jobs: spec.canonical_json(),
+        updated_at: now_ms(),
+        version: 0,
+    };
+    let key = call.app.app_key.clone();
+    let stored = call
+        .ctx
+        .catalog
+        .put_operation(&key, &record)
+        .await
+        .map_err(|e| call.catalog_error(&e))?;
+    call.ctx.renderer.l1.invalidate_operation(&key, &id);
+    if delete_thumbnail {
+        delete_results(&call.ctx, &key, &id)
+            .await
+            .map_err(|e| call.catalog_error(&e))?;
+    }
+    Ok(Reply::ok(
+        json!({ "operation": operation_view(&call.app, &stored) }),
+    ))
+}
+
+async fn delete_results(
+    ctx: &Arc<Context>,
+    app_key: &str,
+    operation_id: &str,
+) -> Result<(), crate::catalog::CatalogError> {
+    let keys = ctx
+        .catalog
+        .delete_produced_by(app_key, operation_id)
+        .await?;
+    release_blobs(ctx, keys, Duration::ZERO);
+    Ok(())
+}
+
+/// `GET /operations`.
+pub async fn list(call: Call) -> Result<Reply, ApiError> {
+    let q = &call.query;
+    let prefix = q.get("name").unwrap_or("").trim().to_owned();
+    if !prefix.is_empty() {
+        check_operation_id(&prefix)?;
+    }
+    let max_rows = u32::try_from(call.ctx.config.limits.max_items).unwrap_or(u32::MAX);
+    let page = q.int("page", 1, 1..=u32::MAX)?;
+    let rows = q.int("rows", 20, 1..=max_rows)?;
+    let (sort, descending) = match q.get("sort").map(str::trim) {
+        None | Some("") | Some("date:desc") => (SortKey::Date, true),
+        Some("date:asc") | Some("date") => (SortKey::Date, false),
+        Some("name:asc") | Some("name") => (SortKey::Name, false),
+        Some("name:desc") => (SortKey::Name, true),
+        Some(_) => return Err(ApiError::invalid("sort")),
+    };
+    if q.bool("template", false)? {
+        let mut templates: Vec<Value> = crate::operation::templates()
+            .into_iter()
+            .filter(|t| {
+                t.get("operationId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| id.starts_with(&prefix))
+            })
+            .map(|mut t| {
+                if let Value::Object(map) = &mut t {
+                    map.insert("appKey".into(), Value::String(call.app.app_key.clone()));
+                }
+                t
+            })
+            .collect();
+        let total = templates.len();
+        let start = usize::try_from(u64::from(page - 1) * u64::from(rows)).unwrap_or(usize::MAX);
+        let page_items: Vec<Value> = templates
+            .drain(..)
+            .skip(start)
+            .take(rows as usize)
+            .collect();
+        return Ok(Reply::ok(json!({
+            "paging": { "page": page, "rows": rows, "totalCount": total },
+            "operations": page_items,
+        })));
+    }
+    let (ops, total) = call
+        .ctx
+        .catalog
+        .list_operations(&call.app.app_key, &prefix, page, rows, sort, descending)
+        .await
+        .map_err(|e| call.catalog_error(&e))?;
+    let views: Vec<Value> = ops.iter().map(|op| operation_view(&call.app, op)).collect();
+    Ok(Reply::ok(json!({
+        "paging": { "page": page, "rows": rows, "totalCount": total },
+        "operations": views,
+    })))
+}
+
+/// `GET /operations/{operationId}`.
+pub async fn get(call: Call) -> Result<Reply, ApiError> {
+    let id = path_id(&call)?;
+    let op = call
+        .ctx
+        .catalog
+        .operation(&call.app.app_key, &id)
+        .await
+        .map_err(|e| call.catalog_error(&e))?
+        .ok_or_else(|| ApiError::invalid("no such operation"))?;
+    Ok(Reply::ok(
+        json!({ "operation": operation_view(&call.app, &op) }),
+    ))
+}
+
+/// `DELETE /operations/{operationId}?deleteThumbnail=`.
+pub async fn delete(call: Call) -> Result<Reply, ApiError> {
+    let id = path_id(&call)?;
+    let delete_thumbnail = call.query.bool("deleteThumbnail", false)?;
+    let key = call.app.app_key.clone();
+    match call.ctx.catalog.delete_operation(&key, &id).await {
+        Ok(()) => {}
+        Err(crate::catalog::CatalogError::NotFound(_)) => {
+            return Err(ApiError::invalid("no such operation"))
+        }
+        Err(e) => return Err(call.catalog_error(&e)),
+    }
+    call.ctx.renderer.l1.invalidate_operation(&key, &id);
+    if delete_thumbnail {
+        delete_results(&call.ctx, &key, &id)
+            .await
+            .map_err(|e| call.catalog_error(&e))?;
+    }
+    Ok(Reply::ok(json!({})))
+}
+
+#[derive(Deserialize)]
+struct ExecBody {
+    basepath: Option<String>,
+    #[serde(default, deserialize_with = "flex_list")]
+    filepaths: Vec<String>,
+    #[serde(default, rename = "operationIds", deserialize_with = "flex_list")]
+    operation_ids: Vec<String>,
+    #[serde(rename = "callbackUrl")]
+    callback_url: Option<String>,
+}
+
+/// `POST /operations-exec`: queues one `image` task per file and operation.
+pub async fn exec(mut call: Call) -> Result<Reply, ApiError> {
+    let body: ExecBody = call.json().await?;
+    let limits = call.ctx.config.limits.clone();
+    let raw_base = body
+        .basepath
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid("basepath is required"))?;
+    let basepath = paths::normalize(raw_base, limits.max_path_bytes)?;
+    if body.filepaths.is_empty() {
+        return Err(ApiError::invalid("filepaths is required"));
+    }
+    if body.operation_ids.is_empty() {
+        return Err(ApiError::invalid("operationIds is required"));
+    }
+    if body.filepaths.len() > limits.max_items {
+        return Err(ApiError::new(ResultCode::FileCountLimit));
+    }
+    let callback = produce::callback_target(&call.ctx, body.callback_url.as_deref())?;
+    let ops = produce::load_operations(&call.ctx, &call.app, &body.operation_ids).await?;
+    let mut sources = Vec::new();
+    for raw in &body.filepaths {
+        let joined = if raw.starts_with('/') {
+            raw.clone()
+        } else {
+            paths::join(&basepath, raw)
+        };
+        let path = paths::normalize(&joined, limits.max_path_bytes)?;
+        let found = produce::sources_at(&call.ctx, &call.app, &path)
+            .await
+            .map_err(ApiError::from)?;
+        sources.extend(found);
+        if sources.len() > limits.max_items {
+            return Err(ApiError::new(ResultCode::FileCountLimit));
+        }
+    }
+    if sources.is_empty() {
+        return Err(ApiError::new(ResultCode::FolderNotExists));
+    }
+    let mut queues = Vec::new();
+    for source in &sources {
+        for (op, spec) in &ops {
+            let task =
+                produce::enqueue(&call.ctx, &call.app, source, op, spec, callback.as_ref()).await?;
+            queues.push(views::queue(&call.ctx, &call.app, &task));
+        }
+    }
+    let views: Vec<Value> = ops
+        .iter()
+        .map(|(op, _)| operation_view(&call.app, op))
+        .collect();
+    Ok(Reply::ok(json!({
+        "paging": { "page": 1, "rows": views.len(), "totalCount": views.len() },
+        "operations": views,
+        "queues": queues,
+    })))
+}

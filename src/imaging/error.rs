@@ -1,0 +1,27 @@
+//! The imaging engine's error type.
+
+/// Why an image could not be processed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImagingError {
+    /// The bytes are not an image format Pictor reads.
+    #[error("unsupported image format")]
+    Unsupported,
+    /// The image is truncated or corrupt.
+    #[error("corrupt image: {0}")]
+    Corrupt(String),
+    /// The image has more pixels than allowed.
+    #[error("image too large: {pixels} pixels, limit {limit}")]
+    TooLarge {
+        /// Pixels the header declares.
+        pixels: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// An option does not fit this image (a crop outside it, a zero size).
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+    /// The output could not be encoded.
+    #[error("encoding failed: {0}")]
+    Encode(String),
+}
