@@ -324,6 +324,14 @@ impl Options<'_> {
         }
     }
 
+    /// A size that may be absent or 0 (the unused side of a one-sided resize).
+    fn optional_side(&self, name: &str) -> Result<u32, OperationError> {
+        match self.int(name)? {
+            None | Some(0) => Ok(0),
+            Some(_) => Ok(self.positive(name, MAX_SIDE)?.unwrap_or(0)),
+        }
+    }
+
     fn required(&self, name: &str, max: u32) -> Result<u32, OperationError> {
         self.positive(name, max)?
             .ok_or_else(|| OperationError::Invalid(format!("{} is required", self.field(name))))
@@ -396,10 +404,10 @@ fn parse_job(template: &str, opts: &Options<'_>) -> Result<Job, OperationError> 
         let (width, height) = match mode {
             ResizeMode::WidthFit => (
                 opts.required("width", MAX_SIDE)?,
-                opts.positive("height", MAX_SIDE)?.unwrap_or(0),
+                opts.optional_side("height")?,
             ),
             ResizeMode::HeightFit => (
-                opts.positive("width", MAX_SIDE)?.unwrap_or(0),
+                opts.optional_side("width")?,
                 opts.required("height", MAX_SIDE)?,
             ),
             _ => (
@@ -956,6 +964,14 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(webp.output_extension("image/jpeg"), "webp");
+        for one_sided in [
+            r#"{"data": [{"templateOperationId": "resize_width_fit", "option": {"width": 10}}]}"#,
+            r#"{"data": [{"templateOperationId": "resize_height_fit", "option": {"height": 10}}]}"#,
+        ] {
+            let spec = parse(one_sided).expect("valid");
+            let again = OperationSpec::parse("thumb", spec.canonical_json().as_bytes());
+            assert_eq!(again.as_ref(), Ok(&spec), "canonical form of {one_sided}");
+        }
         let gray = parse(r#"{"data": [{"templateOperationId": "gray"}]}"#).expect("valid");
         assert_eq!(gray.output_extension("image/gif"), "gif");
         assert_eq!(gray.output_extension("image/bmp"), "png");
