@@ -807,21 +807,27 @@ impl OperationSpec {
                 )));
             }
         }
-        let (target, quality) = self
+        let (target, quality, keep_exif, auto_orient) = self
             .jobs
             .iter()
             .find_map(|j| match j {
                 Job::Resize {
-                    target, quality, ..
-                } => Some((*target, *quality)),
+                    target,
+                    quality,
+                    keep_exif,
+                    auto_orient,
+                    ..
+                } => Some((*target, *quality, *keep_exif, *auto_orient)),
                 _ => None,
             })
-            .unwrap_or((None, 75));
+            .unwrap_or((None, 75, true, false));
         Ok(crate::imaging::Pipeline {
             jobs: self.jobs.clone(),
             watermarks: watermarks.clone(),
             target,
             quality,
+            keep_exif,
+            auto_orient,
         })
     }
 

@@ -4,7 +4,6 @@
 use super::{ImagingError, Limits};
 use crate::operation::TargetFormat;
 use image::codecs::gif::GifEncoder;
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::metadata::Orientation;
@@ -19,14 +18,76 @@ pub struct Decoded {
     pub format: ImageFormat,
     /// Its EXIF orientation.
     pub orientation: Orientation,
+    /// Its EXIF block (TIFF data), if any.
+    pub exif: Option<Vec<u8>>,
+    /// Its ICC profile, if any.
+    pub icc: Option<Vec<u8>>,
 }
 
-/// Decodes `bytes`, refusing images whose header declares more than `limits.max_pixels`.
-pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
+/// The format and stored dimensions of an image, from its header only.
+pub fn probe(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), ImagingError> {
     if bytes.is_empty() {
         return Err(ImagingError::Unsupported);
     }
     let format = image::guess_format(bytes).map_err(|_| ImagingError::Unsupported)?;
+    let size = imagesize::blob_size(bytes)
+        .map_err(|e| ImagingError::Corrupt(format!("unreadable header: {e:?}")))?;
+    let w = u32::try_from(size.width).unwrap_or(u32::MAX);
+    let h = u32::try_from(size.height).unwrap_or(u32::MAX);
+    Ok((format, w, h))
+}
+
+/// The EXIF orientation of an image, from its EXIF block.
+pub fn orientation_of(bytes: &[u8]) -> Orientation {
+    exif::Reader::new()
+        .read_from_container(&mut Cursor::new(bytes))
+        .ok()
+        .and_then(|e| {
+            e.get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+                .and_then(|f| f.value.get_uint(0))
+        })
+        .and_then(|v| u8::try_from(v).ok())
+        .and_then(Orientation::from_exif)
+        .unwrap_or(Orientation::NoTransforms)
+}
+
+/// Decodes `bytes`, refusing images whose header declares more than `limits.max_pixels`.
+/// `min_size` is the smallest size the pipeline needs: a JPEG is then decoded at 1/2, 1/4 or
+/// 1/8 scale in the DCT domain when that still leaves at least that size.
+pub fn decode(
+    bytes: &[u8],
+    limits: &Limits,
+    min_size: Option<(u32, u32)>,
+) -> Result<Decoded, ImagingError> {
+    let (format, w, h) = probe(bytes)?;
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > limits.max_pixels {
+        return Err(ImagingError::TooLarge {
+            pixels,
+            limit: limits.max_pixels,
+        });
+    }
+    if format == ImageFormat::Jpeg {
+        let factor = match min_size {
+            Some((mw, mh)) => super::jpeg::shrink_factor(w, h, mw, mh),
+            None => turbojpeg::ScalingFactor::ONE,
+        };
+        return Ok(Decoded {
+            image: super::jpeg::decode(bytes, factor)?,
+            format,
+            orientation: orientation_of(bytes),
+            exif: super::jpeg::exif(bytes),
+            icc: super::jpeg::icc(bytes),
+        });
+    }
+    decode_other(bytes, format, limits)
+}
+
+fn decode_other(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<Decoded, ImagingError> {
     if !matches!(
         format,
         ImageFormat::Jpeg
@@ -37,15 +98,6 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
             | ImageFormat::Tiff
     ) {
         return Err(ImagingError::Unsupported);
-    }
-    let size = imagesize::blob_size(bytes)
-        .map_err(|e| ImagingError::Corrupt(format!("unreadable header: {e:?}")))?;
-    let pixels = (size.width as u64).saturating_mul(size.height as u64);
-    if pixels > limits.max_pixels {
-        return Err(ImagingError::TooLarge {
-            pixels,
-            limit: limits.max_pixels,
-        });
     }
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     let mut guard = image::Limits::default();
@@ -65,6 +117,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
         });
     }
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
+    let exif = decoder.exif_metadata().ok().flatten();
+    let pixels = u64::from(w) * u64::from(h);
     let image = DynamicImage::from_decoder(decoder)
         .map_err(|e| match e {
             image::ImageError::Limits(_) => ImagingError::TooLarge {
@@ -78,6 +133,8 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImagingError> {
         image,
         format,
         orientation,
+        exif,
+        icc,
     })
 }
 
@@ -92,26 +149,42 @@ pub fn writable(format: ImageFormat) -> Option<TargetFormat> {
     }
 }
 
+/// Metadata carried into an output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Carry<'a> {
+    /// EXIF block (TIFF data) to write, JPEG and WebP.
+    pub exif: Option<&'a [u8]>,
+    /// ICC profile to write, JPEG and PNG.
+    pub icc: Option<&'a [u8]>,
+}
+
 /// Encodes an image; JPEG output is flattened onto white and uses `quality`.
-pub fn encode(img: &RgbaImage, format: TargetFormat, quality: u8) -> Result<Vec<u8>, ImagingError> {
+pub fn encode(
+    img: &RgbaImage,
+    format: TargetFormat,
+    quality: u8,
+    carry: Carry<'_>,
+) -> Result<Vec<u8>, ImagingError> {
     let mut out = Vec::with_capacity((img.width() * img.height()) as usize / 4 + 1024);
     let enc = |e: image::ImageError| ImagingError::Encode(e.to_string());
     let (w, h) = img.dimensions();
     match format {
         TargetFormat::Jpeg => {
             let rgb = flatten(img);
-            JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
-                .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
-                .map_err(enc)?;
+            return super::jpeg::encode(&rgb, w, h, quality, carry.exif, carry.icc);
         }
         TargetFormat::Png => {
+            let mut encoder = PngEncoder::new(&mut out);
+            if let Some(icc) = carry.icc {
+                let _ = encoder.set_icc_profile(icc.to_vec());
+            }
             if img.pixels().all(|p| p.0[3] == 255) {
                 let rgb = flatten(img);
-                PngEncoder::new(&mut out)
+                encoder
                     .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
                     .map_err(enc)?;
             } else {
-                PngEncoder::new(&mut out)
+                encoder
                     .write_image(img.as_raw(), w, h, ExtendedColorType::Rgba8)
                     .map_err(enc)?;
             }

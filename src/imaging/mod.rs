@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod error;
 pub mod geometry;
+pub mod jpeg;
 pub mod ops;
 
 pub use error::ImagingError;
@@ -46,6 +47,10 @@ pub struct Pipeline {
     pub target: Option<TargetFormat>,
     /// Quality of lossy output, 1..100.
     pub quality: u8,
+    /// Keep the source's EXIF block in JPEG output.
+    pub keep_exif: bool,
+    /// Apply the EXIF orientation before the jobs.
+    pub auto_orient: bool,
 }
 
 /// One encoded output image.
@@ -84,24 +89,26 @@ pub fn run(
     pipeline: &Pipeline,
     limits: &Limits,
 ) -> Result<Vec<Output>, ImagingError> {
-    let decoded = codec::decode(source, limits)?;
+    let min_size = shrink_hint(source, pipeline)?;
+    let decoded = codec::decode(source, limits, min_size)?;
     let format = pipeline
         .target
         .or_else(|| codec::writable(decoded.format))
         .unwrap_or(TargetFormat::Png);
-    let auto_orient = pipeline.jobs.iter().any(|j| {
-        matches!(
-            j,
-            Job::Resize {
-                auto_orient: true,
-                ..
-            }
-        )
-    });
     let mut image = image::DynamicImage::ImageRgba8(decoded.image);
-    if auto_orient {
+    if pipeline.auto_orient {
         image.apply_orientation(decoded.orientation);
     }
+    let mut exif = decoded.exif.filter(|_| pipeline.keep_exif);
+    if pipeline.auto_orient {
+        if let Some(tiff) = exif.as_mut() {
+            jpeg::reset_orientation(tiff);
+        }
+    }
+    let carry = codec::Carry {
+        exif: exif.as_deref(),
+        icc: decoded.icc.as_deref(),
+    };
     let mut images = vec![image.into_rgba8()];
     for job in &pipeline.jobs {
         images = images
@@ -116,13 +123,53 @@ pub fn run(
         .iter()
         .map(|img| {
             Ok(Output {
-                bytes: Bytes::from(codec::encode(img, format, pipeline.quality)?),
+                bytes: Bytes::from(codec::encode(img, format, pipeline.quality, carry)?),
                 width: img.width(),
                 height: img.height(),
                 format,
             })
         })
         .collect()
+}
+
+/// The smallest decoded size the first resize needs (twice its output per axis), when the
+/// jobs before it do not depend on full resolution.
+fn shrink_hint(source: &[u8], pipeline: &Pipeline) -> Result<Option<(u32, u32)>, ImagingError> {
+    let Some(Job::Resize {
+        mode,
+        width,
+        height,
+        up_down,
+        ..
+    }) = pipeline
+        .jobs
+        .iter()
+        .find(|j| !matches!(j, Job::Gray { .. }))
+    else {
+        return Ok(None);
+    };
+    let (_, mut w, mut h) = codec::probe(source)?;
+    let swaps = pipeline.auto_orient
+        && matches!(
+            codec::orientation_of(source),
+            image::metadata::Orientation::Rotate90
+                | image::metadata::Orientation::Rotate270
+                | image::metadata::Orientation::Rotate90FlipH
+                | image::metadata::Orientation::Rotate270FlipH
+        );
+    if swaps {
+        std::mem::swap(&mut w, &mut h);
+    }
+    Ok(
+        geometry::resize_dims(w, h, *mode, *width, *height, *up_down).map(|(tw, th)| {
+            let (mw, mh) = (tw.saturating_mul(2), th.saturating_mul(2));
+            if swaps {
+                (mh, mw)
+            } else {
+                (mw, mh)
+            }
+        }),
+    )
 }
 
 fn apply(
@@ -184,7 +231,7 @@ fn apply(
             let bytes = pipeline.watermarks.get(image_path).ok_or_else(|| {
                 ImagingError::InvalidParameter(format!("watermark {image_path} not given"))
             })?;
-            let mark = codec::decode(bytes, limits)?.image;
+            let mark = codec::decode(bytes, limits, None)?.image;
             ops::watermark(&mut img, &mark, *gravity, *offset_x, *offset_y);
             vec![img]
         }

@@ -1,0 +1,274 @@
+//! JPEG through libjpeg-turbo: decoding with DCT-domain downscaling (shrink-on-load), CMYK
+//! conversion, encoding, and the APP1 (EXIF) and APP2 (ICC) segments carried across.
+
+use super::ImagingError;
+use image::RgbaImage;
+use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
+
+/// Width and height a JPEG header declares.
+pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), ImagingError> {
+    let header = turbojpeg::read_header(bytes).map_err(|e| ImagingError::Corrupt(e.to_string()))?;
+    Ok((clamp_u32(header.width), clamp_u32(header.height)))
+}
+
+fn clamp_u32(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// The largest DCT scaling (1/8, 1/4, 1/2) that keeps the decoded image at least `min_w` x
+/// `min_h`, so the final resize still has twice the target's pixels per axis to work from.
+pub fn shrink_factor(w: u32, h: u32, min_w: u32, min_h: u32) -> ScalingFactor {
+    for factor in [
+        ScalingFactor::ONE_EIGHTH,
+        ScalingFactor::ONE_QUARTER,
+        ScalingFactor::ONE_HALF,
+    ] {
+        let sw = factor.scale(w as usize) as u32;
+        let sh = factor.scale(h as usize) as u32;
+        if sw >= min_w && sh >= min_h {
+            return factor;
+        }
+    }
+    ScalingFactor::ONE
+}
+
+/// Decodes a JPEG to RGBA, downscaled in the DCT domain by `factor`.
+pub fn decode(bytes: &[u8], factor: ScalingFactor) -> Result<RgbaImage, ImagingError> {
+    let corrupt = |e: turbojpeg::Error| ImagingError::Corrupt(e.to_string());
+    let mut dec = Decompressor::new().map_err(corrupt)?;
+    let header = dec.read_header(bytes).map_err(corrupt)?;
+    dec.set_scaling_factor(factor).map_err(corrupt)?;
+    let scaled = header.scaled(factor);
+    let (w, h) = (scaled.width, scaled.height);
+    let cmyk = matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK);
+    let mut pixels = vec![0u8; w * h * 4];
+    let format = if cmyk {
+        PixelFormat::CMYK
+    } else {
+        PixelFormat::RGBA
+    };
+    dec.decompress(
+        bytes,
+        Image {
+            pixels: pixels.as_mut_slice(),
+            width: w,
+            pitch: w * 4,
+            height: h,
+            format,
+        },
+    )
+    .map_err(corrupt)?;
+    if cmyk {
+        cmyk_to_rgba(&mut pixels, adobe_inverted(bytes));
+    }
+    RgbaImage::from_raw(clamp_u32(w), clamp_u32(h), pixels)
+        .ok_or_else(|| ImagingError::Corrupt("decoded size mismatch".into()))
+}
+
+/// Whether the JPEG carries an Adobe APP14 segment (its CMYK values are stored inverted).
+fn adobe_inverted(bytes: &[u8]) -> bool {
+    segments(bytes).any(|(marker, payload)| marker == 0xEE && payload.starts_with(b"Adobe"))
+}
+
+/// Converts CMYK (inverted when Adobe-written) to RGB in place.
+fn cmyk_to_rgba(pixels: &mut [u8], inverted: bool) {
+    for px in pixels.chunks_exact_mut(4) {
+        let [mut c, mut m, mut y, mut k] = [px[0], px[1], px[2], px[3]];
+        if !inverted {
+            c = 255 - c;
+            m = 255 - m;
+            y = 255 - y;
+            k = 255 - k;
+        }
+        let mul = |a: u8, b: u8| ((u16::from(a) * u16::from(b) + 127) / 255) as u8;
+        px[0] = mul(c, k);
+        px[1] = mul(m, k);
+        px[2] = mul(y, k);
+        px[3] = 255;
+    }
+}
+
+/// Iterates the marker segments before the scan: (marker, payload).
+pub fn segments(bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    let mut pos = 2usize;
+    std::iter::from_fn(move || {
+        if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 {
+            return None;
+        }
+        while pos + 4 <= bytes.len() {
+            if bytes[pos] != 0xFF {
+                return None;
+            }
+            let marker = bytes[pos + 1];
+            if marker == 0xFF {
+                pos += 1;
+                continue;
+            }
+            if marker == 0xDA || marker == 0xD9 {
+                return None;
+            }
+            let len = usize::from(u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]));
+            let start = pos + 4;
+            let end = (pos + 2 + len).min(bytes.len());
+            pos += 2 + len;
+            if len < 2 || start > end {
+                return None;
+            }
+            return Some((marker, &bytes[start..end]));
+        }
+        None
+    })
+}
+
+/// The EXIF block (TIFF data after `Exif\0\0`) of a JPEG, if any.
+pub fn exif(bytes: &[u8]) -> Option<Vec<u8>> {
+    segments(bytes)
+        .find(|(m, p)| *m == 0xE1 && p.starts_with(b"Exif\0\0"))
+        .map(|(_, p)| p[6..].to_vec())
+}
+
+/// The ICC profile of a JPEG, reassembled from its APP2 chunks, if any.
+pub fn icc(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut chunks: Vec<(u8, &[u8])> = segments(bytes)
+        .filter(|(m, p)| *m == 0xE2 && p.starts_with(b"ICC_PROFILE\0") && p.len() > 14)
+        .map(|(_, p)| (p[12], &p[14..]))
+        .collect();
+    if chunks.is_empty() {
+        return None;
+    }
+    chunks.sort_by_key(|(seq, _)| *seq);
+    Some(
+        chunks
+            .into_iter()
+            .flat_map(|(_, d)| d.iter().copied())
+            .collect(),
+    )
+}
+
+/// Encodes RGB pixels as a baseline 4:2:0 JPEG, with optional EXIF and ICC segments.
+pub fn encode(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+    exif: Option<&[u8]>,
+    icc: Option<&[u8]>,
+) -> Result<Vec<u8>, ImagingError> {
+    let fail = |e: turbojpeg::Error| ImagingError::Encode(e.to_string());
+    let mut c = Compressor::new().map_err(fail)?;
+    c.set_quality(i32::from(quality.clamp(1, 100)))
+        .map_err(fail)?;
+    c.set_subsamp(Subsamp::Sub2x2).map_err(fail)?;
+    let (w, h) = (width as usize, height as usize);
+    let body = c
+        .compress_to_vec(Image {
+            pixels: rgb,
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: PixelFormat::RGB,
+        })
+        .map_err(fail)?;
+    if exif.is_none() && icc.is_none() {
+        return Ok(body);
+    }
+    let mut out = Vec::with_capacity(body.len() + 70_000);
+    out.extend_from_slice(&body[..2]);
+    if let Some(exif) = exif.filter(|e| e.len() + 8 <= 0xFFFF) {
+        push_segment(&mut out, 0xE1, &[b"Exif\0\0".as_slice(), exif]);
+    }
+    if let Some(icc) = icc {
+        let parts: Vec<&[u8]> = icc.chunks(0xFFFF - 16).collect();
+        let count = u8::try_from(parts.len()).unwrap_or(u8::MAX);
+        for (i, part) in parts.iter().enumerate().take(255) {
+            let seq = [u8::try_from(i + 1).unwrap_or(u8::MAX), count];
+            push_segment(&mut out, 0xE2, &[b"ICC_PROFILE\0".as_slice(), &seq, part]);
+        }
+    }
+    out.extend_from_slice(&body[2..]);
+    Ok(out)
+}
+
+fn push_segment(out: &mut Vec<u8>, marker: u8, parts: &[&[u8]]) {
+    let len: usize = parts.iter().map(|p| p.len()).sum::<usize>() + 2;
+    out.extend_from_slice(&[0xFF, marker]);
+    out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+}
+
+/// Rewrites the EXIF Orientation tag of a TIFF block to 1 (top-left), in place.
+pub fn reset_orientation(tiff: &mut [u8]) {
+    let big = match tiff.get(..2) {
+        Some(b"MM") => true,
+        Some(b"II") => false,
+        _ => return,
+    };
+    let rd16 = |b: &[u8], at: usize| -> Option<u16> {
+        let s = b.get(at..at + 2)?;
+        Some(if big {
+            u16::from_be_bytes([s[0], s[1]])
+        } else {
+            u16::from_le_bytes([s[0], s[1]])
+        })
+    };
+    let rd32 = |b: &[u8], at: usize| -> Option<u32> {
+        let s = b.get(at..at + 4)?;
+        Some(if big {
+            u32::from_be_bytes([s[0], s[1], s[2], s[3]])
+        } else {
+            u32::from_le_bytes([s[0], s[1], s[2], s[3]])
+        })
+    };
+    let Some(ifd) = rd32(tiff, 4).map(|v| v as usize) else {
+        return;
+    };
+    let Some(count) = rd16(tiff, ifd) else {
+        return;
+    };
+    for i in 0..usize::from(count) {
+        let entry = ifd + 2 + i * 12;
+        if rd16(tiff, entry) == Some(0x0112) {
+            let value = if big { [0, 1] } else { [1, 0] };
+            if let Some(slot) = tiff.get_mut(entry + 8..entry + 10) {
+                slot.copy_from_slice(&value);
+            }
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrink_keeps_twice_the_target() {
+        assert_eq!(
+            shrink_factor(4032, 3024, 600, 450),
+            ScalingFactor::ONE_QUARTER
+        );
+        assert_eq!(
+            shrink_factor(4032, 3024, 400, 300),
+            ScalingFactor::ONE_EIGHTH
+        );
+        assert_eq!(shrink_factor(1920, 1200, 600, 375), ScalingFactor::ONE_HALF);
+        assert_eq!(shrink_factor(640, 480, 600, 450), ScalingFactor::ONE);
+    }
+
+    #[test]
+    fn segments_round_trip() {
+        let rgb = vec![128u8; 16 * 16 * 3];
+        let exif = b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0\0\0\0\0".to_vec();
+        let icc = vec![7u8; 70_000];
+        let jpeg = encode(&rgb, 16, 16, 80, Some(&exif), Some(&icc)).expect("encode");
+        assert_eq!(super::exif(&jpeg).as_deref(), Some(exif.as_slice()));
+        assert_eq!(super::icc(&jpeg).as_deref(), Some(icc.as_slice()));
+        let mut t = exif.clone();
+        reset_orientation(&mut t);
+        assert_eq!(&t[18..20], &[1, 0]);
+        let img = decode(&jpeg, ScalingFactor::ONE).expect("decode");
+        assert_eq!(img.dimensions(), (16, 16));
+    }
+}
