@@ -34,6 +34,9 @@ pub enum StartError {
     /// A file or socket operation failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A transform failed.
+    #[error("{0}")]
+    Transform(#[from] crate::transform::TransformError),
 }
 
 /// Characters escaped in a path segment of a delivery URL.

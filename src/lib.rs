@@ -35,3 +35,4 @@ pub mod render;
 pub mod result_code;
 pub mod server;
 pub mod tasks;
+pub mod transform;

@@ -23,6 +23,18 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Run an operation over a local image and write the results (debugging).
+    Transform {
+        /// Operation file: the body of `PUT /operations/{id}`; its stem is the operation id.
+        #[arg(long)]
+        operation: PathBuf,
+        /// Source image.
+        src: PathBuf,
+        /// Folder for the results.
+        outdir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Manage apps (tenants).
     App {
         #[command(subcommand)]
@@ -104,6 +116,24 @@ fn run(command: Command) -> Result<(), StartError> {
             let config = common.load(listen.as_deref())?;
             init_logging(&config);
             runtime()?.block_on(pictor::server::run(config))
+        }
+        Command::Transform {
+            operation,
+            src,
+            outdir,
+            common,
+        } => {
+            let config = common.load(None)?;
+            let limits = pictor::imaging::Limits {
+                max_pixels: config.imaging.max_pixels,
+                max_frames: config.imaging.max_frames,
+                max_output_side: config.imaging.max_output_side,
+            };
+            let written = pictor::transform::run(&operation, &src, &outdir, &limits)?;
+            for path in written {
+                println!("{}", path.display());
+            }
+            Ok(())
         }
         Command::App { command } => match command {
             AppCommand::Create { common, name } => {
