@@ -195,10 +195,13 @@ fn every_readable_format_decodes_and_keeps_its_format() {
     }
 }
 
+/// A predicate on the error a file must give.
+type ErrorCheck = fn(&ImagingError) -> bool;
+
 #[test]
 fn malformed_files_give_typed_errors() {
     let p = resize("resize_max_fit", 100, 100, "downOnly");
-    let cases: [(&str, fn(&ImagingError) -> bool); 6] = [
+    let cases: [(&str, ErrorCheck); 6] = [
         ("malformed/zero_bytes.jpg", |e| {
             matches!(e, ImagingError::Unsupported)
         }),
