@@ -1,8 +1,8 @@
 //! Prometheus metrics, all prefixed `pictor_`, rendered in the text format at `/metrics`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// The process's metrics.
@@ -35,6 +35,28 @@ pub struct Metrics {
     pub render_overload: IntCounter,
     /// Callbacks that failed every attempt.
     pub callback_failures: IntCounter,
+    /// Children of the vectors above for the delivery hot path, resolved once so a cache hit
+    /// neither hashes labels nor formats a status code.
+    pub hot: HotCounters,
+}
+
+/// Pre-resolved counters of the delivery hot path.
+#[derive(Clone)]
+pub struct HotCounters {
+    /// `pictor_http_requests_total{route="delivery",result="200"}`.
+    pub delivery_ok: IntCounter,
+    /// `pictor_http_requests_total{route="delivery",result="304"}`.
+    pub delivery_not_modified: IntCounter,
+    /// `pictor_http_request_duration_seconds{route="delivery"}`.
+    pub delivery_latency: Histogram,
+    /// `pictor_cache_requests_total{tier="l1",result="hit"}`.
+    pub l1_hit: IntCounter,
+    /// `pictor_cache_requests_total{tier="l1",result="miss"}`.
+    pub l1_miss: IntCounter,
+    /// `pictor_cache_requests_total{tier="l2",result="hit"}`.
+    pub l2_hit: IntCounter,
+    /// `pictor_cache_requests_total{tier="l2",result="miss"}`.
+    pub l2_miss: IntCounter,
 }
 
 impl Metrics {
@@ -110,6 +132,15 @@ impl Metrics {
         registry.register(Box::new(catalog_errors.clone()))?;
         registry.register(Box::new(blob_errors.clone()))?;
         registry.register(Box::new(tasks.clone()))?;
+        let hot = HotCounters {
+            delivery_ok: requests.with_label_values(&["delivery", "200"]),
+            delivery_not_modified: requests.with_label_values(&["delivery", "304"]),
+            delivery_latency: latency.with_label_values(&["delivery"]),
+            l1_hit: cache.with_label_values(&["l1", "hit"]),
+            l1_miss: cache.with_label_values(&["l1", "miss"]),
+            l2_hit: cache.with_label_values(&["l2", "hit"]),
+            l2_miss: cache.with_label_values(&["l2", "miss"]),
+        };
         Ok(Self {
             registry,
             requests,
@@ -124,6 +155,7 @@ impl Metrics {
             render_queue,
             render_overload,
             callback_failures,
+            hot,
         })
     }
 

@@ -120,10 +120,10 @@ pub async fn variant(
         if let Some(v) =
             stored_variant(ctx, &app, &source, &op, &spec, &stamp, &marks, &request).await?
         {
-            ctx.metrics.cache.with_label_values(&["l2", "hit"]).inc();
+            ctx.metrics.hot.l2_hit.inc();
             return Ok(v);
         }
-        ctx.metrics.cache.with_label_values(&["l2", "miss"]).inc();
+        ctx.metrics.hot.l2_miss.inc();
     }
     let flight_key = format!(
         "{}\n{}\n{}\n{stamp}",
@@ -238,8 +238,11 @@ fn make_variant(
 pub async fn cached(ctx: &Context, raw_path: &str, raw_query: &str) -> (u64, Option<Arc<Variant>>) {
     let key = L1::key(raw_path, raw_query);
     let hit = ctx.renderer.l1.get(key, raw_path, raw_query).await;
-    let outcome = if hit.is_some() { "hit" } else { "miss" };
-    ctx.metrics.cache.with_label_values(&["l1", outcome]).inc();
+    if hit.is_some() {
+        ctx.metrics.hot.l1_hit.inc();
+    } else {
+        ctx.metrics.hot.l1_miss.inc();
+    }
     (key, hit)
 }
 

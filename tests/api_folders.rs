@@ -1,85 +1,124 @@
-//! Folder API: create, list (filters, paging, sort), properties; auth and routing errors.
+//! Folder API: create (with parents), list (filters, paging, sort, validation), properties.
 
 mod common;
 
-use common::{assert_code, corpus, Server};
+use common::{
+    assert_code, assert_date, assert_result, assert_result_for, assert_uuid, corpus, names, Server,
+};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
-#[test]
-fn create_folders_with_parents_and_refuse_duplicates() {
-    let s = Server::start();
-    let v = s.json(
-        Method::POST,
-        "folders",
-        Some(json!({"path": "/myfolder/sub/deep"})),
-    );
-    assert_code(&v, 0);
-    assert_eq!(v["folder"]["name"], "deep");
-    assert_eq!(v["folder"]["path"], "/myfolder/sub/deep");
-    assert_eq!(v["folder"]["isFolder"], true);
-    assert_eq!(v["folder"]["id"].as_str().map(str::len), Some(36));
-    let date = v["folder"]["updatedAt"].as_str().expect("date");
-    assert_eq!(date.len(), 24, "2016-02-26T16:38:34+0900 shape: {date}");
-    let dup = s.json(
-        Method::POST,
-        "folders",
-        Some(json!({"path": "/myfolder/sub"})),
-    );
-    assert_code(&dup, 20000);
-    assert_eq!(
-        dup["header"]["resultMessage"],
-        "There is already a folder at the given destination. path: /myfolder/sub"
-    );
-    let cases = [
-        (json!({}), 10001),
-        (json!({"path": "/a"}), 11002),
-        (json!({"path": "/ok/../etc"}), 11050),
-        (json!({"path": "/ok//x1"}), 11060),
-        (json!({"path": "/bad:name"}), 11050),
-        (json!({"path": format!("/{}", "n".repeat(256))}), 11002),
-        (json!({"path": "/abcdefghij".repeat(103)}), 11001),
-    ];
-    for (body, code) in cases {
-        assert_code(&s.json(Method::POST, "folders", Some(body.clone())), code);
-    }
-    let not_json = s
-        .call(Method::POST, "folders")
-        .body("path=/x")
-        .send()
-        .expect("post")
-        .json::<serde_json::Value>()
-        .expect("json");
-    assert_code(&not_json, 10001);
+const GIF: &str = "edge/tiny_10x10.gif";
+const BMP: &str = "formats/bmp_24bit_bird_192x144.bmp";
+
+fn list(s: &Server, query: &str) -> Value {
+    s.json(Method::GET, &format!("folders?{query}"), None)
 }
 
 #[test]
-fn list_filters_pages_and_sorts() {
+fn create_folder_with_parents() {
     let s = Server::start();
-    for f in ["/list/beta", "/list/Alpha", "/list/gamma"] {
-        assert_code(
-            &s.json(Method::POST, "folders", Some(json!({"path": f}))),
-            0,
+    let v = s.mkdir("/myfolder/sub/deep");
+    assert_result(&v, 0);
+    let f = &v["folder"];
+    assert_eq!(f["name"], "deep");
+    assert_eq!(f["path"], "/myfolder/sub/deep");
+    assert_eq!(f["isFolder"], true);
+    assert_uuid(&f["id"]);
+    assert_date(&f["updatedAt"]);
+
+    let root = list(&s, "basepath=/");
+    assert_result(&root, 0);
+    assert_eq!(names(&root, "folders"), ["myfolder"]);
+    let mid = list(&s, "basepath=/myfolder");
+    assert_eq!(names(&mid, "folders"), ["sub"]);
+    assert_eq!(mid["folders"][0]["path"], "/myfolder/sub");
+    assert_eq!(mid["folders"][0]["isFolder"], true);
+    assert_uuid(&mid["folders"][0]["id"]);
+    assert_date(&mid["folders"][0]["updatedAt"]);
+    let deep = list(&s, "basepath=/myfolder/sub");
+    assert_eq!(deep["folders"][0]["id"], f["id"], "same id when listed");
+
+    // A sibling beside an existing parent.
+    assert_result(&s.mkdir("/myfolder/other"), 0);
+    assert_eq!(
+        names(&list(&s, "basepath=/myfolder"), "folders"),
+        ["other", "sub"]
+    );
+}
+
+#[test]
+fn duplicate_folder_is_20000_with_the_path() {
+    let s = Server::start();
+    assert_result(&s.mkdir("/dup/inner"), 0);
+    for path in ["/dup/inner", "/dup"] {
+        let v = s.mkdir(path);
+        assert_code(&v, 20000);
+        assert_eq!(
+            v["header"]["resultMessage"],
+            format!("There is already a folder at the given destination. path: {path}")
         );
     }
-    for name in ["b_photo.jpg", "a_Photo.jpg", "c_other.gif"] {
-        let bytes = corpus("edge/tiny_10x10.gif");
-        assert_code(&s.upload(&format!("/list/{name}"), bytes, ""), 0);
+}
+
+#[test]
+fn folder_creation_validates_the_path() {
+    let s = Server::start();
+    let cases = [
+        (json!({}), 10001),
+        (json!({"path": ""}), 10001),
+        (json!({"path": "/a"}), 11002),
+        (json!({"path": "/ok/b"}), 11002),
+        (json!({"path": format!("/{}", "n".repeat(256))}), 11002),
+        (json!({"path": "/ok/../etc"}), 11050),
+        (json!({"path": "/ok/./etc"}), 11050),
+        (json!({"path": "/ok//x1"}), 11060),
+        (json!({"path": "/bad:name"}), 11050),
+        (json!({"path": "/bad*name"}), 11050),
+        (json!({"path": "/bad\\name"}), 11050),
+        (json!({"path": "/abcdefghij".repeat(103)}), 11001),
+    ];
+    for (body, code) in cases {
+        let v = s.json(Method::POST, "folders", Some(body.clone()));
+        assert_result_for(&v, code, &body.to_string());
     }
-    let all = s.json(Method::GET, "folders?basepath=/list", None);
-    assert_code(&all, 0);
+    let ok = s.mkdir(&format!("/{}", "n".repeat(255)));
+    assert_result(&ok, 0);
+    let not_json = s.send_json(
+        s.call(Method::POST, "folders")
+            .header("Content-Type", "application/json")
+            .body("path=/x"),
+    );
+    assert_result(&not_json, 10001);
+    let root = list(&s, "basepath=/");
+    assert_eq!(
+        root["paging"]["totalFolderCount"], 1,
+        "only the valid folder exists: {root}"
+    );
+}
+
+fn listing_fixture() -> Server {
+    let s = Server::start();
+    for f in ["/list/beta", "/list/Alpha", "/list/gamma"] {
+        assert_result(&s.mkdir(f), 0);
+    }
+    for name in ["b_photo.jpg", "a_Photo.jpg", "c_other.gif"] {
+        assert_result(&s.upload(&format!("/list/{name}"), corpus(GIF), ""), 0);
+    }
+    // Something deeper, not a direct child.
+    assert_result(&s.upload("/list/beta/deep_photo.gif", corpus(GIF), ""), 0);
+    s
+}
+
+#[test]
+fn list_direct_children_with_fields() {
+    let s = listing_fixture();
+    let all = list(&s, "basepath=/list");
+    assert_result(&all, 0);
     assert_eq!(all["paging"]["page"], 1);
     assert_eq!(all["paging"]["rows"], 100);
     assert_eq!(all["paging"]["totalFolderCount"], 3);
     assert_eq!(all["paging"]["totalFileCount"], 3);
-    let names = |v: &serde_json::Value, key: &str| -> Vec<String> {
-        v[key]
-            .as_array()
-            .expect("array")
-            .iter()
-            .filter_map(|x| x["name"].as_str().map(str::to_owned))
-            .collect()
-    };
     assert_eq!(names(&all, "folders"), ["Alpha", "beta", "gamma"]);
     assert_eq!(
         names(&all, "files"),
@@ -87,117 +126,199 @@ fn list_filters_pages_and_sorts() {
     );
     let file = &all["files"][0];
     assert_eq!(file["isFolder"], false);
+    assert_uuid(&file["id"]);
+    assert_eq!(file["path"], "/list/a_Photo.jpg");
+    assert_eq!(
+        file["url"],
+        format!("{}/{}/list/a_Photo.jpg", s.base, s.app.container)
+    );
     assert_eq!(file["createdBy"], "U");
     assert_eq!(file["operationId"], "");
     assert_eq!(file["queues"], json!([]));
     assert_eq!(file["bytes"], 69);
-    assert_eq!(file["imageProperty"]["width"], 10);
-    assert_eq!(
-        file["imageProperty"]["coordinate"]["lat"],
-        serde_json::Value::Null
-    );
+    assert_date(&file["updatedAt"]);
+    let p = &file["imageProperty"];
+    assert_eq!(p["width"], 10);
+    assert_eq!(p["height"], 10);
+    assert_eq!(p["coordinate"]["lat"], Value::Null);
+    assert_eq!(p["coordinate"]["lng"], Value::Null);
+    let folder = &all["folders"][1];
+    assert_eq!(folder["path"], "/list/beta");
+    assert_eq!(folder["isFolder"], true);
 
-    let desc = s.json(Method::GET, "folders?basepath=/list&sort=name:desc", None);
-    assert_eq!(
-        names(&desc, "files"),
-        ["c_other.gif", "b_photo.jpg", "a_Photo.jpg"]
-    );
-    let photo = s.json(Method::GET, "folders?basepath=/list&name=photo", None);
-    assert_eq!(
-        names(&photo, "files"),
-        ["b_photo.jpg"],
-        "case-sensitive substring"
-    );
-    assert_eq!(photo["paging"]["totalFileCount"], 1);
-    let paged = s.json(Method::GET, "folders?basepath=/list&rows=2&page=2", None);
-    assert_eq!(names(&paged, "files"), ["c_other.gif"]);
-    assert_eq!(names(&paged, "folders"), ["gamma"]);
-    assert_eq!(paged["paging"]["totalFileCount"], 3);
-    let users = s.json(Method::GET, "folders?basepath=/list&createdBy=P", None);
-    assert_eq!(users["paging"]["totalFileCount"], 0);
-    let root = s.json(Method::GET, "folders?basepath=/", None);
+    let root = list(&s, "basepath=/");
     assert_eq!(names(&root, "folders"), ["list"]);
+    assert_eq!(root["paging"]["totalFileCount"], 0);
+    let beta = list(&s, "basepath=/list/beta");
+    assert_eq!(names(&beta, "files"), ["deep_photo.gif"]);
+    assert_eq!(beta["paging"]["totalFolderCount"], 0);
+}
 
-    for bad in [
-        "folders",
-        "folders?basepath=/list&rows=0",
-        "folders?basepath=/list&rows=10001",
-        "folders?basepath=/list&page=0",
-        "folders?basepath=/list&sort=size:asc",
-        "folders?basepath=/list&createdBy=X",
-        "folders?basepath=/list&name=x",
-    ] {
-        assert_code(&s.json(Method::GET, bad, None), 10001);
+#[test]
+fn list_sorts_by_name_and_date() {
+    let s = Server::start();
+    // Created one second apart so dates differ at the precision of the API.
+    for name in ["m_first.gif", "a_second.gif", "z_third.gif"] {
+        assert_result(&s.upload(&format!("/sorted/{name}"), corpus(GIF), ""), 0);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
     }
-    assert_code(
-        &s.json(Method::GET, "folders?basepath=/nowhere", None),
-        20001,
+    let by = |sort: &str| names(&list(&s, &format!("basepath=/sorted&sort={sort}")), "files");
+    assert_eq!(
+        by("name:asc"),
+        ["a_second.gif", "m_first.gif", "z_third.gif"]
     );
+    assert_eq!(
+        by("name:desc"),
+        ["z_third.gif", "m_first.gif", "a_second.gif"]
+    );
+    assert_eq!(
+        by("date:asc"),
+        ["m_first.gif", "a_second.gif", "z_third.gif"]
+    );
+    assert_eq!(
+        by("date:desc"),
+        ["z_third.gif", "a_second.gif", "m_first.gif"]
+    );
+    assert_eq!(
+        names(&list(&s, "basepath=/sorted"), "files"),
+        ["a_second.gif", "m_first.gif", "z_third.gif"],
+        "default sort is name:asc"
+    );
+}
+
+#[test]
+fn list_name_filter_is_a_case_sensitive_substring() {
+    let s = listing_fixture();
+    let photo = list(&s, "basepath=/list&name=photo");
+    assert_result(&photo, 0);
+    assert_eq!(names(&photo, "files"), ["b_photo.jpg"]);
+    assert_eq!(photo["paging"]["totalFileCount"], 1);
+    let cap = list(&s, "basepath=/list&name=Photo");
+    assert_eq!(names(&cap, "files"), ["a_Photo.jpg"]);
+    let folders = list(&s, "basepath=/list&name=other");
+    assert_eq!(names(&folders, "files"), ["c_other.gif"]);
+    let none = list(&s, "basepath=/list&name=zz");
+    assert_eq!(none["paging"]["totalFileCount"], 0);
+    assert_eq!(none["files"], json!([]));
+}
+
+#[test]
+fn list_created_by_filter() {
+    let s = listing_fixture();
+    let users = list(&s, "basepath=/list&createdBy=U");
+    assert_result(&users, 0);
+    assert_eq!(users["paging"]["totalFileCount"], 3);
+    let ops = list(&s, "basepath=/list&createdBy=P");
+    assert_result(&ops, 0);
+    assert_eq!(ops["paging"]["totalFileCount"], 0);
+    assert_eq!(ops["files"], json!([]));
+    let blank = list(&s, "basepath=/list&createdBy=");
+    assert_result(&blank, 0);
+    assert_eq!(blank["paging"]["totalFileCount"], 3);
+}
+
+#[test]
+fn list_paging_applies_to_folders_and_files() {
+    let s = listing_fixture();
+    let p1 = list(&s, "basepath=/list&rows=2&page=1");
+    assert_result(&p1, 0);
+    assert_eq!(p1["paging"]["page"], 1);
+    assert_eq!(p1["paging"]["rows"], 2);
+    assert_eq!(names(&p1, "folders"), ["Alpha", "beta"]);
+    assert_eq!(names(&p1, "files"), ["a_Photo.jpg", "b_photo.jpg"]);
+    let p2 = list(&s, "basepath=/list&rows=2&page=2");
+    assert_eq!(p2["paging"]["page"], 2);
+    assert_eq!(names(&p2, "folders"), ["gamma"]);
+    assert_eq!(names(&p2, "files"), ["c_other.gif"]);
+    assert_eq!(p2["paging"]["totalFolderCount"], 3);
+    assert_eq!(p2["paging"]["totalFileCount"], 3);
+    let p3 = list(&s, "basepath=/list&rows=2&page=3");
+    assert_result(&p3, 0);
+    assert_eq!(p3["folders"], json!([]));
+    assert_eq!(p3["files"], json!([]));
+    let max = list(&s, "basepath=/list&rows=10000");
+    assert_result(&max, 0);
+    assert_eq!(max["paging"]["rows"], 10000);
+}
+
+#[test]
+fn list_parameter_validation() {
+    let s = listing_fixture();
+    for bad in [
+        "",
+        "basepath=/list&rows=0",
+        "basepath=/list&rows=10001",
+        "basepath=/list&rows=-1",
+        "basepath=/list&rows=abc",
+        "basepath=/list&page=0",
+        "basepath=/list&page=x",
+        "basepath=/list&sort=size:asc",
+        "basepath=/list&sort=name:up",
+        "basepath=/list&createdBy=X",
+        "basepath=/list&createdBy=UP",
+    ] {
+        let v = list(&s, bad);
+        assert_result_for(&v, 10001, bad);
+    }
+    assert_result(&list(&s, "basepath=/nowhere"), 20001);
+    assert_result(&list(&s, "basepath=/list/beta/deep_photo.gif"), 20001);
+}
+
+#[test]
+fn list_sort_without_direction_means_ascending() {
+    // A bare criterion is read as ascending, as lenient clients send it.
+    let s = listing_fixture();
+    let bare = names(&list(&s, "basepath=/list&sort=name"), "files");
+    let asc = names(&list(&s, "basepath=/list&sort=name:asc"), "files");
+    assert!(!bare.is_empty());
+    assert_eq!(bare, asc);
+    let bare = names(&list(&s, "basepath=/list&sort=date"), "files");
+    let asc = names(&list(&s, "basepath=/list&sort=date:asc"), "files");
+    assert_eq!(bare, asc);
 }
 
 #[test]
 fn properties_count_recursively() {
     let s = Server::start();
-    let a = corpus("edge/tiny_10x10.gif");
-    let b = corpus("formats/bmp_24bit_bird_192x144.bmp");
-    assert_code(&s.upload("/props/one.gif", a.clone(), ""), 0);
-    assert_code(&s.upload("/props/sub/two.bmp", b.clone(), ""), 0);
-    assert_code(&s.upload("/props/sub/deeper/three.gif", a.clone(), ""), 0);
+    let a = corpus(GIF);
+    let b = corpus(BMP);
+    assert_result(&s.upload("/props/one.gif", a.clone(), ""), 0);
+    assert_result(&s.upload("/props/sub/two.bmp", b.clone(), ""), 0);
+    assert_result(&s.upload("/props/sub/deeper/three.gif", a.clone(), ""), 0);
+    assert_result(&s.mkdir("/props/empty"), 0);
     let full = s.json(Method::GET, "properties?path=/props", None);
-    assert_code(&full, 0);
-    assert_eq!(full["folder"]["name"], "props");
-    assert_eq!(full["folder"]["bytes"], (2 * a.len() + b.len()) as u64);
-    assert_eq!(full["folder"]["totalFolderCount"], 2);
-    assert_eq!(full["folder"]["totalFileCount"], 3);
-    let simple = s.json(Method::GET, "properties/simple?path=/props", None);
-    assert_code(&simple, 0);
-    assert_eq!(simple["folder"]["id"], full["folder"]["id"]);
-    assert!(simple["folder"].get("bytes").is_none());
-    assert_code(&s.json(Method::GET, "properties?path=/nope", None), 20001);
-    assert_code(&s.json(Method::GET, "properties", None), 10001);
-}
+    assert_result(&full, 0);
+    let f = &full["folder"];
+    assert_eq!(f["name"], "props");
+    assert_eq!(f["path"], "/props");
+    assert_eq!(f["isFolder"], true);
+    assert_uuid(&f["id"]);
+    assert_date(&f["updatedAt"]);
+    assert_eq!(f["bytes"], (2 * a.len() + b.len()) as u64);
+    assert_eq!(f["totalFolderCount"], 3);
+    assert_eq!(f["totalFileCount"], 3);
+    let sub = s.json(Method::GET, "properties?path=/props/sub", None);
+    assert_eq!(sub["folder"]["bytes"], (a.len() + b.len()) as u64);
+    assert_eq!(sub["folder"]["totalFolderCount"], 1);
+    assert_eq!(sub["folder"]["totalFileCount"], 2);
 
-#[test]
-fn authentication_and_unknown_routes() {
-    let s = Server::start();
-    let no_auth: serde_json::Value = s
-        .http
-        .get(s.api("folders?basepath=/"))
-        .send()
-        .expect("get")
-        .json()
-        .expect("json");
-    assert_code(&no_auth, 30004);
-    let wrong: serde_json::Value = s
-        .http
-        .get(s.api("folders?basepath=/"))
-        .header("Authorization", "not-the-secret")
-        .send()
-        .expect("get")
-        .json()
-        .expect("json");
-    assert_code(&wrong, 30004);
-    assert_eq!(
-        wrong["header"]["resultMessage"],
-        "The authentication is invalid."
+    let simple = s.json(Method::GET, "properties/simple?path=/props", None);
+    assert_result(&simple, 0);
+    let sf = &simple["folder"];
+    assert_eq!(sf["id"], f["id"]);
+    assert_eq!(sf["name"], "props");
+    assert_eq!(sf["path"], "/props");
+    assert_eq!(sf["isFolder"], true);
+    assert_date(&sf["updatedAt"]);
+    for absent in ["bytes", "totalFolderCount", "totalFileCount"] {
+        assert!(sf.get(absent).is_none(), "simple has no {absent}: {sf}");
+    }
+
+    assert_result(&s.json(Method::GET, "properties?path=/nope", None), 20001);
+    assert_result(
+        &s.json(Method::GET, "properties/simple?path=/nope", None),
+        20001,
     );
-    let other_app: serde_json::Value = s
-        .http
-        .get(format!(
-            "{}/image/v2.0/appkeys/unknownkey/folders?basepath=/",
-            s.base
-        ))
-        .header("Authorization", &s.app.secret_key)
-        .send()
-        .expect("get")
-        .json()
-        .expect("json");
-    assert_code(&other_app, 30004);
-    let route = s.json(Method::GET, "nothing-here", None);
-    assert_code(&route, 404);
-    assert_eq!(
-        route["header"]["resultMessage"],
-        "Please check your API Url, HTTP Method."
-    );
-    assert_code(&s.json(Method::PATCH, "folders", None), 404);
+    assert_result(&s.json(Method::GET, "properties", None), 10001);
+    assert_result(&s.json(Method::GET, "properties/simple", None), 10001);
 }

@@ -1,20 +1,89 @@
-//! The `pictor` command: app management, start on an empty catalog, configuration errors,
-//! graceful shutdown, metrics and health endpoints.
+//! The `pictor` command: `app create`, `app list`, the default app on first start, and
+//! graceful shutdown on SIGTERM.
 
 mod common;
 
-use common::{assert_code, corpus, create_app, Server};
+use common::{
+    assert_code, corpus, create_app_named, list_apps, pictor, wait_listening, AppKeys, Server,
+};
 use reqwest::Method;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-fn pictor() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pictor"))
+fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("pictor did not exit within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sigterm(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -TERM {pid}");
 }
 
 #[test]
-fn first_start_creates_a_default_app_and_app_commands_work_beside_a_server() {
+fn app_create_prints_one_json_object_and_list_shows_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let out = pictor()
+        .args(["app", "create", "--name", "shop", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run app create");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line: {stdout:?}");
+    let v: Value = serde_json::from_str(lines[0]).expect("a JSON object");
+    let obj = v.as_object().expect("object");
+    for key in ["appKey", "secretKey", "container"] {
+        let s = obj[key].as_str().unwrap_or_else(|| panic!("{key} string"));
+        assert!(!s.is_empty(), "{key} is empty");
+    }
+    let shop = AppKeys::from_json(&v);
+    assert_ne!(shop.app_key, shop.secret_key);
+
+    let other = create_app_named(&data, "blog");
+    assert_ne!(other.app_key, shop.app_key);
+    assert_ne!(other.secret_key, shop.secret_key);
+    assert_ne!(other.container, shop.container);
+
+    let apps = list_apps(&data);
+    assert_eq!(apps.len(), 2, "{apps:?}");
+    let find = |key: &str| {
+        apps.iter()
+            .find(|a| a["appKey"] == key)
+            .unwrap_or_else(|| panic!("{key} not listed in {apps:?}"))
+            .clone()
+    };
+    let listed = find(&shop.app_key);
+    assert_eq!(listed["secretKey"], shop.secret_key.as_str());
+    assert_eq!(listed["container"], shop.container.as_str());
+    assert_eq!(listed["name"], "shop");
+    assert_eq!(find(&other.app_key)["name"], "blog");
+}
+
+#[test]
+fn app_list_on_an_empty_catalog_is_an_empty_array() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    assert_eq!(list_apps(&tmp.path().join("data")), Vec::<Value>::new());
+}
+
+#[test]
+fn first_start_creates_a_default_app_once() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let mut child = pictor()
@@ -24,167 +93,156 @@ fn first_start_creates_a_default_app_and_app_commands_work_beside_a_server() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    let json = first
-        .strip_prefix("created default app ")
-        .unwrap_or_else(|| panic!("unexpected first line {first}"));
-    let default: Value = serde_json::from_str(json).expect("JSON keys");
-    let listening = lines.next().expect("a line").expect("utf-8");
-    assert!(
-        listening.starts_with("listening on http://127.0.0.1:"),
-        "{listening}"
-    );
-
-    let created = create_app(&data);
-    assert_ne!(created.app_key, default["appKey"].as_str().expect("key"));
-    assert_eq!(created.container.len(), 8);
-    let out = pictor()
-        .args(["app", "list", "--data-dir"])
-        .arg(&data)
-        .output()
-        .expect("list");
-    assert!(out.status.success());
-    let apps: Value = serde_json::from_slice(&out.stdout).expect("JSON array");
-    let keys: Vec<&str> = apps
-        .as_array()
-        .expect("array")
+    let (base, before) = wait_listening(&mut child, Duration::from_secs(30));
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let created: Vec<&String> = before
         .iter()
-        .filter_map(|a| a["appKey"].as_str())
+        .filter(|l| l.starts_with("created default app "))
         .collect();
+    assert_eq!(created.len(), 1, "stdout before listening: {before:?}");
+    let json = created[0].trim_start_matches("created default app ");
+    let default = AppKeys::from_json(&serde_json::from_str(json).expect("JSON keys"));
+
+    // The printed keys work against the running server.
+    let client = reqwest::blocking::Client::new();
+    let v: Value = client
+        .get(format!(
+            "{base}/image/v2.0/appkeys/{}/users",
+            default.app_key
+        ))
+        .header("Authorization", &default.secret_key)
+        .send()
+        .expect("GET users")
+        .json()
+        .expect("JSON");
+    assert_code(&v, 0);
+    assert_eq!(v["user"]["containerName"], default.container.as_str());
+
+    // The app commands work beside the running server.
+    let extra = create_app_named(&data, "extra");
+    let apps = list_apps(&data);
+    let keys: Vec<&str> = apps.iter().filter_map(|a| a["appKey"].as_str()).collect();
+    assert!(keys.contains(&default.app_key.as_str()), "{apps:?}");
+    assert!(keys.contains(&extra.app_key.as_str()), "{apps:?}");
+    assert_eq!(apps.len(), 2);
+
+    sigterm(child.id());
     assert_eq!(
-        keys,
-        [
-            default["appKey"].as_str().expect("key"),
-            created.app_key.as_str()
-        ]
+        wait_exit(&mut child, Duration::from_secs(30)).code(),
+        Some(0)
     );
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(0));
-
+    // A second start on the same catalog creates no further app.
     let mut again = pictor()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
+        .env("PICTOR_LOG_LEVEL", "warn")
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let line = BufReader::new(again.stdout.take().expect("stdout"))
-        .lines()
-        .next()
-        .expect("line")
-        .expect("utf-8");
+    let (_, before) = wait_listening(&mut again, Duration::from_secs(30));
     assert!(
-        line.starts_with("listening on "),
-        "no second default app: {line}"
+        before.iter().all(|l| !l.starts_with("created default app")),
+        "no second default app: {before:?}"
     );
     let _ = again.kill();
     let _ = again.wait();
+    assert_eq!(list_apps(&data).len(), 2);
 }
 
 #[test]
-fn invalid_configuration_fails_at_start_naming_the_key() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let out = pictor()
-        .args(["serve", "--data-dir"])
-        .arg(tmp.path())
-        .env("PICTOR_LIMITS_MAX_UPLOAD_BYTES", "abc")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("max_upload_bytes"), "{err}");
-
-    let file = tmp.path().join("bad.toml");
-    std::fs::write(&file, "[server]\nlisten_addr = \"x\"\n").expect("write");
-    let out = pictor()
-        .args(["serve", "--config"])
-        .arg(&file)
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("listen_addr"));
-
-    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/pictor.toml");
-    let out = pictor()
-        .args(["app", "list", "--config"])
-        .arg(&shipped)
-        .arg("--data-dir")
-        .arg(tmp.path().join("d"))
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "the shipped config loads: {out:?}");
-}
-
-#[test]
-fn sigterm_drains_in_flight_requests_and_exits_zero() {
-    let mut s = Server::start();
-    assert_code(
-        &s.upload(
-            "/big/photo.jpg",
-            corpus("photos/photo_12mp_olympus-ep3_4032x3024.jpg"),
-            "",
-        ),
-        0,
-    );
-    let op = serde_json::json!({"data": [{"templateOperationId": "resize_fix", "option": {"width": 4000, "height": 3000, "upDownSizeType": "upDownAll"}}]});
-    assert_code(&s.put_operation("heavy", op), 0);
-    let url = format!("{}?heavy", s.url("/big/photo.jpg"));
-    let client = s.http.clone();
-    let slow = std::thread::spawn(move || client.get(url).send().map(|r| r.status().as_u16()));
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    assert_eq!(s.terminate().code(), Some(0));
-    assert_eq!(
-        slow.join().expect("join").expect("answered before exit"),
-        200
-    );
-}
-
-#[test]
-fn metrics_and_health() {
+fn an_app_created_while_the_server_runs_can_use_the_api() {
     let s = Server::start();
-    assert_eq!(s.get(&format!("{}/healthz", s.base)).status(), 200);
-    assert_eq!(s.get(&format!("{}/readyz", s.base)).status(), 200);
-    assert_code(&s.upload("/m1/a.gif", corpus("edge/tiny_10x10.gif"), ""), 0);
-    let _ = s.get(&s.url("/m1/a.gif"));
-    let _ = s.get(&s.url("/m1/missing.gif"));
-    let _ = s.json(Method::GET, "folders?basepath=/nowhere", None);
-    let text = s.get(&format!("{}/metrics", s.base)).text().expect("text");
-    let value = |needle: &str| -> f64 {
-        text.lines()
-            .find(|l| l.starts_with(needle))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{needle} missing from\n{text}"))
-    };
-    assert_eq!(
-        value("pictor_http_requests_total{result=\"200\",route=\"delivery\"}"),
-        1.0
+    let late = create_app_named(&s.data_dir, "late");
+    let v: Value = s
+        .http
+        .get(format!(
+            "{}/image/v2.0/appkeys/{}/users",
+            s.base, late.app_key
+        ))
+        .header("Authorization", &late.secret_key)
+        .send()
+        .expect("GET users")
+        .json()
+        .expect("JSON");
+    assert_code(&v, 0);
+    assert_eq!(v["user"]["appKey"], late.app_key.as_str());
+    assert_eq!(v["user"]["containerName"], late.container.as_str());
+}
+
+#[test]
+fn sigterm_exits_zero_and_stops_accepting() {
+    let mut s = Server::start();
+    assert_code(&s.json(Method::GET, "folders?basepath=/", None), 0);
+    let addr = s.addr();
+    assert_eq!(s.terminate().code(), Some(0));
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "no longer accepting after exit"
     );
-    assert_eq!(
-        value("pictor_http_requests_total{result=\"404\",route=\"delivery\"}"),
-        1.0
+}
+
+#[test]
+fn sigterm_finishes_an_in_flight_upload() {
+    let mut s = Server::start();
+    let gif = corpus("edge/tiny_10x10.gif");
+    let (first, rest) = gif.split_at(20);
+    let mut stream = std::net::TcpStream::connect(s.addr()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let head = format!(
+        "PUT /image/v2.0/appkeys/{}/images?path=/drain/slow.gif HTTP/1.1\r\n\
+         Host: {}\r\nAuthorization: {}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        s.app.app_key,
+        s.addr(),
+        s.app.secret_key,
+        gif.len()
     );
-    assert_eq!(
-        value("pictor_http_requests_total{result=\"20001\",route=\"api\"}"),
-        1.0
+    stream.write_all(head.as_bytes()).expect("write head");
+    stream.write_all(first).expect("write first part");
+    stream.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+
+    // SIGTERM while the body is only partly sent.
+    sigterm(s.child.id());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        s.child.try_wait().expect("try_wait").is_none(),
+        "the server waits for the in-flight request"
     );
-    assert_eq!(
-        value("pictor_http_requests_total{result=\"0\",route=\"api\"}"),
-        1.0
-    );
-    assert!(value("pictor_http_bytes_received_total") >= 69.0);
-    assert!(value("pictor_http_bytes_sent_total") >= 69.0);
-    assert!(value("pictor_http_request_duration_seconds_count{route=\"delivery\"}") >= 2.0);
-    assert_eq!(value("pictor_catalog_errors_total"), 0.0);
-    assert_eq!(value("pictor_blob_errors_total"), 0.0);
-    for name in [
-        "pictor_render_queue_depth",
-        "pictor_callback_failures_total",
-    ] {
-        assert!(text.contains(name), "{name} missing");
+    stream.write_all(rest).expect("write the rest");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read answer");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "answer: {text}");
+    let body = &text[text.find("\r\n\r\n").expect("head end") + 4..];
+    let start = body.find('{').expect("JSON body");
+    let end = body.rfind('}').expect("JSON body");
+    let v: Value = serde_json::from_str(&body[start..=end]).expect("JSON");
+    assert_code(&v, 0);
+    assert_eq!(v["file"]["path"], "/drain/slow.gif");
+
+    let status = wait_exit(&mut s.child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "exit status after draining");
+}
+
+#[test]
+fn upload_survives_a_restart() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let app = common::create_app(&data);
+    let gif = corpus("edge/tiny_10x10.gif");
+    {
+        let mut s = Server::spawn(&data, app.clone(), &[]);
+        assert_code(&s.upload("/keep/kept.gif", gif.clone(), ""), 0);
+        assert_eq!(s.terminate().code(), Some(0));
     }
+    let s = Server::spawn(&data, app, &[]);
+    let served = s.get(&s.url("/keep/kept.gif"));
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().expect("body").as_ref(), gif.as_slice());
+    let list = s.json(Method::GET, "folders?basepath=/keep", None);
+    assert_eq!(list["paging"]["totalFileCount"], 1);
 }

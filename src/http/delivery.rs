@@ -72,10 +72,7 @@ async fn serve_file<B>(ctx: &Context, req: &Request<B>, file: &FileRecord) -> Re
     let mut builder = Response::builder()
         .header(header::ETAG, &etag)
         .header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified))
-        .header(
-            header::CACHE_CONTROL,
-            format!("public, max-age={}", ctx.config.delivery.cache_max_age_secs),
-        );
+        .header(header::CACHE_CONTROL, ctx.cache_control.clone());
     if unchanged {
         return builder
             .status(StatusCode::NOT_MODIFIED)

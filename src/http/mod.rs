@@ -76,23 +76,51 @@ pub async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Response<Body>
         RouteClass::Health => ops::health(&ctx, req.uri().path()).await,
         RouteClass::Delivery => delivery::handle(&ctx, &req).await,
     };
-    let result = match resp.extensions().get::<ResultLabel>() {
-        Some(ResultLabel(code)) => itoa_label(i64::from(*code)),
-        None => itoa_label(i64::from(resp.status().as_u16())),
+    let elapsed = started.elapsed().as_secs_f64();
+    let hot = &ctx.metrics.hot;
+    let code = match resp.extensions().get::<ResultLabel>() {
+        Some(ResultLabel(code)) => i64::from(*code),
+        None => i64::from(resp.status().as_u16()),
     };
-    ctx.metrics
-        .requests
-        .with_label_values(&[class.label(), result.as_str()])
-        .inc();
-    ctx.metrics
-        .latency
-        .with_label_values(&[class.label()])
-        .observe(started.elapsed().as_secs_f64());
+    match (class, code) {
+        (RouteClass::Delivery, 200) => hot.delivery_ok.inc(),
+        (RouteClass::Delivery, 304) => hot.delivery_not_modified.inc(),
+        _ => {
+            let mut buf = [0u8; 20];
+            ctx.metrics
+                .requests
+                .with_label_values(&[class.label(), decimal(code, &mut buf)])
+                .inc();
+        }
+    }
+    if matches!(class, RouteClass::Delivery) {
+        hot.delivery_latency.observe(elapsed);
+    } else {
+        ctx.metrics
+            .latency
+            .with_label_values(&[class.label()])
+            .observe(elapsed);
+    }
     resp
 }
 
-fn itoa_label(n: i64) -> String {
-    n.to_string()
+/// Writes `n` in decimal into `buf` without allocating.
+fn decimal(n: i64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 /// Serves connections from `listener` until `shutdown` resolves, then stops accepting and
@@ -142,4 +170,20 @@ pub async fn serve(
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_writes_any_code() {
+        let mut buf = [0u8; 20];
+        assert_eq!(super::decimal(0, &mut buf), "0");
+        assert_eq!(super::decimal(200, &mut buf), "200");
+        assert_eq!(super::decimal(-1, &mut buf), "-1");
+        assert_eq!(super::decimal(40003, &mut buf), "40003");
+        assert_eq!(
+            super::decimal(i64::MIN, &mut buf),
+            i64::MIN.to_string().as_str()
+        );
+    }
 }

@@ -21,7 +21,7 @@ use crate::result_code::ResultCode;
 use bytes::Bytes;
 use envelope::{respond, ApiError, Reply};
 use http::{HeaderMap, Method, Request, Response};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use params::Query;
 use std::sync::Arc;
@@ -47,27 +47,44 @@ pub struct Call {
 }
 
 impl Call {
-    /// Reads the whole body, refusing more than `limit` bytes with `over` before reading them.
+    /// Reads the whole body, refusing more than `limit` bytes with `over`. An oversized body is
+    /// still read and discarded, up to `limits.max_request_bytes`, so that the client, which is
+    /// still sending, gets the answer instead of a reset connection; nothing of it is kept.
     pub async fn read_body(&mut self, limit: u64, over: ResultCode) -> Result<Bytes, ApiError> {
         let announced = self
             .headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
+        let drain_cap = self.ctx.config.limits.max_request_bytes;
+        let mut body = self.take_body()?;
         if announced.is_some_and(|n| n > limit) {
+            if announced.is_some_and(|n| n <= drain_cap) {
+                discard(&mut body, drain_cap).await;
+            }
             return Err(ApiError::new(over));
         }
-        let body = self.take_body()?;
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        match Limited::new(body, limit).collect().await {
-            Ok(collected) => {
-                let bytes = collected.to_bytes();
-                self.ctx.metrics.bytes_in.inc_by(bytes.len() as u64);
-                Ok(bytes)
+        let capacity = announced.unwrap_or(0).min(limit);
+        let mut kept = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        let mut seen: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                return Err(ApiError::invalid("request body could not be read"));
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            seen += data.len() as u64;
+            if seen > limit {
+                if seen <= drain_cap {
+                    discard(&mut body, drain_cap - seen).await;
+                }
+                return Err(ApiError::new(over));
             }
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::new(over)),
-            Err(_) => Err(ApiError::invalid("request body could not be read")),
+            kept.extend_from_slice(&data);
         }
+        self.ctx.metrics.bytes_in.inc_by(seen);
+        Ok(Bytes::from(kept))
     }
 
     /// Reads a small JSON body and parses it into `T`.
@@ -207,5 +224,19 @@ async fn authenticate(
         Ok(app)
     } else {
         Err(denied())
+    }
+}
+
+/// Reads and drops up to `cap` more bytes of `body`.
+async fn discard(body: &mut Incoming, cap: u64) {
+    let mut left = cap;
+    while let Some(Ok(frame)) = body.frame().await {
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        match left.checked_sub(data.len() as u64) {
+            Some(rest) => left = rest,
+            None => return,
+        }
     }
 }

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Load benchmark of the delivery path, on this machine, in one run:
+#   1. L1 hit: a 300 px thumbnail of a 12 MP photo served from memory, wrk -t2 -c32;
+#   2. the same bytes served by nginx as a static file (the reference), same load;
+#   3. cold renders of distinct variants of the 12 MP photo (each URL asked once), -c2;
+#   4. imgproxy's cold-render method: the 20 photos of ../shared/bench/photos,
+#      resize_max_fit 512x512 quality 80, 2 connections each walking the list, 15 s,
+#      result cache off; requests/s, p50/p95 and the server's peak RSS (VmHWM).
+# Needs wrk, nginx, curl and python3 (scripts/setup --bench installs them).
+# Usage: benches/load.sh [SECONDS]   (default 10 for the hit tests; the cold test is 15 s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+shared="$root/../shared"
+[ -d "$shared/bench/photos" ] || { echo "load: $shared/bench/photos is missing" >&2; exit 1; }
+for tool in wrk nginx curl python3; do
+    command -v "$tool" >/dev/null || { echo "load: $tool is required (scripts/setup --bench)" >&2; exit 1; }
+done
+secs="${1:-10}"
+
+cargo build --release --locked --quiet
+bin="$root/target/release/pictor"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=18480
+nginx_port=18481
+base="http://127.0.0.1:$port"
+export PICTOR_LOG_LEVEL=warn
+
+start_pictor() {
+    "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/pictor.log" 2>&1 &
+    pictor_pid=$!
+    pids+=("$pictor_pid")
+    for _ in $(seq 100); do
+        curl -fs "$base/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "load: pictor did not start" >&2
+    cat "$work/pictor.log" >&2
+    exit 1
+}
+
+stop_pictor() {
+    kill "$pictor_pid"
+    wait "$pictor_pid" 2>/dev/null || true
+}
+
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
+
+app="$("$bin" app create --data-dir "$work/data" --name bench)"
+app_key="$(field appKey <<<"$app")"
+secret="$(field secretKey <<<"$app")"
+container="$(field container <<<"$app")"
+api="$base/image/v2.0/appkeys/$app_key"
+
+check() {
+    local answer="$1"
+    python3 -c "import json,sys; h=json.load(sys.stdin)['header']; sys.exit(0 if h['resultCode']==0 else h['resultMessage'])" <<<"$answer"
+}
+
+upload() {
+    check "$(curl -fs -X PUT -H "Authorization: $secret" --data-binary "@$1" "$api/images?path=$2&overwrite=true")"
+}
+
+operation() {
+    check "$(curl -fs -X PUT -H "Authorization: $secret" -H 'Content-Type: application/json' \
+        -d "{\"data\":[{\"templateOperationId\":\"$2\",\"option\":$3}]}" "$api/operations/$1")"
+}
+
+# Runs wrk with the walking script over a URL list; prints "rps p50 p95 p99 errors".
+walk() {
+    local threads="$1" conns="$2" duration="$3" list="$4"
+    wrk -t"$threads" -c"$conns" -d"${duration}s" -s "$root/benches/walk.lua" "$base" -- "$list" |
+        sed -n 's/^RESULT //p'
+}
+
+rss_kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$pictor_pid/status"; }
+
+start_pictor
+big="$shared/corpus/photos/photo_12mp_olympus-ep3_4032x3024.jpg"
+upload "$big" /bench/big.jpg
+operation thumb300 resize_width_fit '{"width":300,"quality":80}'
+
+# 1. L1 hit.
+thumb="$base/$container/bench/big.jpg?thumb300"
+curl -fs -o "$work/thumb.jpg" "$thumb"
+echo "/$container/bench/big.jpg?thumb300" >"$work/hit.txt"
+read -r hit_rps hit_p50 hit_p95 hit_p99 hit_err < <(walk 2 32 "$secs" "$work/hit.txt")
+
+# 2. nginx serving the same bytes.
+mkdir -p "$work/nginx/html" "$work/nginx/logs"
+cp "$work/thumb.jpg" "$work/nginx/html/thumb.jpg"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    types { image/jpeg jpg; }
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $work/nginx/html;
+        location / { add_header Cache-Control "public, max-age=86400"; }
+    }
+}
+EOF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=("$!")
+sleep 0.5
+echo "/thumb.jpg" >"$work/static.txt"
+read -r ng_rps ng_p50 ng_p95 ng_p99 ng_err < <(
+    wrk -t2 -c32 -d"${secs}s" -s "$root/benches/walk.lua" "http://127.0.0.1:$nginx_port" -- "$work/static.txt" |
+        sed -n 's/^RESULT //p'
+)
+
+# 3. Cold renders of distinct variants of the 12 MP photo (result cache on: each is a miss).
+variants=400
+: >"$work/variants.txt"
+for w in $(seq 101 $((100 + variants))); do
+    operation "w$w" resize_width_fit "{\"width\":$w,\"quality\":80}"
+    echo "/$container/bench/big.jpg?w$w" >>"$work/variants.txt"
+done
+read -r cv_rps cv_p50 cv_p95 cv_p99 cv_err < <(walk 2 2 "$secs" "$work/variants.txt")
+cv_done="$(python3 -c "print(round($cv_rps * $secs))")"
+stop_pictor
+
+# 4. imgproxy's method, on a fresh process with the result cache off.
+export PICTOR_RENDER_RESULT_CACHE=false
+start_pictor
+: >"$work/photos.txt"
+for f in "$shared"/bench/photos/*.jpg; do
+    name="$(basename "$f")"
+    upload "$f" "/photos/$name"
+    echo "/$container/photos/$name?fit512" >>"$work/photos.txt"
+done
+operation fit512 resize_max_fit '{"width":512,"height":512,"quality":80}'
+curl -fs -o /dev/null "$base/$container/photos/01_Grey.jpg?fit512"
+base_rss="$(rss_kib VmRSS)"
+read -r ip_rps ip_p50 ip_p95 ip_p99 ip_err < <(walk 2 2 15 "$work/photos.txt")
+peak_rss="$(rss_kib VmHWM)"
+stop_pictor
+
+mib() { python3 -c "print(f'{$1/1024:.1f}')"; }
+ratio="$(python3 -c "print(f'{100*$hit_rps/$ng_rps:.0f}')")"
+cat <<EOF
+
+Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+
+| test | connections | req/s | p50 ms | p95 ms | p99 ms | errors |
+|---|---|---|---|---|---|---|
+| L1 hit, 300 px thumbnail of 12 MP | 32 | $hit_rps | $hit_p50 | $hit_p95 | $hit_p99 | $hit_err |
+| nginx static, same bytes | 32 | $ng_rps | $ng_p50 | $ng_p95 | $ng_p99 | $ng_err |
+| cold, distinct variants of 12 MP (~$cv_done of $variants) | 2 | $cv_rps | $cv_p50 | $cv_p95 | $cv_p99 | $cv_err |
+| cold, 20 photos to 512x512 fit, q80, cache off, 15 s | 2 | $ip_rps | $ip_p50 | $ip_p95 | $ip_p99 | $ip_err |
+
+L1 hits: ${ratio}% of nginx's requests/s.
+Cold test peak RSS (VmHWM): $(mib "$peak_rss") MiB (RSS before the test: $(mib "$base_rss") MiB).
+EOF
