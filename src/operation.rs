@@ -140,6 +140,22 @@ pub enum TargetFormat {
     Webp,
 }
 
+impl Job {
+    /// The fit of a resize job: mode, box width and height, up/down rule.
+    pub fn fit(&self) -> Option<(ResizeMode, u32, u32, UpDown)> {
+        match self {
+            Job::Resize {
+                mode,
+                width,
+                height,
+                up_down,
+                ..
+            } => Some((*mode, *width, *height, *up_down)),
+            _ => None,
+        }
+    }
+}
+
 impl TargetFormat {
     fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().trim_start_matches('.') {
@@ -783,7 +799,9 @@ impl OperationSpec {
     }
 
     /// The output format for a source of `content_type`: the resize job's target when set,
-    /// else the source's format when it can be written, else PNG.
+    /// else the source's format when it can be written, else (BMP, TIFF, AVIF) PNG when the
+    /// operation cuts a circle and JPEG otherwise. The service renders to this format so the
+    /// stored name is known before the render; the engine alone decides by the pixels.
     pub fn output_format(&self, content_type: &str) -> TargetFormat {
         self.jobs
             .iter()
@@ -792,7 +810,13 @@ impl OperationSpec {
                 _ => None,
             })
             .or_else(|| TargetFormat::of_media_type(content_type))
-            .unwrap_or(TargetFormat::Png)
+            .unwrap_or_else(|| {
+                if self.jobs.iter().any(|j| matches!(j, Job::Circle { .. })) {
+                    TargetFormat::Png
+                } else {
+                    TargetFormat::Jpeg
+                }
+            })
     }
 
     /// The imaging pipeline of this operation, with the watermark images it names.
@@ -980,7 +1004,7 @@ mod tests {
         }
         let gray = parse(r#"{"data": [{"templateOperationId": "gray"}]}"#).expect("valid");
         assert_eq!(gray.output_extension("image/gif"), "gif");
-        assert_eq!(gray.output_extension("image/bmp"), "png");
+        assert_eq!(gray.output_extension("image/bmp"), "jpg");
         let marks = parse(
             r#"{"data": [{"templateOperationId": "watermark", "option": {"watermarkImagePath": "/w.png"}}]}"#,
         )

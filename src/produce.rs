@@ -244,9 +244,10 @@ pub async fn render(
     for (raw, file) in mark_files {
         marks.insert(raw.clone(), read(file.blob_key.clone()).await?);
     }
-    let pipeline = spec
+    let mut pipeline = spec
         .to_pipeline(&marks)
         .map_err(|e| ProduceError::Imaging(e.to_string()))?;
+    pipeline.target = Some(spec.output_format(&source.content_type));
     let limits = imaging_limits(ctx);
     let template = spec.first_template();
     let started = Instant::now();

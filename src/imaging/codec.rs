@@ -1,11 +1,10 @@
 //! Decoding with the pixel limit checked from the header first, and encoding to JPEG, PNG,
-//! GIF and WebP.
+//! GIF and WebP (lossy or lossless, see [`Carry::lossy_source`]).
 
 use super::{ImagingError, Limits};
 use crate::operation::TargetFormat;
 use image::codecs::gif::GifEncoder;
 use image::codecs::png::PngEncoder;
-use image::codecs::webp::WebPEncoder;
 use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageFormat, RgbaImage};
 use std::io::Cursor;
@@ -29,7 +28,11 @@ pub fn probe(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), ImagingError> {
     if bytes.is_empty() {
         return Err(ImagingError::Unsupported);
     }
-    let format = image::guess_format(bytes).map_err(|_| ImagingError::Unsupported)?;
+    let format = match image::guess_format(bytes) {
+        Ok(format) => format,
+        Err(_) if super::avif::sniff(bytes) => ImageFormat::Avif,
+        Err(_) => return Err(ImagingError::Unsupported),
+    };
     let size = imagesize::blob_size(bytes)
         .map_err(|e| ImagingError::Corrupt(format!("unreadable header: {e:?}")))?;
     let w = u32::try_from(size.width).unwrap_or(u32::MAX);
@@ -53,7 +56,8 @@ pub fn orientation_of(bytes: &[u8]) -> Orientation {
 
 /// Decodes `bytes`, refusing images whose header declares more than `limits.max_pixels`.
 /// `min_size` is the smallest size the pipeline needs: a JPEG is then decoded at 1/2, 1/4 or
-/// 1/8 scale in the DCT domain when that still leaves at least that size.
+/// 1/8 scale in the DCT domain when that still leaves at least that size. Of an animation
+/// only the first frame is decoded; an AVIF's metadata is not read (see [`super::avif`]).
 pub fn decode(
     bytes: &[u8],
     limits: &Limits,
@@ -80,7 +84,26 @@ pub fn decode(
             icc: super::jpeg::icc(bytes),
         });
     }
+    if format == ImageFormat::Avif {
+        return Ok(Decoded {
+            image: super::avif::decode(bytes, limits)?,
+            format,
+            orientation: Orientation::NoTransforms,
+            exif: None,
+            icc: None,
+        });
+    }
     decode_other(bytes, format, limits)
+}
+
+/// The `image` crate limits matching ours: sides and allocations bounded by the pixel limit.
+pub(crate) fn image_limits(limits: &Limits) -> image::Limits {
+    let mut guard = image::Limits::default();
+    let side = u32::try_from(limits.max_pixels.min(u64::from(u32::MAX))).unwrap_or(u32::MAX);
+    guard.max_image_width = Some(side);
+    guard.max_image_height = Some(side);
+    guard.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    guard
 }
 
 fn decode_other(
@@ -100,12 +123,7 @@ fn decode_other(
         return Err(ImagingError::Unsupported);
     }
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
-    let mut guard = image::Limits::default();
-    let side = u32::try_from(limits.max_pixels.min(u64::from(u32::MAX))).unwrap_or(u32::MAX);
-    guard.max_image_width = Some(side);
-    guard.max_image_height = Some(side);
-    guard.max_alloc = Some(limits.max_pixels.saturating_mul(8));
-    reader.limits(guard);
+    reader.limits(image_limits(limits));
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| ImagingError::Corrupt(e.to_string()))?;
@@ -138,6 +156,31 @@ fn decode_other(
     })
 }
 
+/// Whether a source is lossy-compressed: JPEG, AVIF, and WebP with a lossy (VP8) frame.
+/// PNG, GIF, BMP, TIFF and lossless WebP are not.
+pub fn is_lossy(format: ImageFormat, bytes: &[u8]) -> bool {
+    match format {
+        ImageFormat::Jpeg | ImageFormat::Avif => true,
+        ImageFormat::WebP => super::webp::inspect(bytes).is_some_and(|info| info.lossy),
+        _ => false,
+    }
+}
+
+/// Whether every pixel is fully opaque.
+pub fn is_opaque(img: &RgbaImage) -> bool {
+    img.pixels().all(|p| p.0[3] == 255)
+}
+
+/// The output format of a source that cannot be written: PNG when some output pixel is not
+/// opaque, else JPEG.
+pub fn fallback<'a>(mut images: impl Iterator<Item = &'a RgbaImage>) -> TargetFormat {
+    if images.all(is_opaque) {
+        TargetFormat::Jpeg
+    } else {
+        TargetFormat::Png
+    }
+}
+
 /// The writable format of a source format, if any.
 pub fn writable(format: ImageFormat) -> Option<TargetFormat> {
     match format {
@@ -149,16 +192,20 @@ pub fn writable(format: ImageFormat) -> Option<TargetFormat> {
     }
 }
 
-/// Metadata carried into an output.
+/// What is carried from the source into an output.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Carry<'a> {
     /// EXIF block (TIFF data) to write, JPEG and WebP.
     pub exif: Option<&'a [u8]>,
-    /// ICC profile to write, JPEG and PNG.
+    /// ICC profile to write, JPEG, PNG and WebP.
     pub icc: Option<&'a [u8]>,
+    /// The source was lossy ([`is_lossy`]): WebP output is then lossy at `quality`, with
+    /// its alpha kept; else lossless.
+    pub lossy_source: bool,
 }
 
-/// Encodes an image; JPEG output is flattened onto white and uses `quality`.
+/// Encodes an image; JPEG output is flattened onto white and uses `quality`, and so does
+/// WebP output of a lossy source (keeping alpha).
 pub fn encode(
     img: &RgbaImage,
     format: TargetFormat,
@@ -178,7 +225,7 @@ pub fn encode(
             if let Some(icc) = carry.icc {
                 let _ = encoder.set_icc_profile(icc.to_vec());
             }
-            if img.pixels().all(|p| p.0[3] == 255) {
+            if is_opaque(img) {
                 let rgb = flatten(img);
                 encoder
                     .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
@@ -196,9 +243,8 @@ pub fn encode(
                 .map_err(enc)?;
         }
         TargetFormat::Webp => {
-            WebPEncoder::new_lossless(&mut out)
-                .write_image(img.as_raw(), w, h, ExtendedColorType::Rgba8)
-                .map_err(enc)?;
+            let quality = carry.lossy_source.then_some(quality);
+            return super::webp::encode(img, quality, carry.exif, carry.icc);
         }
     }
     Ok(out)

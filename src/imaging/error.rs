@@ -18,6 +18,14 @@ pub enum ImagingError {
         /// The configured limit.
         limit: u64,
     },
+    /// An animated source has more frames than allowed.
+    #[error("too many frames: {frames}, limit {limit}")]
+    TooManyFrames {
+        /// Frames the source holds.
+        frames: u32,
+        /// The configured limit.
+        limit: u32,
+    },
     /// An option does not fit this image (a crop outside it, a zero size).
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),

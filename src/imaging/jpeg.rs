@@ -2,7 +2,7 @@
 //! conversion, encoding, and the APP1 (EXIF) and APP2 (ICC) segments carried across.
 
 use super::ImagingError;
-use image::RgbaImage;
+use image::{RgbImage, RgbaImage};
 use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
 /// Width and height a JPEG header declares.
@@ -38,6 +38,7 @@ pub fn decode(bytes: &[u8], factor: ScalingFactor) -> Result<RgbaImage, ImagingE
     let mut dec = Decompressor::new().map_err(corrupt)?;
     let header = dec.read_header(bytes).map_err(corrupt)?;
     dec.set_scaling_factor(factor).map_err(corrupt)?;
+    dec.set_scan_limit(MAX_SCANS).map_err(corrupt)?;
     let scaled = header.scaled(factor);
     let (w, h) = (scaled.width, scaled.height);
     let cmyk = matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK);
@@ -64,6 +65,40 @@ pub fn decode(bytes: &[u8], factor: ScalingFactor) -> Result<RgbaImage, ImagingE
     RgbaImage::from_raw(clamp_u32(w), clamp_u32(h), pixels)
         .ok_or_else(|| ImagingError::Corrupt("decoded size mismatch".into()))
 }
+
+/// Decodes a YCbCr or grayscale JPEG to RGB, downscaled in the DCT domain by `factor`;
+/// `None` for CMYK, which needs the RGBA path's colour conversion.
+pub fn decode_rgb(bytes: &[u8], factor: ScalingFactor) -> Result<Option<RgbImage>, ImagingError> {
+    let corrupt = |e: turbojpeg::Error| ImagingError::Corrupt(e.to_string());
+    let mut dec = Decompressor::new().map_err(corrupt)?;
+    let header = dec.read_header(bytes).map_err(corrupt)?;
+    if matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
+        return Ok(None);
+    }
+    dec.set_scaling_factor(factor).map_err(corrupt)?;
+    dec.set_scan_limit(MAX_SCANS).map_err(corrupt)?;
+    let scaled = header.scaled(factor);
+    let (w, h) = (scaled.width, scaled.height);
+    let mut pixels = vec![0u8; w * h * 3];
+    dec.decompress(
+        bytes,
+        Image {
+            pixels: pixels.as_mut_slice(),
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: PixelFormat::RGB,
+        },
+    )
+    .map_err(corrupt)?;
+    RgbImage::from_raw(clamp_u32(w), clamp_u32(h), pixels)
+        .map(Some)
+        .ok_or_else(|| ImagingError::Corrupt("decoded size mismatch".into()))
+}
+
+/// Most progressive scans a JPEG may have: real encoders write about ten, a file with
+/// thousands only burns CPU.
+const MAX_SCANS: u32 = 500;
 
 /// Whether the JPEG carries an Adobe APP14 segment (its CMYK values are stored inverted).
 fn adobe_inverted(bytes: &[u8]) -> bool {

@@ -1,15 +1,19 @@
 //! The imaging engine: pure, synchronous code that turns source bytes and an operation's jobs
 //! into encoded images. No I/O, no async, no HTTP: the caller passes watermark bytes in.
 
+pub mod animation;
+pub mod avif;
 pub mod codec;
 pub mod error;
 pub mod geometry;
 pub mod jpeg;
 pub mod ops;
+mod rgb;
+pub mod webp;
 
 pub use error::ImagingError;
 
-use crate::operation::{Job, TargetFormat};
+use crate::operation::{Job, ResizeMode, TargetFormat, UpDown};
 use bytes::Bytes;
 use image::RgbaImage;
 use std::collections::HashMap;
@@ -19,7 +23,9 @@ use std::collections::HashMap;
 pub struct Limits {
     /// Largest source, in pixels, checked from the header before decoding.
     pub max_pixels: u64,
-    /// Most frames of an animated source.
+    /// Most frames of an animated source, counted from its container before decoding. An
+    /// animation kept frame by frame also gets at most `max_pixels` pixels over all its
+    /// frames.
     pub max_frames: u32,
     /// Largest output width or height.
     pub max_output_side: u32,
@@ -43,7 +49,8 @@ pub struct Pipeline {
     pub jobs: Vec<Job>,
     /// Watermark images by the path the jobs name.
     pub watermarks: HashMap<String, Bytes>,
-    /// Output format; `None` keeps the source's (PNG when it cannot be written).
+    /// Output format; `None` keeps the source's, and a source format that cannot be written
+    /// (BMP, TIFF, AVIF) falls back to PNG when the output has alpha, else JPEG.
     pub target: Option<TargetFormat>,
     /// Quality of lossy output, 1..100.
     pub quality: u8,
@@ -84,17 +91,32 @@ impl Output {
 }
 
 /// Runs a pipeline over a source image. Slice and grid yield several outputs in reading order.
+///
+/// An animated GIF or WebP source (more than [`Limits::max_frames`] frames is refused) keeps
+/// its animation when the output is GIF or WebP and the jobs allow it
+/// ([`animation::keeps`]); otherwise only its first frame is used.
 pub fn run(
     source: &[u8],
     pipeline: &Pipeline,
     limits: &Limits,
 ) -> Result<Vec<Output>, ImagingError> {
+    if let Some(anim) = animation::inspect(source, limits)?.filter(|a| a.frames > 1) {
+        let format = pipeline.target.or_else(|| codec::writable(anim.format));
+        if let Some(format) = format.filter(|f| animation::keeps(pipeline, *f)) {
+            return Ok(vec![animation::run(
+                source, &anim, pipeline, limits, format,
+            )?]);
+        }
+    }
     let min_size = shrink_hint(source, pipeline)?;
+    let (format, _, _) = codec::probe(source)?;
+    if rgb::eligible(format, pipeline) {
+        if let Some(out) = rgb::run(source, pipeline, limits, min_size) {
+            return out.map(|o| vec![o]);
+        }
+    }
     let decoded = codec::decode(source, limits, min_size)?;
-    let format = pipeline
-        .target
-        .or_else(|| codec::writable(decoded.format))
-        .unwrap_or(TargetFormat::Png);
+    let target = pipeline.target.or_else(|| codec::writable(decoded.format));
     let mut image = image::DynamicImage::ImageRgba8(decoded.image);
     if pipeline.auto_orient {
         image.apply_orientation(decoded.orientation);
@@ -108,17 +130,20 @@ pub fn run(
     let carry = codec::Carry {
         exif: exif.as_deref(),
         icc: decoded.icc.as_deref(),
+        lossy_source: codec::is_lossy(decoded.format, source),
     };
     let mut images = vec![image.into_rgba8()];
     for job in &pipeline.jobs {
+        let mark = watermark(job, pipeline, limits)?;
         images = images
             .into_iter()
-            .map(|img| apply(img, job, pipeline, limits))
+            .map(|img| apply(img, job, mark.as_ref(), limits))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .flatten()
             .collect();
     }
+    let format = target.unwrap_or_else(|| codec::fallback(images.iter()));
     images
         .iter()
         .map(|img| {
@@ -172,32 +197,55 @@ fn shrink_hint(source: &[u8], pipeline: &Pipeline) -> Result<Option<(u32, u32)>,
     )
 }
 
-fn apply(
-    mut img: RgbaImage,
+/// The decoded overlay of a watermark job, `None` for other jobs.
+fn watermark(
     job: &Job,
     pipeline: &Pipeline,
     limits: &Limits,
+) -> Result<Option<RgbaImage>, ImagingError> {
+    let Job::Watermark { image_path, .. } = job else {
+        return Ok(None);
+    };
+    let bytes = pipeline.watermarks.get(image_path).ok_or_else(|| {
+        ImagingError::InvalidParameter(format!("watermark {image_path} not given"))
+    })?;
+    Ok(Some(codec::decode(bytes, limits, None)?.image))
+}
+
+/// The size a resize job gives an image of `dims`, `None` when its up/down rule leaves the
+/// image as it is; an output side over the limit is an error.
+fn resize_target(
+    dims: (u32, u32),
+    (mode, width, height, up_down): (ResizeMode, u32, u32, UpDown),
+    limits: &Limits,
+) -> Result<Option<(u32, u32)>, ImagingError> {
+    let target = geometry::resize_dims(dims.0, dims.1, mode, width, height, up_down);
+    if let Some((w, h)) = target {
+        if w > limits.max_output_side || h > limits.max_output_side {
+            return Err(ImagingError::InvalidParameter(format!(
+                "output {w}x{h} exceeds the {} pixel side limit",
+                limits.max_output_side
+            )));
+        }
+    }
+    Ok(target)
+}
+
+/// Applies one job to one image; `mark` is the job's decoded watermark ([`watermark`]).
+fn apply(
+    mut img: RgbaImage,
+    job: &Job,
+    mark: Option<&RgbaImage>,
+    limits: &Limits,
 ) -> Result<Vec<RgbaImage>, ImagingError> {
     let out = match job {
-        Job::Resize {
-            mode,
-            width,
-            height,
-            up_down,
-            ..
-        } => {
-            match geometry::resize_dims(img.width(), img.height(), *mode, *width, *height, *up_down)
-            {
+        Job::Resize { .. } => {
+            let fit = job
+                .fit()
+                .ok_or_else(|| ImagingError::InvalidParameter("resize without a fit".into()))?;
+            match resize_target(img.dimensions(), fit, limits)? {
                 None => vec![img],
-                Some((w, h)) => {
-                    if w > limits.max_output_side || h > limits.max_output_side {
-                        return Err(ImagingError::InvalidParameter(format!(
-                            "output {w}x{h} exceeds the {} pixel side limit",
-                            limits.max_output_side
-                        )));
-                    }
-                    vec![ops::resize(&img, w, h)?]
-                }
+                Some((w, h)) => vec![ops::resize(&img, w, h)?],
             }
         }
         Job::Gray { .. } => {
@@ -228,11 +276,10 @@ fn apply(
             offset_y,
             image_path,
         } => {
-            let bytes = pipeline.watermarks.get(image_path).ok_or_else(|| {
+            let mark = mark.ok_or_else(|| {
                 ImagingError::InvalidParameter(format!("watermark {image_path} not given"))
             })?;
-            let mark = codec::decode(bytes, limits, None)?.image;
-            ops::watermark(&mut img, &mark, *gravity, *offset_x, *offset_y);
+            ops::watermark(&mut img, mark, *gravity, *offset_x, *offset_y);
             vec![img]
         }
     };

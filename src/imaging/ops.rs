@@ -3,7 +3,7 @@
 use super::geometry::{clip, place};
 use super::ImagingError;
 use crate::operation::Gravity;
-use fast_image_resize::images::Image;
+use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{imageops, Rgba, RgbaImage};
 
@@ -12,13 +12,8 @@ pub fn resize(src: &RgbaImage, w: u32, h: u32) -> Result<RgbaImage, ImagingError
     if (w, h) == src.dimensions() {
         return Ok(src.clone());
     }
-    let view = Image::from_vec_u8(
-        src.width(),
-        src.height(),
-        src.as_raw().clone(),
-        PixelType::U8x4,
-    )
-    .map_err(|e| ImagingError::InvalidParameter(e.to_string()))?;
+    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x4)
+        .map_err(|e| ImagingError::InvalidParameter(e.to_string()))?;
     let mut dst = Image::new(w, h, PixelType::U8x4);
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))

@@ -1,0 +1,84 @@
+//! Cold-render cost of the imaging engine on one core: decode, operation, encode, per image.
+//! Run with `cargo bench --bench imaging`; `benches/vips_reference.py` times the same JPEG
+//! cases through libvips for the reference ratio.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use pictor::imaging::{self, Limits, Pipeline};
+use pictor::operation::OperationSpec;
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::Path;
+
+fn shared(rel: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared")
+        .join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (../shared must be beside the checkout)",
+            path.display()
+        )
+    })
+}
+
+fn pipeline(body: &str, marks: &HashMap<String, bytes::Bytes>) -> Pipeline {
+    OperationSpec::parse("bench", body.as_bytes())
+        .and_then(|s| s.to_pipeline(marks))
+        .unwrap_or_else(|e| panic!("bench operation: {e}"))
+}
+
+const THUMB_300: &str = r#"{"data": [{"templateOperationId": "resize_width_fit",
+    "option": {"width": 300, "quality": 80}}]}"#;
+
+fn bench(c: &mut Criterion) {
+    let limits = Limits::default();
+    let none = HashMap::new();
+    let thumb = pipeline(THUMB_300, &none);
+    let cases = [
+        (
+            "jpeg_12mp_to_300",
+            "corpus/photos/photo_12mp_olympus-ep3_4032x3024.jpg",
+        ),
+        ("jpeg_2.6mp_to_300", "bench/photos/02_BytheWater.jpg"),
+        (
+            "jpeg_progressive_4mp_to_300",
+            "corpus/photos/photo_progressive_sony-nex3n_2560x1600.jpg",
+        ),
+    ];
+    let mut group = c.benchmark_group("render");
+    group.sample_size(20);
+    for (name, file) in cases {
+        let bytes = shared(file);
+        group.bench_function(name, |b| {
+            b.iter(|| imaging::run(black_box(&bytes), &thumb, &limits).expect("render"))
+        });
+    }
+    let png = shared("corpus/alpha/logo_debian-emblem_rgba_256x256.png");
+    let half = pipeline(
+        r#"{"data": [{"templateOperationId": "resize_max_fit", "option": {"width": 128, "height": 128}}]}"#,
+        &none,
+    );
+    group.bench_function("png_alpha_256_to_128", |b| {
+        b.iter(|| imaging::run(black_box(&png), &half, &limits).expect("render"))
+    });
+    let gif = shared("corpus/animated/anim_gif_cogs_transparent_5frames_85x77.gif");
+    let gray = pipeline(r#"{"data": [{"templateOperationId": "gray"}]}"#, &none);
+    group.bench_function("gif_animated_gray", |b| {
+        b.iter(|| imaging::run(black_box(&gif), &gray, &limits).expect("render"))
+    });
+    let mut marks = HashMap::new();
+    marks.insert("/mark.png".to_owned(), bytes::Bytes::from(png.clone()));
+    let marked = pipeline(
+        r#"{"data": [{"templateOperationId": "resize_width_fit", "option": {"width": 300, "quality": 80}},
+                     {"templateOperationId": "watermark", "option": {"watermarkImagePath": "/mark.png", "gravity": "SouthEast"}}]}"#,
+        &marks,
+    );
+    let photo = shared("corpus/photos/photo_12mp_olympus-ep3_4032x3024.jpg");
+    group.bench_function("jpeg_12mp_to_300_watermark", |b| {
+        b.iter(|| imaging::run(black_box(&photo), &marked, &limits).expect("render"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,135 @@
+//! The fast path of the commonest render, a JPEG thumbnail of a JPEG photo: decode to three
+//! channels at a DCT scale, resize without alpha bookkeeping, encode without a flatten pass.
+//! Taken when the source is a YCbCr or grayscale JPEG, every job is a resize or gray, and the
+//! output is JPEG; anything else goes through the general RGBA pipeline.
+
+use super::{codec, jpeg, ImagingError, Limits, Output, Pipeline};
+use crate::operation::{Job, TargetFormat};
+use bytes::Bytes;
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::{DynamicImage, ImageFormat, RgbImage};
+
+/// Whether the pipeline's jobs and output allow the fast path for a source of `format`.
+pub fn eligible(format: ImageFormat, pipeline: &Pipeline) -> bool {
+    format == ImageFormat::Jpeg
+        && matches!(pipeline.target, None | Some(TargetFormat::Jpeg))
+        && pipeline
+            .jobs
+            .iter()
+            .all(|j| matches!(j, Job::Resize { .. } | Job::Gray { .. }))
+}
+
+/// Runs the pipeline on the fast path. `None` when the JPEG turns out to need the general one
+/// (CMYK colours).
+pub fn run(
+    source: &[u8],
+    pipeline: &Pipeline,
+    limits: &Limits,
+    min_size: Option<(u32, u32)>,
+) -> Option<Result<Output, ImagingError>> {
+    let (w, h) = match jpeg::dimensions(source) {
+        Ok(d) => d,
+        Err(e) => return Some(Err(e)),
+    };
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > limits.max_pixels {
+        return Some(Err(ImagingError::TooLarge {
+            pixels,
+            limit: limits.max_pixels,
+        }));
+    }
+    let factor = match min_size {
+        Some((mw, mh)) => jpeg::shrink_factor(w, h, mw, mh),
+        None => turbojpeg::ScalingFactor::ONE,
+    };
+    let img = match jpeg::decode_rgb(source, factor) {
+        Ok(Some(img)) => img,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(finish(source, img, pipeline, limits))
+}
+
+fn finish(
+    source: &[u8],
+    img: RgbImage,
+    pipeline: &Pipeline,
+    limits: &Limits,
+) -> Result<Output, ImagingError> {
+    let mut img = img;
+    if pipeline.auto_orient {
+        let orientation = codec::orientation_of(source);
+        if orientation != image::metadata::Orientation::NoTransforms {
+            let mut dynamic = DynamicImage::ImageRgb8(img);
+            dynamic.apply_orientation(orientation);
+            img = dynamic.into_rgb8();
+        }
+    }
+    for job in &pipeline.jobs {
+        if let Some(fit) = job.fit() {
+            if let Some((w, h)) = super::resize_target(img.dimensions(), fit, limits)? {
+                img = resize(&img, w, h)?;
+            }
+        } else if matches!(job, Job::Gray { .. }) {
+            gray(&mut img);
+        } else {
+            return Err(ImagingError::InvalidParameter(
+                "job outside the fast path".into(),
+            ));
+        }
+    }
+    let mut exif = if pipeline.keep_exif {
+        jpeg::exif(source)
+    } else {
+        None
+    };
+    if pipeline.auto_orient {
+        if let Some(tiff) = exif.as_mut() {
+            jpeg::reset_orientation(tiff);
+        }
+    }
+    let icc = jpeg::icc(source);
+    let (w, h) = img.dimensions();
+    let bytes = jpeg::encode(
+        img.as_raw(),
+        w,
+        h,
+        pipeline.quality,
+        exif.as_deref(),
+        icc.as_deref(),
+    )?;
+    Ok(Output {
+        bytes: Bytes::from(bytes),
+        width: w,
+        height: h,
+        format: TargetFormat::Jpeg,
+    })
+}
+
+/// Lanczos3 on three channels.
+fn resize(src: &RgbImage, w: u32, h: u32) -> Result<RgbImage, ImagingError> {
+    if (w, h) == src.dimensions() {
+        return Ok(src.clone());
+    }
+    let fail = |e: &dyn std::fmt::Display| ImagingError::InvalidParameter(e.to_string());
+    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x3)
+        .map_err(|e| fail(&e))?;
+    let mut dst = Image::new(w, h, PixelType::U8x3);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    Resizer::new()
+        .resize(&view, &mut dst, &options)
+        .map_err(|e| fail(&e))?;
+    RgbImage::from_raw(w, h, dst.into_vec())
+        .ok_or_else(|| ImagingError::InvalidParameter("resize buffer size".into()))
+}
+
+/// Rec. 601 luma on every pixel.
+fn gray(img: &mut RgbImage) {
+    for p in img.pixels_mut() {
+        let [r, g, b] = p.0;
+        let y = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000;
+        let y = y.min(255) as u8;
+        p.0 = [y, y, y];
+    }
+}
