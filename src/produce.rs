@@ -35,6 +35,9 @@ pub enum ProduceError {
     /// The catalog or the blob store failed.
     #[error("storage: {0}")]
     Storage(String),
+    /// An uploaded file holds the result's name; it is never replaced by a result.
+    #[error("an uploaded file holds the name {0}")]
+    NameTaken(String),
 }
 
 impl ProduceError {
@@ -42,6 +45,7 @@ impl ProduceError {
     pub fn result_code(&self) -> ResultCode {
         match self {
             Self::Storage(_) => ResultCode::Fail,
+            Self::NameTaken(_) => ResultCode::FileDuplicatedName,
             _ => ResultCode::OperationFail,
         }
     }
@@ -226,12 +230,22 @@ pub async fn watermark_files(
     Ok(files)
 }
 
+/// Who waits for a render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// An HTTP request: refused with 503 when the pool's queue is full.
+    Request,
+    /// A background task: waits for a worker.
+    Background,
+}
+
 /// Renders `op` over `source` on the pool; returns the outputs with their target paths.
 pub async fn render(
     ctx: &Arc<Context>,
     source: &FileRecord,
     spec: &OperationSpec,
     mark_files: &[(String, FileRecord)],
+    urgency: Urgency,
 ) -> Result<Vec<Output>, ProduceError> {
     let read = |key: String| async move {
         ctx.blob.read(&key).await.map_err(|e| {
@@ -251,16 +265,17 @@ pub async fn render(
     let limits = imaging_limits(ctx);
     let template = spec.first_template();
     let started = Instant::now();
-    let outputs = ctx
-        .renderer
-        .pool
-        .run(move || imaging::run(&source_bytes, &pipeline, &limits))
-        .await
-        .map_err(|e| match e {
-            PoolError::Overloaded => ProduceError::Overloaded,
-            PoolError::Aborted => ProduceError::Imaging("render aborted".into()),
-        })?
-        .map_err(|e| ProduceError::Imaging(e.to_string()))?;
+    let job = move || imaging::run(&source_bytes, &pipeline, &limits);
+    let pool = &ctx.renderer.pool;
+    let outputs = match urgency {
+        Urgency::Request => pool.run(job).await,
+        Urgency::Background => pool.run_waiting(job).await,
+    }
+    .map_err(|e| match e {
+        PoolError::Overloaded => ProduceError::Overloaded,
+        PoolError::Aborted => ProduceError::Imaging("render aborted".into()),
+    })?
+    .map_err(|e| ProduceError::Imaging(e.to_string()))?;
     ctx.metrics
         .render_seconds
         .with_label_values(&[template])
@@ -304,6 +319,17 @@ pub async fn store_outputs(
 ) -> Result<Vec<(FileRecord, bool)>, ProduceError> {
     let mut stored = Vec::with_capacity(outputs.len());
     for out in outputs {
+        let existing = ctx
+            .catalog
+            .file_by_path(&app.app_key, &out.path)
+            .await
+            .map_err(|e| {
+                ctx.metrics.catalog_errors.inc();
+                ProduceError::Storage(e.to_string())
+            })?;
+        if existing.is_some_and(|f| f.created_by != CreatedBy::Operation) {
+            return Err(ProduceError::NameTaken(out.path.clone()));
+        }
         let key = crate::blob::BlobStore::new_key(&app.container);
         ctx.blob.put(&key, out.bytes.clone()).await.map_err(|e| {
             ctx.metrics.blob_errors.inc();
@@ -361,7 +387,7 @@ pub async fn run_image_task(ctx: &Arc<Context>, task: &Task, max_tries: u32) -> 
         Err(attempt) => return attempt,
     };
     let result = match watermark_files(ctx, &app, &spec).await {
-        Ok(marks) => match render(ctx, &source, &spec, &marks).await {
+        Ok(marks) => match render(ctx, &source, &spec, &marks, Urgency::Background).await {
             Ok(outputs) => {
                 let stamp = variant_stamp(&source, &op, &marks);
                 store_outputs(ctx, &app, &source, &op, &stamp, &outputs).await

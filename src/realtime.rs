@@ -38,9 +38,17 @@ impl From<ProduceError> for RealtimeError {
             ProduceError::Overloaded => Self::Overloaded,
             ProduceError::Missing(_) => Self::NotFound("watermark image not found"),
             ProduceError::Imaging(m) => Self::Unprocessable(m),
-            ProduceError::Storage(m) => Self::Storage(m),
+            ProduceError::Storage(m) | ProduceError::NameTaken(m) => Self::Storage(m),
         }
     }
+}
+
+/// Whether a raw query string names an operation (a bare item); other queries, such as a
+/// cache-busting `?v=2`, leave the original to be served.
+pub fn names_operation(raw_query: &str) -> bool {
+    raw_query
+        .split('&')
+        .any(|item| !item.is_empty() && !item.contains('='))
 }
 
 /// The operation id named by a raw query string: its first `&`-separated item without `=`.
@@ -133,14 +141,18 @@ pub async fn variant(
     ctx.renderer
         .flight
         .run(&flight_key, || async move {
-            let outputs = produce::render(&ctx2, &source, &spec, &marks).await?;
+            let outputs =
+                produce::render(&ctx2, &source, &spec, &marks, produce::Urgency::Request).await?;
             let first = outputs
                 .into_iter()
                 .next()
                 .ok_or_else(|| ProduceError::Imaging("no output".into()))?;
             if caching {
                 let stored = std::slice::from_ref(&first);
-                produce::store_outputs(&ctx2, &app, &source, &op, &stamp, stored).await?;
+                match produce::store_outputs(&ctx2, &app, &source, &op, &stamp, stored).await {
+                    Ok(_) | Err(ProduceError::NameTaken(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             Ok(Arc::new(make_variant(
                 request,
@@ -254,5 +266,8 @@ mod tests {
         assert_eq!(super::operation_of("v=2&thumb").as_deref(), Some("thumb"));
         assert_eq!(super::operation_of("v=2"), None);
         assert_eq!(super::operation_of(""), None);
+        assert!(super::names_operation("v=2&thumb"));
+        assert!(!super::names_operation("v=2"));
+        assert!(!super::names_operation("&"));
     }
 }

@@ -356,15 +356,20 @@ fn ssim(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
 
 #[test]
 fn shrink_on_load_keeps_quality() {
-    for file in [
-        "photos/photo_12mp_olympus-ep3_4032x3024.jpg",
-        "photos/photo_progressive_sony-nex3n_2560x1600.jpg",
+    let width_300 = serde_json::json!({"data": [{"templateOperationId": "resize_width_fit",
+        "option": {"width": 300, "quality": 95}}]});
+    let fit_512 = serde_json::json!({"data": [{"templateOperationId": "resize_max_fit",
+        "option": {"width": 512, "height": 512, "quality": 95}}]});
+    for (file, op) in [
+        ("photos/photo_12mp_olympus-ep3_4032x3024.jpg", &width_300),
+        (
+            "photos/photo_progressive_sony-nex3n_2560x1600.jpg",
+            &width_300,
+        ),
+        ("../bench/photos/02_BytheWater.jpg", &fit_512),
     ] {
         let bytes = corpus(file);
-        let p = pipeline(
-            serde_json::json!({"data": [{"templateOperationId": "resize_width_fit",
-            "option": {"width": 300, "quality": 95}}]}),
-        );
+        let p = pipeline(op.clone());
         let out = imaging::run(&bytes, &p, &Limits::default()).expect(file);
         let thumb = decoded(&out[0]);
         let full = codec::decode(&bytes, &Limits::default(), None)
@@ -387,4 +392,31 @@ fn jobs_chain_in_order() {
     for o in &out {
         assert_eq!((o.width, o.height), (100, 50));
     }
+}
+
+#[test]
+fn outputs_over_the_side_limit_are_refused_for_every_job() {
+    let limits = Limits {
+        max_output_side: 100,
+        ..Limits::default()
+    };
+    let bytes = corpus("photos/photo_small_nikon-p6000_gps_640x480.jpg");
+    for body in [
+        serde_json::json!({"data": [{"templateOperationId": "gray"}]}),
+        serde_json::json!({"data": [{"templateOperationId": "resize_width_fit",
+            "option": {"width": 200}}]}),
+        serde_json::json!({"data": [{"templateOperationId": "rectangle",
+            "option": {"width": 300, "height": 50}}]}),
+    ] {
+        let err = imaging::run(&bytes, &pipeline(body.clone()), &limits)
+            .expect_err("over the side limit");
+        assert!(
+            matches!(err, pictor::imaging::ImagingError::InvalidParameter(_)),
+            "{body}: {err}"
+        );
+    }
+    let small = serde_json::json!({"data": [{"templateOperationId": "resize_width_fit",
+        "option": {"width": 100}}]});
+    let out = imaging::run(&bytes, &pipeline(small), &limits).expect("within the limit");
+    assert_eq!((out[0].width, out[0].height), (100, 75));
 }

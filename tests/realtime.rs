@@ -303,3 +303,85 @@ fn result_cache_off_still_renders_and_stores_nothing() {
     let list = s.json(Method::GET, "folders?basepath=/shop&createdBy=P", None);
     assert_eq!(list["paging"]["totalFileCount"], 0);
 }
+
+#[test]
+fn an_uploaded_file_holding_the_result_name_is_never_replaced() {
+    let s = Server::start();
+    assert_code(&s.upload("/keep/a.jpg", corpus(PHOTO), ""), 0);
+    let mine = corpus("photos/photo_portrait_canon-ixus40_1704x2272.jpg");
+    assert_code(&s.upload("/keep/a_thumb.jpg", mine.clone(), ""), 0);
+    assert_code(
+        &s.put_operation("thumb", op("resize_width_fit", json!({"width": 100}))),
+        0,
+    );
+    let resp = s.get(&format!("{}?thumb", s.url("/keep/a.jpg")));
+    assert_eq!(resp.status(), 200);
+    assert_eq!(dims(&resp.bytes().expect("body")), (100, 75));
+    let kept = s.get(&s.url("/keep/a_thumb.jpg"));
+    assert_eq!(
+        kept.bytes().expect("body").to_vec(),
+        mine,
+        "the upload is intact"
+    );
+    let list = s.json(Method::GET, "folders?basepath=/keep", None);
+    let files = list["files"].as_array().expect("files");
+    let entry = files
+        .iter()
+        .find(|f| f["name"] == "a_thumb.jpg")
+        .expect("listed");
+    assert_eq!(entry["createdBy"], "U");
+}
+
+#[test]
+fn a_query_without_an_operation_serves_the_original() {
+    let s = Server::start();
+    let original = corpus(PHOTO);
+    assert_code(&s.upload("/bust/a.jpg", original.clone(), ""), 0);
+    let resp = s.get(&format!("{}?v=2", s.url("/bust/a.jpg")));
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().expect("body").to_vec(), original);
+    let resp = s.get(&format!("{}?v=2&nosuchop", s.url("/bust/a.jpg")));
+    assert_eq!(resp.status(), 404, "a bare item names an operation");
+}
+
+#[test]
+fn cache_tiers_and_renders_are_counted() {
+    let s = Server::start();
+    assert_code(&s.upload("/met/a.jpg", corpus(PHOTO), ""), 0);
+    assert_code(
+        &s.put_operation("small", op("resize_width_fit", json!({"width": 64}))),
+        0,
+    );
+    for _ in 0..3 {
+        assert_eq!(s.get(&format!("{}?small", s.url("/met/a.jpg"))).status(), 200);
+    }
+    let text = s.metrics();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing in\n{text}"))
+    };
+    assert_eq!(
+        value(r#"pictor_cache_requests_total{result="hit",tier="l1"}"#),
+        2.0
+    );
+    assert_eq!(
+        value(r#"pictor_cache_requests_total{result="miss",tier="l1"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"pictor_cache_requests_total{result="miss",tier="l2"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(r#"pictor_render_seconds_count{template="resize_width_fit"}"#),
+        1.0
+    );
+    assert_eq!(value("pictor_render_queue_depth"), 0.0);
+    assert_eq!(
+        value(r#"pictor_http_requests_total{result="200",route="delivery"}"#),
+        3.0
+    );
+}

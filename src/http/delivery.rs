@@ -22,7 +22,8 @@ pub async fn handle<B>(ctx: &Arc<Context>, req: &Request<B>) -> Response<Body> {
         return resp;
     }
     let raw = req.uri().path();
-    if let Some(query) = req.uri().query().filter(|q| !q.is_empty()) {
+    let operation_query = req.uri().query().filter(|q| realtime::names_operation(q));
+    if let Some(query) = operation_query {
         return realtime(ctx, req, raw, query).await;
     }
     let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
@@ -147,11 +148,12 @@ async fn realtime<B>(
         }
         key = k;
     }
+    let generation = ctx.renderer.l1.generation();
     match realtime::variant(ctx, raw_path, query).await {
         Ok(variant) => {
             let resp = serve_variant(ctx, req, &variant);
             if caching {
-                ctx.renderer.l1.insert(key, variant).await;
+                ctx.renderer.l1.insert(key, variant, generation).await;
             }
             resp
         }

@@ -75,17 +75,17 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Option<Source>, ImagingE
 }
 
 /// Whether a pipeline writing `format` keeps an animation: the output is GIF or WebP, every
-/// job that has a keepAnimation option says true, and no job splits the image (slice and
-/// grid work on the first frame). Circle and watermark, which have no such option, apply to
-/// every frame.
+/// job that has a keepAnimation option says true, and no job splits or composites the image:
+/// slice, grid, circle crop and watermark work on the first frame, as the service does.
 pub fn keeps(pipeline: &Pipeline, format: TargetFormat) -> bool {
     matches!(format, TargetFormat::Gif | TargetFormat::Webp)
         && pipeline.jobs.iter().all(|job| match job {
             Job::Resize { keep_animation, .. }
             | Job::Gray { keep_animation }
             | Job::Rectangle { keep_animation, .. } => *keep_animation,
-            Job::Circle { .. } | Job::Watermark { .. } => true,
-            Job::Slice { .. } | Job::Grid { .. } => false,
+            Job::Circle { .. } | Job::Watermark { .. } | Job::Slice { .. } | Job::Grid { .. } => {
+                false
+            }
         })
 }
 

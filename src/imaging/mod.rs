@@ -100,6 +100,24 @@ pub fn run(
     pipeline: &Pipeline,
     limits: &Limits,
 ) -> Result<Vec<Output>, ImagingError> {
+    let outputs = render(source, pipeline, limits)?;
+    if let Some(o) = outputs
+        .iter()
+        .find(|o| o.width > limits.max_output_side || o.height > limits.max_output_side)
+    {
+        return Err(ImagingError::InvalidParameter(format!(
+            "output {}x{} exceeds the {} pixel side limit",
+            o.width, o.height, limits.max_output_side
+        )));
+    }
+    Ok(outputs)
+}
+
+fn render(
+    source: &[u8],
+    pipeline: &Pipeline,
+    limits: &Limits,
+) -> Result<Vec<Output>, ImagingError> {
     if let Some(anim) = animation::inspect(source, limits)?.filter(|a| a.frames > 1) {
         let format = pipeline.target.or_else(|| codec::writable(anim.format));
         if let Some(format) = format.filter(|f| animation::keeps(pipeline, *f)) {

@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use http::HeaderValue;
 use moka::future::Cache;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use xxhash_rust::xxh3::Xxh3;
@@ -51,6 +52,8 @@ impl Variant {
 pub struct L1 {
     /// Variants by request hash.
     cache: Cache<u64, Arc<Variant>>,
+    /// Bumped by every invalidation, so a render that started before one is not cached.
+    generation: Arc<AtomicU64>,
 }
 
 impl L1 {
@@ -64,7 +67,10 @@ impl L1 {
             .time_to_live(ttl)
             .support_invalidation_closures()
             .build();
-        Self { cache }
+        Self {
+            cache,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// The key of a raw request path and query.
@@ -84,9 +90,21 @@ impl L1 {
             .filter(|v| v.answers(path, query))
     }
 
-    /// Caches a variant under `key`.
-    pub async fn insert(&self, key: u64, variant: Arc<Variant>) {
+    /// The invalidation generation; read it before looking up what a variant is made of.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches a variant under `key`, unless an invalidation happened since `generation` was
+    /// read (the variant may then be made of replaced parts).
+    pub async fn insert(&self, key: u64, variant: Arc<Variant>, generation: u64) {
+        if self.generation() != generation {
+            return;
+        }
         self.cache.insert(key, variant).await;
+        if self.generation() != generation {
+            self.cache.invalidate(&key).await;
+        }
     }
 
     /// Drops every variant made from one file, as source or as watermark.
@@ -121,6 +139,7 @@ impl L1 {
     }
 
     fn invalidate(&self, predicate: impl Fn(&Variant) -> bool + Send + Sync + 'static) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         if let Err(e) = self.cache.invalidate_entries_if(move |_, v| predicate(v)) {
             tracing::warn!(error = %e, "cache invalidation refused; clearing the cache");
             self.cache.invalidate_all();
@@ -163,12 +182,24 @@ mod tests {
         let k1 = L1::key("/c/a.jpg", "small");
         let k2 = L1::key("/c/b.jpg", "small");
         let k3 = L1::key("/c/a.jpg", "big");
-        l1.insert(k1, variant("/c/a.jpg?small", "app", "/a.jpg", "small"))
-            .await;
-        l1.insert(k2, variant("/c/b.jpg?small", "app", "/b.jpg", "small"))
-            .await;
-        l1.insert(k3, variant("/c/a.jpg?big", "app", "/a.jpg", "big"))
-            .await;
+        l1.insert(
+            k1,
+            variant("/c/a.jpg?small", "app", "/a.jpg", "small"),
+            l1.generation(),
+        )
+        .await;
+        l1.insert(
+            k2,
+            variant("/c/b.jpg?small", "app", "/b.jpg", "small"),
+            l1.generation(),
+        )
+        .await;
+        l1.insert(
+            k3,
+            variant("/c/a.jpg?big", "app", "/a.jpg", "big"),
+            l1.generation(),
+        )
+        .await;
         assert!(l1.get(k1, "/c/a.jpg", "small").await.is_some());
         assert!(
             l1.get(k1, "/c/a.jpg", "smalls").await.is_none(),
@@ -191,11 +222,37 @@ mod tests {
             l1.get(k2, "/c/b.jpg", "small").await.is_none(),
             "watermark change drops it"
         );
-        l1.insert(k2, variant("/c/b.jpg?small", "app", "/b.jpg", "small"))
-            .await;
+        l1.insert(
+            k2,
+            variant("/c/b.jpg?small", "app", "/b.jpg", "small"),
+            l1.generation(),
+        )
+        .await;
 
         l1.invalidate_app("app");
         l1.cache.run_pending_tasks().await;
         assert!(l1.get(k2, "/c/b.jpg", "small").await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_render_older_than_an_invalidation_is_not_cached() {
+        let l1 = L1::new(1 << 20, Duration::from_secs(60));
+        let k = L1::key("/c/a.jpg", "small");
+        let before = l1.generation();
+        l1.invalidate_operation("app", "small");
+        l1.insert(
+            k,
+            variant("/c/a.jpg?small", "app", "/a.jpg", "small"),
+            before,
+        )
+        .await;
+        assert!(l1.get(k, "/c/a.jpg", "small").await.is_none());
+        l1.insert(
+            k,
+            variant("/c/a.jpg?small", "app", "/a.jpg", "small"),
+            l1.generation(),
+        )
+        .await;
+        assert!(l1.get(k, "/c/a.jpg", "small").await.is_some());
     }
 }

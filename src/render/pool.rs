@@ -49,6 +49,28 @@ impl RenderPool {
         let admission = Arc::clone(&self.admitted)
             .try_acquire_owned()
             .map_err(|_| PoolError::Overloaded)?;
+        self.execute(job, Some(admission)).await
+    }
+
+    /// Runs `job` on a worker, waiting as long as it takes: for background tasks, whose number
+    /// is already bounded by the task workers, so they never meet the 503 of an HTTP request.
+    pub async fn run_waiting<T, F>(&self, job: F) -> Result<T, PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.execute(job, None).await
+    }
+
+    async fn execute<T, F>(
+        &self,
+        job: F,
+        admission: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<T, PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
         self.queued.inc();
         let worker = Arc::clone(&self.running).acquire_owned().await;
         self.queued.dec();
@@ -91,7 +113,18 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(gauge.get(), 1, "one job waits");
         assert_eq!(pool.run(|| 1).await, Err(PoolError::Overloaded));
+        let background = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run_waiting(|| 9).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            gauge.get(),
+            2,
+            "a background job waits instead of being refused"
+        );
         tx.send(()).expect("unblock");
+        assert_eq!(background.await.expect("join"), Ok(9));
         assert_eq!(blocker.await.expect("join"), Ok(true));
         assert_eq!(waiting.await.expect("join"), Ok(7));
         assert_eq!(pool.run(|| 3).await, Ok(3), "capacity is returned");
