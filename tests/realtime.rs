@@ -353,7 +353,10 @@ fn cache_tiers_and_renders_are_counted() {
         0,
     );
     for _ in 0..3 {
-        assert_eq!(s.get(&format!("{}?small", s.url("/met/a.jpg"))).status(), 200);
+        assert_eq!(
+            s.get(&format!("{}?small", s.url("/met/a.jpg"))).status(),
+            200
+        );
     }
     let text = s.metrics();
     let value = |series: &str| -> f64 {
