@@ -8,7 +8,8 @@
 //!   trait; [`catalog::sqlite`] is the embedded default.
 //! - [`blob`]: image bytes in an `object_store`, written under never-reused keys.
 //! - [`ingest`]: the upload path (checks, blob first, catalog second).
-//! - [`tasks`]: workers of the persistent task queue.
+//! - [`tasks`]: workers of the persistent task queue; [`produce`] renders operations and
+//!   [`task_callback`] builds the callbacks of their tasks.
 //! - [`imageinfo`]: header-only facts about an image (type, size, EXIF date, GPS).
 //! - [`paths`]: path normalisation and naming rules; [`result_code`]: the API's result codes.
 //! - [`config`], [`context`], [`metrics`], [`server`]: configuration, shared state,
@@ -34,5 +35,6 @@ pub mod realtime;
 pub mod render;
 pub mod result_code;
 pub mod server;
+pub mod task_callback;
 pub mod tasks;
 pub mod transform;

@@ -296,6 +296,8 @@ pub struct OperationSpec {
     realtime_service: bool,
     templates: Vec<&'static str>,
     jobs: Vec<Job>,
+    /// `callbackUrl` of the split job (slice or grid); an operation has at most one.
+    split_callback: Option<String>,
 }
 
 /// Reads the options of one job, naming fields as `data[i].option.<name>` in errors.
@@ -491,20 +493,16 @@ fn parse_job(template: &str, opts: &Options<'_>) -> Result<Job, OperationError> 
                     )))
                 }
             };
-            opts.string("callbackUrl")?;
             Ok(Job::Slice {
                 vertical,
                 size: opts.required("sliceSize", MAX_SIDE)?,
                 keep_animation: opts.bool("keepAnimation", true)?,
             })
         }
-        "grid" => {
-            opts.string("callbackUrl")?;
-            Ok(Job::Grid {
-                count_x: opts.required("countX", 100)?,
-                count_y: opts.required("countY", 100)?,
-            })
-        }
+        "grid" => Ok(Job::Grid {
+            count_x: opts.required("countX", 100)?,
+            count_y: opts.required("countY", 100)?,
+        }),
         "watermark" => Ok(Job::Watermark {
             gravity: opts.gravity()?,
             offset_x: opts.offset("offsetX")?,
@@ -649,6 +647,7 @@ impl OperationSpec {
         let mut jobs = Vec::with_capacity(data.len());
         let mut templates: Vec<&'static str> = Vec::with_capacity(data.len());
         let mut last_group = 0u8;
+        let mut split_callback = None;
         for (i, item) in data.iter().enumerate() {
             let Value::Object(item) = item else {
                 return Err(OperationError::Parse(format!(
@@ -706,6 +705,9 @@ impl OperationSpec {
                 at: format!("data[{i}].option"),
             };
             jobs.push(parse_job(template, &opts)?);
+            if *group == 1 {
+                split_callback = opts.string("callbackUrl")?.map(str::to_owned);
+            }
             templates.push(template);
         }
         Ok(Self {
@@ -714,7 +716,25 @@ impl OperationSpec {
             realtime_service,
             templates,
             jobs,
+            split_callback,
         })
+    }
+
+    /// The `callbackUrl` of the slice or grid job: where the results of tasks queued without a
+    /// request callback are reported.
+    pub fn callback_url(&self) -> Option<&str> {
+        self.split_callback.as_deref()
+    }
+
+    /// The option view of one of the jobs, with the split job's `callbackUrl` when it has one.
+    fn option_of(&self, job: &Job) -> Value {
+        let mut view = option_view(job);
+        if let (Value::Object(map), Some(url), Job::Slice { .. } | Job::Grid { .. }) =
+            (&mut view, &self.split_callback, job)
+        {
+            map.insert("callbackUrl".into(), Value::String(url.clone()));
+        }
+        view
     }
 
     /// The operation's name.
@@ -747,7 +767,7 @@ impl OperationSpec {
                     json!({
                         "templateOperationId": t,
                         "jobType": job_type(t),
-                        "option": option_view(job),
+                        "option": self.option_of(job),
                     })
                 })
                 .collect(),
@@ -760,7 +780,7 @@ impl OperationSpec {
             .templates
             .iter()
             .zip(&self.jobs)
-            .map(|(t, job)| json!({ "templateOperationId": t, "option": option_view(job) }))
+            .map(|(t, job)| json!({ "templateOperationId": t, "option": self.option_of(job) }))
             .collect();
         json!({
             "description": self.description,
@@ -1010,6 +1030,29 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(marks.watermark_paths(), ["/w.png"]);
+    }
+
+    #[test]
+    fn split_callback_is_kept_and_shown() {
+        let grid = parse(
+            r#"{"data": [{"templateOperationId": "grid",
+                          "option": {"countX": 2, "countY": 2, "callbackUrl": " http://h/cb "}}]}"#,
+        )
+        .expect("valid");
+        assert_eq!(grid.callback_url(), Some("http://h/cb"));
+        assert_eq!(
+            grid.job_template()[0]["option"]["callbackUrl"],
+            "http://h/cb"
+        );
+        let again = OperationSpec::parse("thumb", grid.canonical_json().as_bytes());
+        assert_eq!(again.as_ref(), Ok(&grid));
+        let plain =
+            parse(r#"{"data": [{"templateOperationId": "slice", "option": {"sliceSize": 10}}]}"#)
+                .expect("valid");
+        assert_eq!(plain.callback_url(), None);
+        assert!(plain.job_template()[0]["option"]
+            .get("callbackUrl")
+            .is_none());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::operation::OperationSpec;
 use crate::paths;
 use crate::render::pool::PoolError;
 use crate::result_code::ResultCode;
+use crate::task_callback;
 use crate::tasks::Attempt;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -172,7 +173,9 @@ pub fn output_path(
     paths::join(folder, &name)
 }
 
-/// Queues an `image` task producing `op` from `source`.
+/// Queues an `image` task producing `op` from `source`. Without a request `callback`, the
+/// task reports to the operation's own `callbackUrl` (slice and grid), when it has one that the
+/// configured ports still allow.
 pub async fn enqueue(
     ctx: &Context,
     app: &AppRecord,
@@ -183,6 +186,14 @@ pub async fn enqueue(
 ) -> Result<Task, ResultCode> {
     let ext = spec.output_extension(&source.content_type);
     let index = spec.multiple_outputs().then_some(0);
+    let own = match callback {
+        Some(_) => None,
+        None => callback_target(ctx, spec.callback_url()).unwrap_or_else(|_| {
+            tracing::warn!(operation = %op.operation_id, "operation callbackUrl no longer allowed");
+            None
+        }),
+    };
+    let callback = callback.or(own.as_ref());
     let payload = ImagePayload {
         source_id: source.id.clone(),
         operation_id: op.operation_id.clone(),
@@ -384,7 +395,12 @@ pub async fn run_image_task(ctx: &Arc<Context>, task: &Task, max_tries: u32) -> 
     let loaded = load_task_inputs(ctx, task, &payload).await;
     let (app, source, op, spec) = match loaded {
         Ok(inputs) => inputs,
-        Err(attempt) => return attempt,
+        Err(attempt) => {
+            if attempt.is_final(task.try_count, max_tries) {
+                task_callback::report_lost_inputs(ctx, task, &payload, &attempt).await;
+            }
+            return attempt;
+        }
     };
     let result = match watermark_files(ctx, &app, &spec).await {
         Ok(marks) => match render(ctx, &source, &spec, &marks, Urgency::Background).await {
@@ -404,12 +420,9 @@ pub async fn run_image_task(ctx: &Arc<Context>, task: &Task, max_tries: u32) -> 
         Err(e) => Attempt::Fail(e.to_string()),
     };
     if attempt.is_final(task.try_count, max_tries) {
-        if let Some(url) = &payload.callback_url {
-            let target = CallbackTarget {
-                url: url.clone(),
-                id: payload.callback_id.clone(),
-            };
-            let body = callback_body(ctx, &payload.callback_id, &app, &source, &op, &result);
+        if let Some(target) = task_callback::target(&payload) {
+            let body =
+                task_callback::result_body(ctx, &payload.callback_id, &app, &source, &op, &result);
             ctx.callbacks.send(&target, body);
         }
     }
@@ -443,43 +456,4 @@ async fn load_task_inputs(
     let spec = OperationSpec::parse(&op.operation_id, op.jobs.as_bytes())
         .map_err(|e| Attempt::Fail(e.to_string()))?;
     Ok((app, source, op, spec))
-}
-
-/// The callback body of an operation result, as the API guide shows it.
-fn callback_body(
-    ctx: &Context,
-    id: &str,
-    app: &AppRecord,
-    source: &FileRecord,
-    op: &OperationRecord,
-    result: &Result<Vec<(FileRecord, bool)>, ProduceError>,
-) -> serde_json::Value {
-    use crate::http::api::envelope::header;
-    let file_ref = |f: &FileRecord| {
-        serde_json::json!({
-            "url": ctx.file_url(&app.container, &f.path),
-            "name": paths::name(&f.path),
-            "path": f.path,
-        })
-    };
-    match result {
-        Ok(files) => serde_json::json!({
-            "header": header(ResultCode::Success, ResultCode::Success.message()),
-            "id": id,
-            "overwritten": files.iter().any(|(_, overwritten)| *overwritten),
-            "operationId": op.operation_id,
-            "sourceFile": file_ref(source),
-            "resultFiles": files.iter().map(|(f, _)| file_ref(f)).collect::<Vec<_>>(),
-        }),
-        Err(e) => {
-            let code = e.result_code();
-            serde_json::json!({
-                "header": header(code, &format!("{} {e}", code.message())),
-                "id": id,
-                "overwritten": false,
-                "operationId": op.operation_id,
-                "sourceFile": file_ref(source),
-            })
-        }
-    }
 }

@@ -141,6 +141,17 @@ pub async fn variant(
     ctx.renderer
         .flight
         .run(&flight_key, || async move {
+            if caching {
+                // A render that finished between this request's L2 miss and its joining the
+                // flight has stored the result: serve it instead of rendering again.
+                let again =
+                    stored_variant(&ctx2, &app, &source, &op, &spec, &stamp, &marks, &request)
+                        .await
+                        .map_err(|e| ProduceError::Storage(e.to_string()))?;
+                if let Some(v) = again {
+                    return Ok(v);
+                }
+            }
             let outputs =
                 produce::render(&ctx2, &source, &spec, &marks, produce::Urgency::Request).await?;
             let first = outputs

@@ -1,14 +1,16 @@
-//! The `pictor` command: `app create`, `app list`, the default app on first start, and
-//! graceful shutdown on SIGTERM.
+//! The `pictor` command: `app create`, `app list`, the default app on first start, graceful
+//! shutdown on SIGTERM, and `transform`.
 
 mod common;
 
 use common::{
-    assert_code, corpus, create_app_named, list_apps, pictor, wait_listening, AppKeys, Server,
+    assert_code, corpus, corpus_dir, create_app_named, list_apps, manifest_dims, pictor,
+    wait_listening, AppKeys, Server,
 };
 use reqwest::Method;
 use serde_json::Value;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -245,4 +247,103 @@ fn upload_survives_a_restart() {
     assert_eq!(served.bytes().expect("body").as_ref(), gif.as_slice());
     let list = s.json(Method::GET, "folders?basepath=/keep", None);
     assert_eq!(list["paging"]["totalFileCount"], 1);
+}
+
+/// Runs `pictor transform --operation OP SRC OUTDIR`.
+fn transform(operation: &Path, src: &Path, outdir: &Path) -> std::process::Output {
+    pictor()
+        .arg("transform")
+        .arg("--operation")
+        .arg(operation)
+        .arg(src)
+        .arg(outdir)
+        .output()
+        .expect("run pictor transform")
+}
+
+/// Asserts a failed transform: a non-zero exit and exactly one line on stderr, no panic.
+fn assert_one_line_failure(out: &std::process::Output, case: &str) {
+    assert!(!out.status.success(), "{case}: exits non-zero: {out:?}");
+    assert_ne!(out.status.code(), Some(101), "{case}: not a panic exit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{case}: one line on stderr: {stderr:?}");
+    assert!(
+        !lines[0].trim().is_empty(),
+        "{case}: the line says something"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{case}: no panic: {stderr:?}"
+    );
+}
+
+/// The names of the entries of a folder, sorted; empty when it does not exist.
+fn entries(dir: &Path) -> Vec<String> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = read
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn transform_writes_grid_pieces_and_fails_in_one_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let operation = tmp.path().join("quad.json");
+    std::fs::write(
+        &operation,
+        r#"{"data": [{"templateOperationId": "grid", "option": {"countX": 2, "countY": 2}}]}"#,
+    )
+    .expect("write quad.json");
+    let rel = "photos/photo_small_nikon-p6000_gps_640x480.jpg";
+    let src = corpus_dir().join(rel);
+    let (w, h) = manifest_dims(rel);
+    let outdir = tmp.path().join("out");
+
+    let out = transform(&operation, &src, &outdir);
+    assert!(out.status.success(), "transform failed: {out:?}");
+    let stem = "photo_small_nikon-p6000_gps_640x480";
+    let expected: Vec<String> = (0..4).map(|i| format!("{stem}_quad_{i:04}.jpg")).collect();
+    assert_eq!(
+        entries(&outdir),
+        expected,
+        "the four pieces and nothing else"
+    );
+    let printed: Vec<String> = String::from_utf8(out.stdout.clone())
+        .expect("utf-8 stdout")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(printed.len(), 4, "one written path per line: {printed:?}");
+    let piece = (
+        u32::try_from(w.div_ceil(2)).expect("width"),
+        u32::try_from(h.div_ceil(2)).expect("height"),
+    );
+    for name in &expected {
+        let bytes = std::fs::read(outdir.join(name)).expect("read piece");
+        assert_eq!(common::dims(&bytes), piece, "{name}");
+        assert!(
+            printed.iter().any(|p| p.ends_with(name.as_str())),
+            "{name} is printed: {printed:?}"
+        );
+    }
+
+    let corrupt = corpus_dir().join("malformed/truncated_jpeg_first10000bytes.jpg");
+    let bad_out = tmp.path().join("bad");
+    let out = transform(&operation, &corrupt, &bad_out);
+    assert_one_line_failure(&out, "corrupt source");
+    assert_eq!(entries(&bad_out), Vec::<String>::new(), "nothing written");
+
+    let missing_out = tmp.path().join("missing");
+    let out = transform(&tmp.path().join("nosuch.json"), &src, &missing_out);
+    assert_one_line_failure(&out, "missing operation file");
+    assert_eq!(
+        entries(&missing_out),
+        Vec::<String>::new(),
+        "nothing written"
+    );
 }

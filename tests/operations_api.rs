@@ -223,3 +223,97 @@ fn unknown_operation_ids_on_upload_and_exec() {
     );
     assert_code(&exec, 10001);
 }
+
+#[test]
+fn put_without_data_changes_only_the_given_fields() {
+    let s = Server::start();
+    let body = json!({"description": "thumbs", "data": [
+        {"templateOperationId": "resize_max_fit",
+         "option": {"width": 120, "height": 90, "quality": 80}}]});
+    let created = s.put_operation("keep", body);
+    assert_code(&created, 0);
+    let jobs = created["operation"]["jobTemplate"].clone();
+    assert_eq!(jobs[0]["option"]["width"], 120);
+
+    let flipped = s.put_operation("keep", json!({"realtimeService": false}));
+    assert_code(&flipped, 0);
+    let got = s.json(Method::GET, "operations/keep", None);
+    assert_code(&got, 0);
+    assert_eq!(got["operation"]["jobTemplate"], jobs, "jobs kept");
+    assert_eq!(got["operation"]["realtimeService"], false);
+    assert_eq!(
+        got["operation"]["description"], "thumbs",
+        "description kept"
+    );
+
+    let renamed = s.put_operation("keep", json!({"description": "renamed", "data": null}));
+    assert_code(&renamed, 0);
+    assert_eq!(renamed["operation"]["description"], "renamed");
+    assert_eq!(renamed["operation"]["realtimeService"], false, "kept");
+    assert_eq!(renamed["operation"]["jobTemplate"], jobs);
+
+    let too_long = s.put_operation("keep", json!({"description": "x".repeat(31)}));
+    assert_code(&too_long, 10001);
+    assert_code(
+        &s.put_operation("missing", json!({"realtimeService": false})),
+        40003,
+    );
+    assert_code(&s.json(Method::GET, "operations/missing", None), 10001);
+}
+
+#[test]
+fn put_without_data_still_deletes_thumbnails() {
+    let s = Server::start();
+    let thumb = json!({"data": [{"templateOperationId": "resize_max_fit",
+                                 "option": {"width": 50, "height": 50}}]});
+    assert_code(&s.put_operation("tiny", thumb), 0);
+    s.upload_ok(
+        "/shop/photo.jpg",
+        "photos/photo_small_nikon-p6000_gps_640x480.jpg",
+    );
+    assert_eq!(
+        s.get(&format!("{}?tiny", s.url("/shop/photo.jpg")))
+            .status(),
+        200
+    );
+    assert_eq!(s.get(&s.url("/shop/photo_tiny.jpg")).status(), 200);
+    let edit = s.put_operation("tiny", json!({"deleteThumbnail": true}));
+    assert_code(&edit, 0);
+    assert_eq!(edit["operation"]["jobTemplate"][0]["option"]["width"], 50);
+    assert_eq!(s.get(&s.url("/shop/photo_tiny.jpg")).status(), 404);
+}
+
+#[test]
+fn split_callback_url_is_checked_and_shown() {
+    let s = Server::start();
+    let with_url = |url: &str| {
+        json!({"data": [{"templateOperationId": "grid",
+                         "option": {"countX": 2, "countY": 2, "callbackUrl": url}}]})
+    };
+    assert_code(
+        &s.put_operation("cells", with_url("http://127.0.0.1:8080/cb")),
+        11051,
+    );
+    assert_code(
+        &s.put_operation("cells", with_url("ftp://example.com/cb")),
+        11051,
+    );
+    assert_code(&s.json(Method::GET, "operations/cells", None), 10001);
+
+    let url = "https://hooks.example.com/cb?id=9";
+    assert_code(&s.put_operation("cells", with_url(url)), 0);
+    let got = s.json(Method::GET, "operations/cells", None);
+    let option = &got["operation"]["jobTemplate"][0]["option"];
+    assert_eq!(option["callbackUrl"], url);
+    assert_eq!(option["countX"], 2);
+
+    let slice = json!({"data": [{"templateOperationId": "slice", "option": {"sliceSize": 10}}]});
+    let plain = s.put_operation("strips", slice);
+    assert_code(&plain, 0);
+    assert!(
+        plain["operation"]["jobTemplate"][0]["option"]
+            .get("callbackUrl")
+            .is_none(),
+        "no callbackUrl unless one was given: {plain}"
+    );
+}

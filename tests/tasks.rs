@@ -269,3 +269,117 @@ fn tasks_survive_a_crash_and_a_restart() {
     let thumb = s2.get(&s2.url("/shop/photo_thumb.jpg"));
     assert_eq!(dims(&thumb.bytes().expect("body")), (100, 75));
 }
+
+#[test]
+fn operation_callback_url_receives_slice_results() {
+    let (port, bodies) = receiver();
+    let ports = format!("[{port}]");
+    let s = Server::start_with(&[("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports)]);
+    let slice = |url: &str| {
+        json!({ "data": [{ "templateOperationId": "slice",
+                           "option": { "sliceSize": 200, "callbackUrl": url } }] })
+    };
+    assert_code(
+        &s.put_operation("strips", slice("http://127.0.0.1:1/cb")),
+        11051,
+    );
+    let cb = format!("http://127.0.0.1:{port}/cb?id=strips-1");
+    assert_code(&s.put_operation("strips", slice(&cb)), 0);
+    let got = s.json(Method::GET, "operations/strips", None);
+    assert_eq!(
+        got["operation"]["jobTemplate"][0]["option"]["callbackUrl"],
+        cb
+    );
+
+    let up = s.upload("/shop/photo.jpg", corpus(PHOTO), "operationIds=strips");
+    assert_code(&up, 0);
+    let body = bodies
+        .recv_timeout(Duration::from_secs(30))
+        .expect("callback to the operation's callbackUrl");
+    assert_code(&body, 0);
+    assert_eq!(body["id"], "strips-1");
+    assert_eq!(body["operationId"], "strips");
+    assert_eq!(body["sourceFile"]["path"], "/shop/photo.jpg");
+    let names: Vec<&str> = body["resultFiles"]
+        .as_array()
+        .expect("resultFiles")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "photo_strips_0000.jpg",
+            "photo_strips_0001.jpg",
+            "photo_strips_0002.jpg"
+        ],
+        "640x480 cut in 200-pixel strips"
+    );
+}
+
+#[test]
+fn a_task_whose_inputs_are_gone_calls_back_a_failure() {
+    let (port, bodies) = receiver();
+    let ports = format!("[{port}]");
+    let env = [("PICTOR_CALLBACKS_ALLOWED_PORTS", ports.as_str())];
+    let mut s = Server::start_with(&env);
+    assert_code(&s.put_operation("thumb", thumb()), 0);
+    let up = s.upload("/shop/photo.jpg", corpus(PHOTO), "");
+    let file_id = up["file"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(s.terminate().code(), Some(0));
+
+    let conn = rusqlite::Connection::open(s.data_dir.join("catalog.sqlite3")).expect("open");
+    let url = format!("http://127.0.0.1:{port}/cb");
+    let tasks = [
+        ("lost-source", "no-such-file", "thumb"),
+        ("lost-operation", file_id.as_str(), "gone"),
+    ];
+    for (id, source_id, operation_id) in tasks {
+        let payload = json!({"source_id": source_id, "operation_id": operation_id,
+                             "callback_url": url, "callback_id": id})
+        .to_string();
+        conn.execute(
+            "INSERT INTO tasks (id, app_key, queue_type, status, try_count, queued_at,
+                 operation_id, path, payload, error, lease_until)
+             VALUES (?1, ?2, 'image', 'W', 0, 1, ?3, '/shop/photo_x.jpg', ?4, NULL, 0)",
+            rusqlite::params![id, s.app.app_key, operation_id, payload],
+        )
+        .expect("insert a waiting task");
+    }
+    drop(conn);
+
+    let s2 = Server::spawn(&s.data_dir.clone(), s.app.clone(), &env);
+    for (id, _, _) in tasks {
+        let done = s2.wait_task(id);
+        assert_eq!(done["queue"]["status"], "F", "{done}");
+        assert_eq!(
+            done["queue"]["tryCount"], 1,
+            "missing inputs are not retried"
+        );
+    }
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        got.push(
+            bodies
+                .recv_timeout(Duration::from_secs(30))
+                .expect("failure callback"),
+        );
+    }
+    got.sort_by_key(|b| b["id"].as_str().unwrap_or("").to_owned());
+    let (gone_op, gone_source) = (&got[0], &got[1]);
+    for body in &got {
+        assert_eq!(body["header"]["isSuccessful"], false, "{body}");
+        assert_eq!(body["header"]["resultCode"], 40001, "{body}");
+        assert_eq!(body["overwritten"], false);
+    }
+    assert_eq!(gone_source["id"], "lost-source");
+    assert_eq!(gone_source["operationId"], "thumb");
+    assert!(gone_source["sourceFile"].is_null(), "{gone_source}");
+    let msg = gone_source["header"]["resultMessage"]
+        .as_str()
+        .unwrap_or("");
+    assert!(msg.contains("source file no longer exists"), "{msg}");
+    assert_eq!(gone_op["id"], "lost-operation");
+    assert_eq!(gone_op["operationId"], "gone");
+    assert_eq!(gone_op["sourceFile"]["name"], "photo.jpg");
+}

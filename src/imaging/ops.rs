@@ -203,6 +203,30 @@ mod tests {
     }
 
     #[test]
+    fn horizontal_slices_keep_the_height_and_the_last_takes_the_rest() {
+        let img = RgbaImage::from_fn(100, 80, |x, y| {
+            Rgba([x as u8, y as u8, (x * 7 + y * 13) as u8, 255])
+        });
+        let pieces = slice(&img, false, 30).expect("slice");
+        assert_eq!(
+            pieces.iter().map(|p| p.width()).collect::<Vec<_>>(),
+            [30, 30, 30, 10]
+        );
+        assert!(pieces.iter().all(|p| p.height() == 80), "full height");
+        let last = pieces.last().expect("a last piece");
+        for y in 0..80 {
+            for x in 0..10 {
+                assert_eq!(
+                    last.get_pixel(x, y),
+                    img.get_pixel(90 + x, y),
+                    "last piece ({x}, {y}) is source column {}",
+                    90 + x
+                );
+            }
+        }
+    }
+
+    #[test]
     fn gray_and_watermark() {
         let mut img = quadrants();
         gray(&mut img);

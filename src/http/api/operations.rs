@@ -61,9 +61,20 @@ struct PutFlags {
 /// `PUT /operations/{operationId}`.
 pub async fn put(mut call: Call) -> Result<Reply, ApiError> {
     let id = path_id(&call)?;
-    let body = call
+    let mut body = call
         .read_body(MAX_OPERATION_BODY, ResultCode::InvalidParameters)
         .await?;
+    if lacks_data(&body) {
+        let stored = call
+            .ctx
+            .catalog
+            .operation(&call.app.app_key, &id)
+            .await
+            .map_err(|e| call.catalog_error(&e))?;
+        if let Some(merged) = stored.and_then(|op| with_stored_jobs(&body, &op)) {
+            body = merged.into();
+        }
+    }
     let spec = OperationSpec::parse(&id, &body).map_err(|e| {
         let code = ResultCode::from_code(e.result_code()).unwrap_or(ResultCode::InvalidParameters);
         ApiError {
@@ -71,6 +82,7 @@ pub async fn put(mut call: Call) -> Result<Reply, ApiError> {
             message: Some(format!("{} {e}", code.message())),
         }
     })?;
+    produce::callback_target(&call.ctx, spec.callback_url())?;
     let flags: PutFlags = json_body(&body)?;
     let delete_thumbnail =
         flags.delete_thumbnail.unwrap_or(false) || call.query.bool("deleteThumbnail", false)?;
@@ -98,6 +110,40 @@ pub async fn put(mut call: Call) -> Result<Reply, ApiError> {
     Ok(Reply::ok(
         json!({ "operation": operation_view(&call.app, &stored) }),
     ))
+}
+
+/// Whether a PUT body is a JSON object without `data` (absent or null).
+fn lacks_data(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.as_object()
+                .map(|m| m.get("data").is_none_or(Value::is_null))
+        })
+        .unwrap_or(false)
+}
+
+/// A body without `data` modifies only the fields it gives: the stored operation's jobs are
+/// kept, and so are its description and realtimeService unless the body names them. `None`
+/// when the body is not a JSON object (parsing it reports the error).
+fn with_stored_jobs(body: &[u8], stored: &OperationRecord) -> Option<Vec<u8>> {
+    let Value::Object(mut fields) = serde_json::from_slice::<Value>(body).ok()? else {
+        return None;
+    };
+    let Value::Object(mut canonical) = serde_json::from_str::<Value>(&stored.jobs).ok()? else {
+        return None;
+    };
+    fields.insert("data".into(), canonical.remove("data")?);
+    let kept = [
+        ("description", Value::String(stored.description.clone())),
+        ("realtimeService", Value::Bool(stored.realtime_service)),
+    ];
+    for (name, value) in kept {
+        if fields.get(name).is_none_or(Value::is_null) {
+            fields.insert(name.into(), value);
+        }
+    }
+    serde_json::to_vec(&Value::Object(fields)).ok()
 }
 
 async fn delete_results(

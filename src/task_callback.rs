@@ -1,0 +1,95 @@
+//! Callback bodies of `image` tasks, as the API guide's "Request Result Callback Body" shows
+//! them: the outcome of a render, and the failure of a task whose source file or operation was
+//! gone before it ran.
+
+use crate::callback::CallbackTarget;
+use crate::catalog::{AppRecord, FileRecord, OperationRecord, Task};
+use crate::context::Context;
+use crate::http::api::envelope::header;
+use crate::paths;
+use crate::produce::{ImagePayload, ProduceError};
+use crate::result_code::ResultCode;
+use crate::tasks::Attempt;
+use serde_json::{json, Value};
+
+/// The callback target a payload names, if any.
+pub fn target(payload: &ImagePayload) -> Option<CallbackTarget> {
+    payload.callback_url.as_ref().map(|url| CallbackTarget {
+        url: url.clone(),
+        id: payload.callback_id.clone(),
+    })
+}
+
+/// The `url`, `name` and `path` of a file.
+fn file_ref(ctx: &Context, app: &AppRecord, file: &FileRecord) -> Value {
+    json!({
+        "url": ctx.file_url(&app.container, &file.path),
+        "name": paths::name(&file.path),
+        "path": file.path,
+    })
+}
+
+/// The body reporting the result of a render: its files, or the error.
+pub fn result_body(
+    ctx: &Context,
+    id: &str,
+    app: &AppRecord,
+    source: &FileRecord,
+    op: &OperationRecord,
+    result: &Result<Vec<(FileRecord, bool)>, ProduceError>,
+) -> Value {
+    match result {
+        Ok(files) => json!({
+            "header": header(ResultCode::Success, ResultCode::Success.message()),
+            "id": id,
+            "overwritten": files.iter().any(|(_, overwritten)| *overwritten),
+            "operationId": op.operation_id,
+            "sourceFile": file_ref(ctx, app, source),
+            "resultFiles": files.iter().map(|(f, _)| file_ref(ctx, app, f)).collect::<Vec<_>>(),
+        }),
+        Err(e) => {
+            let code = e.result_code();
+            json!({
+                "header": header(code, &format!("{} {e}", code.message())),
+                "id": id,
+                "overwritten": false,
+                "operationId": op.operation_id,
+                "sourceFile": file_ref(ctx, app, source),
+            })
+        }
+    }
+}
+
+/// Sends the failure callback of a task whose inputs could not be loaded (its app, source file
+/// or operation no longer exists, or the catalog kept failing), when its payload names a
+/// callback. `sourceFile` is the source when it still exists, `null` otherwise; the result code
+/// is 40001 for missing inputs and 2 when the catalog failed on every try.
+pub async fn report_lost_inputs(ctx: &Context, task: &Task, payload: &ImagePayload, why: &Attempt) {
+    let Some(target) = target(payload) else {
+        return;
+    };
+    let (code, detail) = match why {
+        Attempt::Done => return,
+        Attempt::Fail(msg) => (ResultCode::OperationFail, msg.as_str()),
+        Attempt::Retry(msg) => (ResultCode::Fail, msg.as_str()),
+    };
+    let app = ctx.catalog.app(&task.app_key).await.ok().flatten();
+    let source_ref = match &app {
+        Some(app) => ctx
+            .catalog
+            .file_by_id(&app.app_key, &payload.source_id)
+            .await
+            .ok()
+            .flatten()
+            .map_or(Value::Null, |source| file_ref(ctx, app, &source)),
+        None => Value::Null,
+    };
+    let body = json!({
+        "header": header(code, &format!("{} {detail}", code.message())),
+        "id": payload.callback_id,
+        "overwritten": false,
+        "operationId": payload.operation_id,
+        "sourceFile": source_ref,
+    });
+    ctx.callbacks.send(&target, body);
+}
