@@ -21,6 +21,22 @@ fn shared(rel: &str) -> Vec<u8> {
     })
 }
 
+/// The 12 MP photo re-encoded (quality 92, 4:2:0) without its restart markers, written to
+/// `target/12mp_no_restarts.jpg` for `benches/vips_reference.py`. The camera wrote a restart
+/// marker every 4 MCUs, which keeps libjpeg-turbo (Pictor's and libvips's) on its slow Huffman
+/// path; most files have none.
+fn without_restarts(bytes: &[u8]) -> Vec<u8> {
+    let rgb = pictor::imaging::jpeg::decode_rgb(bytes, turbojpeg::ScalingFactor::ONE)
+        .expect("decode")
+        .expect("a YCbCr JPEG");
+    let out =
+        pictor::imaging::jpeg::encode(rgb.as_raw(), rgb.width(), rgb.height(), 92, None, None)
+            .expect("encode");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/12mp_no_restarts.jpg");
+    std::fs::write(&path, &out).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    out
+}
+
 fn pipeline(body: &str, marks: &HashMap<String, bytes::Bytes>) -> Pipeline {
     OperationSpec::parse("bench", body.as_bytes())
         .and_then(|s| s.to_pipeline(marks))
@@ -53,6 +69,10 @@ fn bench(c: &mut Criterion) {
             b.iter(|| imaging::run(black_box(&bytes), &thumb, &limits).expect("render"))
         });
     }
+    let plain = without_restarts(&shared(cases[0].1));
+    group.bench_function("jpeg_12mp_no_restarts_to_300", |b| {
+        b.iter(|| imaging::run(black_box(&plain), &thumb, &limits).expect("render"))
+    });
     let png = shared("corpus/alpha/logo_debian-emblem_rgba_256x256.png");
     let half = pipeline(
         r#"{"data": [{"templateOperationId": "resize_max_fit", "option": {"width": 128, "height": 128}}]}"#,

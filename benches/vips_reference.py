@@ -14,6 +14,10 @@ CASES = [
     ("jpeg_2.6mp_to_300", "bench/photos/02_BytheWater.jpg"),
     ("jpeg_progressive_4mp_to_300", "corpus/photos/photo_progressive_sony-nex3n_2560x1600.jpg"),
 ]
+NO_RESTARTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target",
+                           "12mp_no_restarts.jpg")
+if os.path.exists(NO_RESTARTS):  # written by `cargo bench --bench imaging`
+    CASES.append(("jpeg_12mp_no_restarts_to_300", os.path.abspath(NO_RESTARTS)))
 pyvips.cache_set_max(0)
 for name, rel in CASES:
     data = open(os.path.join(ROOT, rel), "rb").read()
