@@ -1,8 +1,8 @@
 //! Prometheus metrics, all prefixed `pictor_`, rendered in the text format at `/metrics`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The process's metrics.
@@ -35,6 +35,8 @@ pub struct Metrics {
     pub render_overload: IntCounter,
     /// Callbacks that failed every attempt.
     pub callback_failures: IntCounter,
+    /// Tasks not finished, by status (`W`, `P`), read from the catalog at each scrape.
+    pub tasks_pending: IntGaugeVec,
     /// Children of the vectors above for the delivery hot path, resolved once so a cache hit
     /// neither hashes labels nor formats a status code.
     pub hot: HotCounters,
@@ -120,6 +122,14 @@ impl Metrics {
             "pictor_callback_failures_total",
             "Callbacks that failed every attempt",
         )?;
+        let tasks_pending = IntGaugeVec::new(
+            Opts::new(
+                "pictor_tasks_pending",
+                "Tasks waiting (W) or in progress (P), over every app",
+            ),
+            &["status"],
+        )?;
+        registry.register(Box::new(tasks_pending.clone()))?;
         registry.register(Box::new(cache.clone()))?;
         registry.register(Box::new(render_seconds.clone()))?;
         registry.register(Box::new(render_queue.clone()))?;
@@ -155,6 +165,7 @@ impl Metrics {
             render_queue,
             render_overload,
             callback_failures,
+            tasks_pending,
             hot,
         })
     }

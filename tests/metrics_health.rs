@@ -46,6 +46,11 @@ fn metrics_lists_every_series() {
         "pictor_http_bytes_received_total",
         "pictor_catalog_errors_total",
         "pictor_blob_errors_total",
+        "pictor_cache_requests_total",
+        "pictor_render_queue_depth",
+        "pictor_render_overload_total",
+        "pictor_callback_failures_total",
+        "pictor_tasks_pending",
     ] {
         assert!(
             text.lines()
@@ -75,6 +80,14 @@ fn metrics_lists_every_series() {
     assert!(text.contains("le=\"+Inf\""));
     assert_eq!(metric_sum(&text, "pictor_catalog_errors_total", &[]), 0.0);
     assert_eq!(metric_sum(&text, "pictor_blob_errors_total", &[]), 0.0);
+    assert!(
+        text.lines()
+            .any(|l| l == r#"pictor_tasks_pending{status="W"} 0"#),
+        "no task waits: {text}"
+    );
+    assert!(text
+        .lines()
+        .any(|l| l == r#"pictor_tasks_pending{status="P"} 0"#));
 }
 
 #[test]

@@ -68,6 +68,11 @@ fn upload_with_operations_produces_listed_p_files() {
     assert_code(&up, 0);
     let queues = up["file"]["queues"].as_array().expect("queues").clone();
     assert_eq!(queues.len(), 2);
+    assert_eq!(
+        up["file"]["operationId"], "thumb,halves",
+        "the upload answer names the operations it queued"
+    );
+    assert_eq!(up["file"]["createdBy"], "U");
     assert_eq!(queues[0]["queueType"], "image");
     assert_eq!(queues[0]["status"], "W");
     assert_eq!(queues[0]["tryCount"], 0);

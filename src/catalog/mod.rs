@@ -368,6 +368,8 @@ pub trait Catalog: Send + Sync + 'static {
     /// Takes the oldest waiting task, or one whose lease expired, marks it in progress until
     /// `lease_until` and counts the attempt.
     async fn claim_task(&self, now: i64, lease_until: i64) -> CatalogResult<Option<Task>>;
+    /// Tasks waiting and in progress, over every app: `(waiting, in_progress)`.
+    async fn pending_tasks(&self) -> CatalogResult<(u64, u64)>;
     /// Ends a task in `Done` or `Failed`, or puts it back to `Waiting` after a failed attempt.
     async fn finish_task(
         &self,

@@ -978,6 +978,20 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
+    async fn pending_tasks(&self) -> CatalogResult<(u64, u64)> {
+        self.run(|conn| {
+            conn.query_row(
+                "SELECT COALESCE(SUM(status = 'W'), 0), COALESCE(SUM(status = 'P'), 0)
+                 FROM tasks WHERE status IN ('W', 'P')",
+                [],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            )
+            .map(|(w, p)| (w.max(0) as u64, p.max(0) as u64))
+            .map_err(backend)
+        })
+        .await
+    }
+
     async fn finish_task(
         &self,
         id: &str,

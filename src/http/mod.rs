@@ -72,7 +72,7 @@ pub async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Response<Body>
     let class = RouteClass::of(req.uri().path());
     let resp = match class {
         RouteClass::Api => api::handle(&ctx, req).await,
-        RouteClass::Metrics => ops::metrics(&ctx),
+        RouteClass::Metrics => ops::metrics(&ctx).await,
         RouteClass::Health => ops::health(&ctx, req.uri().path()).await,
         RouteClass::Delivery => delivery::handle(&ctx, &req).await,
     };

@@ -6,8 +6,20 @@ use crate::context::Context;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 
-/// `/metrics`.
-pub fn metrics(ctx: &Context) -> Response<Body> {
+/// `/metrics`, with the pending-task gauges read from the catalog first.
+pub async fn metrics(ctx: &Context) -> Response<Body> {
+    match ctx.catalog.pending_tasks().await {
+        Ok((waiting, in_progress)) => {
+            let gauge = &ctx.metrics.tasks_pending;
+            gauge
+                .with_label_values(&["W"])
+                .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+            gauge
+                .with_label_values(&["P"])
+                .set(i64::try_from(in_progress).unwrap_or(i64::MAX));
+        }
+        Err(_) => ctx.metrics.catalog_errors.inc(),
+    }
     let mut resp = Response::new(body::full(ctx.metrics.render()));
     resp.headers_mut().insert(
         CONTENT_TYPE,

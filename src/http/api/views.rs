@@ -61,6 +61,16 @@ fn folder_name(path: &str) -> &str {
 
 /// A file, with the tasks queued for it.
 pub fn file(ctx: &Context, app: &AppRecord, f: &FileRecord, queues: Vec<Value>) -> Value {
+    // An upload answer names the operations it queued, as the guide's examples show.
+    let operation_id = if f.operation_id.is_empty() && !queues.is_empty() {
+        queues
+            .iter()
+            .filter_map(|q| q["operationId"].as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        f.operation_id.clone()
+    };
     json!({
         "isFolder": false,
         "id": f.id,
@@ -70,7 +80,7 @@ pub fn file(ctx: &Context, app: &AppRecord, f: &FileRecord, queues: Vec<Value>) 
         "bytes": f.bytes,
         "createdBy": f.created_by.code(),
         "updatedAt": time(f.updated_at),
-        "operationId": f.operation_id,
+        "operationId": operation_id,
         "queues": queues,
         "imageProperty": {
             "width": f.width,
