@@ -69,6 +69,15 @@ fn bench(c: &mut Criterion) {
             b.iter(|| imaging::run(black_box(&bytes), &thumb, &limits).expect("render"))
         });
     }
+    let fit512 = pipeline(
+        r#"{"data": [{"templateOperationId": "resize_max_fit",
+            "option": {"width": 512, "height": 512, "quality": 80}}]}"#,
+        &none,
+    );
+    let photo = shared("bench/photos/02_BytheWater.jpg");
+    group.bench_function("jpeg_2.6mp_to_512_fit", |b| {
+        b.iter(|| imaging::run(black_box(&photo), &fit512, &limits).expect("render"))
+    });
     let plain = without_restarts(&shared(cases[0].1));
     group.bench_function("jpeg_12mp_no_restarts_to_300", |b| {
         b.iter(|| imaging::run(black_box(&plain), &thumb, &limits).expect("render"))

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark of the delivery path, on this machine, in one run:
 #   1. L1 hit: a 300 px thumbnail of a 12 MP photo served from memory, wrk -t2 -c32;
-#   2. the same bytes served by nginx as a static file (the reference), same load;
+#   1b. a small original (catalog lookup and object-store read per request), -c2: the server's
+#      own cost per request;
+#   2. the thumbnail of 1 served by nginx as a static file (the reference), same load as 1;
 #   3. cold renders of distinct variants of the 12 MP photo (each URL asked once), -c2;
 #   4. imgproxy's cold-render method: the 20 photos of ../shared/bench/photos,
 #      resize_max_fit 512x512 quality 80, 2 connections each walking the list, 15 s,
@@ -95,6 +97,12 @@ curl -fs -o "$work/thumb.jpg" "$thumb"
 echo "/$container/bench/big.jpg?thumb300" >"$work/hit.txt"
 read -r hit_rps hit_p50 hit_p95 hit_p99 hit_err < <(walk 2 32 "$secs" "$work/hit.txt")
 
+# 1b. Server overhead: a small original, looked up in the catalog and read from the object
+# store on every request, over 2 connections.
+upload "$shared/corpus/edge/tiny_10x10.gif" /bench/tiny.gif
+echo "/$container/bench/tiny.gif" >"$work/tiny.txt"
+read -r or_rps or_p50 or_p95 or_p99 or_err < <(walk 2 2 "$secs" "$work/tiny.txt")
+
 # 2. nginx serving the same bytes.
 mkdir -p "$work/nginx/html" "$work/nginx/logs"
 cp "$work/thumb.jpg" "$work/nginx/html/thumb.jpg"
@@ -170,6 +178,7 @@ Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | se
 | test | connections | req/s | p50 ms | p95 ms | p99 ms | errors |
 |---|---|---|---|---|---|---|
 | L1 hit, 300 px thumbnail of 12 MP | 32 | $hit_rps | $hit_p50 | $hit_p95 | $hit_p99 | $hit_err |
+| original 10x10 GIF (catalog lookup + object-store read) | 2 | $or_rps | $or_p50 | $or_p95 | $or_p99 | $or_err |
 | nginx static, same bytes | 32 | $ng_rps | $ng_p50 | $ng_p95 | $ng_p99 | $ng_err |
 | cold, distinct 201..400 px variants of 12 MP ($cv_done in ${cold_secs} s) | 2 | $cv_rps | $cv_p50 | $cv_p95 | $cv_p99 | $cv_err |
 | cold, 20 photos to 512x512 fit, q80, cache off, 15 s | 2 | $ip_rps | $ip_p50 | $ip_p95 | $ip_p99 | $ip_err |
