@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Times the JPEG cases of benches/imaging.rs through libvips (pyvips, in process, one thread):
-thumbnail_buffer to 300 px wide, JPEG Q=80. Needs libvips (Debian libvips42) and pyvips."""
+thumbnail_buffer to 300 px wide (or into 512x512), JPEG Q=80. Needs libvips (Debian libvips42) and pyvips."""
 import os
 import statistics
 import time
@@ -12,6 +12,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sha
 CASES = [
     ("jpeg_12mp_to_300", "corpus/photos/photo_12mp_olympus-ep3_4032x3024.jpg"),
     ("jpeg_2.6mp_to_300", "bench/photos/02_BytheWater.jpg"),
+    ("jpeg_2.6mp_to_512_fit", "bench/photos/02_BytheWater.jpg"),
     ("jpeg_progressive_4mp_to_300", "corpus/photos/photo_progressive_sony-nex3n_2560x1600.jpg"),
 ]
 NO_RESTARTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target",
@@ -24,7 +25,10 @@ for name, rel in CASES:
     samples = []
     for i in range(25):
         t = time.perf_counter()
-        img = pyvips.Image.thumbnail_buffer(data, 300, height=100000)
+        if name.endswith("_to_512_fit"):
+            img = pyvips.Image.thumbnail_buffer(data, 512, height=512)
+        else:
+            img = pyvips.Image.thumbnail_buffer(data, 300, height=100000)
         img.write_to_buffer(".jpg[Q=80]")
         if i >= 5:
             samples.append((time.perf_counter() - t) * 1000)
