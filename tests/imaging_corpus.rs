@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::corpus;
+use common::{corpus, mean_abs_diff};
 use pictor::imaging::{self, codec, ops, ImagingError, Limits, Pipeline};
 use pictor::operation::OperationSpec;
 use std::collections::HashMap;
@@ -109,16 +109,6 @@ fn auto_orient_on_all_eight_orientations() {
         (240, 360),
         "without autoOrient the stored layout stays"
     );
-}
-
-fn mean_abs_diff(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
-    let total: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    total as f64 / a.as_raw().len() as f64
 }
 
 #[test]

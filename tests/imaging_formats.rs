@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::corpus;
+use common::{corpus, mean_abs_diff};
 use image::codecs::gif::GifDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::metadata::LoopCount;
@@ -122,17 +122,6 @@ fn premultiplied(img: &RgbaImage) -> RgbaImage {
         }
     }
     out
-}
-
-fn mean_abs_diff(a: &RgbaImage, b: &RgbaImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let total: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    total as f64 / a.as_raw().len() as f64
 }
 
 #[test]

@@ -126,8 +126,8 @@ fn render(
             )?]);
         }
     }
-    let min_size = shrink_hint(source, pipeline)?;
-    let (format, _, _) = codec::probe(source)?;
+    let (format, w, h) = codec::probe(source)?;
+    let min_size = shrink_hint(source, (w, h), pipeline);
     if rgb::eligible(format, pipeline) {
         if let Some(out) = rgb::run(source, pipeline, limits, min_size) {
             return out.map(|o| vec![o]);
@@ -177,7 +177,11 @@ fn render(
 
 /// The smallest decoded size the first resize needs (twice its output per axis), when the
 /// jobs before it do not depend on full resolution.
-fn shrink_hint(source: &[u8], pipeline: &Pipeline) -> Result<Option<(u32, u32)>, ImagingError> {
+fn shrink_hint(
+    source: &[u8],
+    (mut w, mut h): (u32, u32),
+    pipeline: &Pipeline,
+) -> Option<(u32, u32)> {
     let Some(Job::Resize {
         mode,
         width,
@@ -189,9 +193,8 @@ fn shrink_hint(source: &[u8], pipeline: &Pipeline) -> Result<Option<(u32, u32)>,
         .iter()
         .find(|j| !matches!(j, Job::Gray { .. }))
     else {
-        return Ok(None);
+        return None;
     };
-    let (_, mut w, mut h) = codec::probe(source)?;
     let swaps = pipeline.auto_orient
         && matches!(
             codec::orientation_of(source),
@@ -203,16 +206,14 @@ fn shrink_hint(source: &[u8], pipeline: &Pipeline) -> Result<Option<(u32, u32)>,
     if swaps {
         std::mem::swap(&mut w, &mut h);
     }
-    Ok(
-        geometry::resize_dims(w, h, *mode, *width, *height, *up_down).map(|(tw, th)| {
-            let (mw, mh) = (tw.saturating_mul(2), th.saturating_mul(2));
-            if swaps {
-                (mh, mw)
-            } else {
-                (mw, mh)
-            }
-        }),
-    )
+    geometry::resize_dims(w, h, *mode, *width, *height, *up_down).map(|(tw, th)| {
+        let (mw, mh) = (tw.saturating_mul(2), th.saturating_mul(2));
+        if swaps {
+            (mh, mw)
+        } else {
+            (mw, mh)
+        }
+    })
 }
 
 /// The decoded overlay of a watermark job, `None` for other jobs.

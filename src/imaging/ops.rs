@@ -5,35 +5,55 @@ use super::ImagingError;
 use crate::operation::Gravity;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::{imageops, Rgba, RgbaImage};
+use image::{imageops, ImageBuffer, Pixel, Rgba, RgbaImage};
 
-/// Resizes with a Lanczos3 convolution on premultiplied alpha.
-pub fn resize(src: &RgbaImage, w: u32, h: u32) -> Result<RgbaImage, ImagingError> {
+/// Resizes with a Lanczos3 convolution: RGBA on premultiplied alpha, RGB as it is.
+pub fn resize<P>(
+    src: &ImageBuffer<P, Vec<u8>>,
+    w: u32,
+    h: u32,
+) -> Result<ImageBuffer<P, Vec<u8>>, ImagingError>
+where
+    P: Pixel<Subpixel = u8>,
+{
     if (w, h) == src.dimensions() {
         return Ok(src.clone());
     }
-    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x4)
+    let (pixel_type, alpha) = match P::CHANNEL_COUNT {
+        3 => (PixelType::U8x3, false),
+        4 => (PixelType::U8x4, true),
+        n => {
+            return Err(ImagingError::InvalidParameter(format!(
+                "cannot resize {n}-channel pixels"
+            )))
+        }
+    };
+    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), pixel_type)
         .map_err(|e| ImagingError::InvalidParameter(e.to_string()))?;
-    let mut dst = Image::new(w, h, PixelType::U8x4);
+    let mut dst = Image::new(w, h, pixel_type);
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-        .use_alpha(true);
+        .use_alpha(alpha);
     Resizer::new()
         .resize(&view, &mut dst, &options)
         .map_err(|e| ImagingError::InvalidParameter(e.to_string()))?;
-    RgbaImage::from_raw(w, h, dst.into_vec())
+    ImageBuffer::from_raw(w, h, dst.into_vec())
         .ok_or_else(|| ImagingError::InvalidParameter("resize buffer size".into()))
 }
 
-/// Gray scale (Rec. 601 luma): every pixel gets R = G = B.
-pub fn gray(img: &mut RgbaImage) {
-    for p in img.pixels_mut() {
-        let [r, g, b, _] = p.0;
-        let y = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000;
-        let y = y.min(255) as u8;
-        p.0[0] = y;
-        p.0[1] = y;
-        p.0[2] = y;
+/// Gray scale (Rec. 601 luma): every pixel gets R = G = B; alpha is kept.
+pub fn gray<P>(img: &mut ImageBuffer<P, Vec<u8>>)
+where
+    P: Pixel<Subpixel = u8>,
+{
+    let step = usize::from(P::CHANNEL_COUNT);
+    if step < 3 {
+        return;
+    }
+    for px in img.chunks_exact_mut(step) {
+        let (r, g, b) = (u32::from(px[0]), u32::from(px[1]), u32::from(px[2]));
+        let y = ((299 * r + 587 * g + 114 * b + 500) / 1000).min(255) as u8;
+        px[..3].fill(y);
     }
 }
 

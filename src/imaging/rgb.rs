@@ -3,11 +3,9 @@
 //! Taken when the source is a YCbCr or grayscale JPEG, every job is a resize or gray, and the
 //! output is JPEG; anything else goes through the general RGBA pipeline.
 
-use super::{codec, jpeg, ImagingError, Limits, Output, Pipeline};
+use super::{codec, jpeg, ops, ImagingError, Limits, Output, Pipeline};
 use crate::operation::{Job, TargetFormat};
 use bytes::Bytes;
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageFormat, RgbImage};
 
 /// Whether the pipeline's jobs and output allow the fast path for a source of `format`.
@@ -69,10 +67,10 @@ fn finish(
     for job in &pipeline.jobs {
         if let Some(fit) = job.fit() {
             if let Some((w, h)) = super::resize_target(img.dimensions(), fit, limits)? {
-                img = resize(&img, w, h)?;
+                img = ops::resize(&img, w, h)?;
             }
         } else if matches!(job, Job::Gray { .. }) {
-            gray(&mut img);
+            ops::gray(&mut img);
         } else {
             return Err(ImagingError::InvalidParameter(
                 "job outside the fast path".into(),
@@ -105,31 +103,4 @@ fn finish(
         height: h,
         format: TargetFormat::Jpeg,
     })
-}
-
-/// Lanczos3 on three channels.
-fn resize(src: &RgbImage, w: u32, h: u32) -> Result<RgbImage, ImagingError> {
-    if (w, h) == src.dimensions() {
-        return Ok(src.clone());
-    }
-    let fail = |e: &dyn std::fmt::Display| ImagingError::InvalidParameter(e.to_string());
-    let view = ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x3)
-        .map_err(|e| fail(&e))?;
-    let mut dst = Image::new(w, h, PixelType::U8x3);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
-    Resizer::new()
-        .resize(&view, &mut dst, &options)
-        .map_err(|e| fail(&e))?;
-    RgbImage::from_raw(w, h, dst.into_vec())
-        .ok_or_else(|| ImagingError::InvalidParameter("resize buffer size".into()))
-}
-
-/// Rec. 601 luma on every pixel.
-fn gray(img: &mut RgbImage) {
-    for p in img.pixels_mut() {
-        let [r, g, b] = p.0;
-        let y = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000;
-        let y = y.min(255) as u8;
-        p.0 = [y, y, y];
-    }
 }
