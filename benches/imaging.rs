@@ -1,13 +1,122 @@
-//! Cold-render cost of the imaging engine on one core: decode, operation, encode, per image.
-//! Run with `cargo bench --bench imaging`; `benches/vips_reference.py` times the same JPEG
-//! cases through libvips for the reference ratio.
+//! Cold-render cost of the imaging engine on one core: decode, operation, encode, per image,
+//! measured as CPU time of the rendering thread (not wall time, which steal time and other
+//! tenants inflate on a shared machine). Run with `cargo bench --bench imaging`;
+//! `benches/vips_reference.py` times the same JPEG cases through libvips for the reference
+//! ratio, and `benches/imaging.sh` runs both in alternating rounds.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pictor::imaging::{self, Limits, Pipeline};
 use pictor::operation::OperationSpec;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
+use std::time::Duration;
+
+/// Criterion measurement: CPU time consumed by the calling thread
+/// (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds. The engine renders on the calling thread, so
+/// this is the CPU cost of one render on one core.
+struct ThreadCpu;
+
+impl ThreadCpu {
+    /// The calling thread's CPU time so far.
+    fn now() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a live, writable `timespec` for the whole call, and
+        // `CLOCK_THREAD_CPUTIME_ID` is a valid clock id on Linux.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        assert_eq!(
+            rc,
+            0,
+            "clock_gettime(CLOCK_THREAD_CPUTIME_ID): {}",
+            std::io::Error::last_os_error()
+        );
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+}
+
+impl Measurement for ThreadCpu {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        Self::now()
+    }
+
+    fn end(&self, start: Duration) -> Duration {
+        Self::now().saturating_sub(start)
+    }
+
+    fn add(&self, v1: &Duration, v2: &Duration) -> Duration {
+        *v1 + *v2
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self
+    }
+}
+
+/// Formats nanoseconds of CPU time in the units criterion's `WallTime` uses, and throughputs
+/// per CPU second.
+impl ValueFormatter for ThreadCpu {
+    fn scale_values(&self, typical_ns: f64, values: &mut [f64]) -> &'static str {
+        let (factor, unit) = if typical_ns < 1e3 {
+            (1.0, "ns")
+        } else if typical_ns < 1e6 {
+            (1e-3, "µs")
+        } else if typical_ns < 1e9 {
+            (1e-6, "ms")
+        } else {
+            (1e-9, "s")
+        };
+        for value in values {
+            *value *= factor;
+        }
+        unit
+    }
+
+    fn scale_throughputs(
+        &self,
+        typical_ns: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let (per_iter, base, units) = match *throughput {
+            Throughput::Bytes(n) => (n as f64, 1024.0, ["B/s", "KiB/s", "MiB/s", "GiB/s"]),
+            Throughput::BytesDecimal(n) => (n as f64, 1000.0, ["B/s", "KB/s", "MB/s", "GB/s"]),
+            Throughput::Elements(n) => (
+                n as f64,
+                1000.0,
+                ["elem/s", "Kelem/s", "Melem/s", "Gelem/s"],
+            ),
+        };
+        let typical_rate = per_iter * 1e9 / typical_ns;
+        let mut step = 0;
+        while step + 1 < units.len() && typical_rate >= f64::powi(base, step as i32 + 1) {
+            step += 1;
+        }
+        let divisor = f64::powi(base, step as i32);
+        for value in values {
+            *value = per_iter * 1e9 / *value / divisor;
+        }
+        units[step]
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
 
 fn shared(rel: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,7 +155,7 @@ fn pipeline(body: &str, marks: &HashMap<String, bytes::Bytes>) -> Pipeline {
 const THUMB_300: &str = r#"{"data": [{"templateOperationId": "resize_width_fit",
     "option": {"width": 300, "quality": 80}}]}"#;
 
-fn bench(c: &mut Criterion) {
+fn bench(c: &mut Criterion<ThreadCpu>) {
     let limits = Limits::default();
     let none = HashMap::new();
     let thumb = pipeline(THUMB_300, &none);
@@ -109,5 +218,9 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = bench
+}
 criterion_main!(benches);
