@@ -142,6 +142,15 @@ impl Metrics {
         registry.register(Box::new(catalog_errors.clone()))?;
         registry.register(Box::new(blob_errors.clone()))?;
         registry.register(Box::new(tasks.clone()))?;
+        // Every series a dashboard or an alert may ask for exists from the start, at zero.
+        for queue_type in ["image", "delete"] {
+            for status in ["D", "F"] {
+                tasks.with_label_values(&[queue_type, status]);
+            }
+        }
+        for template in crate::operation::template_names() {
+            render_seconds.with_label_values(&[template]);
+        }
         let hot = HotCounters {
             delivery_ok: requests.with_label_values(&["delivery", "200"]),
             delivery_not_modified: requests.with_label_values(&["delivery", "304"]),

@@ -888,6 +888,11 @@ fn job_type(template: &str) -> &'static str {
         .map_or("Job", |(_, _, j)| j)
 }
 
+/// The names of the built-in templates.
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|(t, _, _)| *t)
+}
+
 /// The built-in templates with their default options, as `GET /operations?template=true`
 /// lists them.
 pub fn templates() -> Vec<Value> {

@@ -90,6 +90,33 @@ fn metrics_lists_every_series() {
         .any(|l| l == r#"pictor_tasks_pending{status="P"} 0"#));
 }
 
+/// Task and render series exist at zero before any task or render, so a rate or an alert on
+/// them reads 0 instead of no data.
+#[test]
+fn task_and_render_series_start_at_zero() {
+    let s = Server::start();
+    let text = s.metrics();
+    for queue_type in ["image", "delete"] {
+        for status in ["D", "F"] {
+            let line =
+                format!(r#"pictor_tasks_total{{queue_type="{queue_type}",status="{status}"}} 0"#);
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+    }
+    for template in [
+        "resize_max_fit",
+        "gray",
+        "rectangle",
+        "slice",
+        "grid",
+        "circle",
+        "watermark",
+    ] {
+        let line = format!(r#"pictor_render_seconds_count{{template="{template}"}} 0"#);
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+}
+
 #[test]
 fn counters_increase_after_requests() {
     let s = Server::start();
