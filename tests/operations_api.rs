@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_code, corpus, Server};
+use common::{assert_code, assert_date, corpus, Server};
 use reqwest::Method;
 use serde_json::json;
 
@@ -97,6 +97,14 @@ fn templates_are_listed_with_defaults() {
         .expect("rectangle");
     assert_eq!(rect["jobTemplate"][0]["option"]["gravity"], "Center");
     assert_eq!(rect["jobTemplate"][0]["option"]["keepAnimation"], false);
+    for op in ops {
+        assert_eq!(op["appKey"], s.app.app_key.as_str(), "{op}");
+        assert_date(&op["updatedAt"]);
+        assert_eq!(
+            op["jobTemplate"][0]["templateOperationId"],
+            op["operationId"]
+        );
+    }
 }
 
 #[test]

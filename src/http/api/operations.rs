@@ -187,6 +187,11 @@ pub async fn list(call: Call) -> Result<Reply, ApiError> {
             .map(|mut t| {
                 if let Value::Object(map) = &mut t {
                     map.insert("appKey".into(), Value::String(call.app.app_key.clone()));
+                    // The built-in templates have not changed since the app was created.
+                    map.insert(
+                        "updatedAt".into(),
+                        Value::String(views::time(call.app.created_at)),
+                    );
                 }
                 t
             })
