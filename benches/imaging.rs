@@ -4,8 +4,8 @@
 //! `benches/vips_reference.py` times the same JPEG cases through libvips for the reference
 //! ratio, and `benches/imaging.sh` runs both in alternating rounds.
 
-use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{criterion_group, criterion_main, Criterion};
 use pictor::imaging::{self, Limits, Pipeline};
 use pictor::operation::OperationSpec;
 use std::collections::HashMap;
@@ -15,8 +15,9 @@ use std::time::Duration;
 
 /// Criterion measurement: CPU time consumed by the calling thread
 /// (`CLOCK_THREAD_CPUTIME_ID`), in nanoseconds. The engine renders on the calling thread, so
-/// this is the CPU cost of one render on one core.
-struct ThreadCpu;
+/// this is the CPU cost of one render on one core. Values are nanoseconds as with wall time, so
+/// criterion's wall-time formatter prints them.
+struct ThreadCpu(WallTime);
 
 impl ThreadCpu {
     /// The calling thread's CPU time so far.
@@ -63,58 +64,7 @@ impl Measurement for ThreadCpu {
     }
 
     fn formatter(&self) -> &dyn ValueFormatter {
-        self
-    }
-}
-
-/// Formats nanoseconds of CPU time in the units criterion's `WallTime` uses, and throughputs
-/// per CPU second.
-impl ValueFormatter for ThreadCpu {
-    fn scale_values(&self, typical_ns: f64, values: &mut [f64]) -> &'static str {
-        let (factor, unit) = if typical_ns < 1e3 {
-            (1.0, "ns")
-        } else if typical_ns < 1e6 {
-            (1e-3, "µs")
-        } else if typical_ns < 1e9 {
-            (1e-6, "ms")
-        } else {
-            (1e-9, "s")
-        };
-        for value in values {
-            *value *= factor;
-        }
-        unit
-    }
-
-    fn scale_throughputs(
-        &self,
-        typical_ns: f64,
-        throughput: &Throughput,
-        values: &mut [f64],
-    ) -> &'static str {
-        let (per_iter, base, units) = match *throughput {
-            Throughput::Bytes(n) => (n as f64, 1024.0, ["B/s", "KiB/s", "MiB/s", "GiB/s"]),
-            Throughput::BytesDecimal(n) => (n as f64, 1000.0, ["B/s", "KB/s", "MB/s", "GB/s"]),
-            Throughput::Elements(n) => (
-                n as f64,
-                1000.0,
-                ["elem/s", "Kelem/s", "Melem/s", "Gelem/s"],
-            ),
-        };
-        let typical_rate = per_iter * 1e9 / typical_ns;
-        let mut step = 0;
-        while step + 1 < units.len() && typical_rate >= f64::powi(base, step as i32 + 1) {
-            step += 1;
-        }
-        let divisor = f64::powi(base, step as i32);
-        for value in values {
-            *value = per_iter * 1e9 / *value / divisor;
-        }
-        units[step]
-    }
-
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns"
+        self.0.formatter()
     }
 }
 
@@ -220,7 +170,7 @@ fn bench(c: &mut Criterion<ThreadCpu>) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().with_measurement(ThreadCpu);
+    config = Criterion::default().with_measurement(ThreadCpu(WallTime));
     targets = bench
 }
 criterion_main!(benches);

@@ -142,8 +142,9 @@ impl Metrics {
         registry.register(Box::new(catalog_errors.clone()))?;
         registry.register(Box::new(blob_errors.clone()))?;
         registry.register(Box::new(tasks.clone()))?;
-        // Every series a dashboard or an alert may ask for exists from the start, at zero.
-        for queue_type in ["image", "delete"] {
+        // Task and render series exist from the start, at zero: a rate or an alert on them
+        // reads 0 rather than no data.
+        for queue_type in crate::tasks::QUEUE_TYPES {
             for status in ["D", "F"] {
                 tasks.with_label_values(&[queue_type, status]);
             }

@@ -203,7 +203,7 @@ pub async fn enqueue(
     let task = Task {
         id: uuid::Uuid::new_v4().to_string(),
         app_key: app.app_key.clone(),
-        queue_type: "image".to_owned(),
+        queue_type: crate::tasks::IMAGE_QUEUE.to_owned(),
         status: TaskStatus::Waiting,
         try_count: 0,
         queued_at: now_ms(),

@@ -11,6 +11,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// `queueType` of the tasks that render an operation.
+pub const IMAGE_QUEUE: &str = "image";
+/// `queueType` of the tasks that delete files and folders.
+pub const DELETE_QUEUE: &str = "delete";
+/// Every `queueType` the workers run.
+pub const QUEUE_TYPES: [&str; 2] = [IMAGE_QUEUE, DELETE_QUEUE];
+
 /// What a `delete` task removes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeletePayload {
@@ -117,11 +124,11 @@ impl Attempt {
 async fn run(ctx: &Arc<Context>, task: Task) {
     let max_tries = ctx.config.tasks.max_tries;
     let outcome = match task.queue_type.as_str() {
-        "delete" => match run_delete(ctx, &task).await {
+        DELETE_QUEUE => match run_delete(ctx, &task).await {
             Ok(()) => Attempt::Done,
             Err(msg) => Attempt::Retry(msg),
         },
-        "image" => crate::produce::run_image_task(ctx, &task, max_tries).await,
+        IMAGE_QUEUE => crate::produce::run_image_task(ctx, &task, max_tries).await,
         other => Attempt::Fail(format!("unknown task type `{other}`")),
     };
     let last = outcome.is_final(task.try_count, max_tries);

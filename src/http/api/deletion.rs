@@ -110,7 +110,7 @@ pub async fn delete_async(call: Call) -> Result<Reply, ApiError> {
     let task = Task {
         id: uuid::Uuid::new_v4().to_string(),
         app_key: key.clone(),
-        queue_type: "delete".to_owned(),
+        queue_type: crate::tasks::DELETE_QUEUE.to_owned(),
         status: TaskStatus::Waiting,
         try_count: 0,
         queued_at: now_ms(),
