@@ -8,6 +8,7 @@ pub mod error;
 pub mod geometry;
 pub mod jpeg;
 pub mod ops;
+pub mod reduced;
 mod rgb;
 pub mod webp;
 

@@ -41,7 +41,11 @@ pub fn run(
         Some((mw, mh)) => jpeg::shrink_factor(w, h, mw, mh),
         None => turbojpeg::ScalingFactor::ONE,
     };
-    let img = match jpeg::decode_rgb(source, factor) {
+    let reduced = match factor.denom() {
+        4 | 8 => super::reduced::decode(source, factor.denom()),
+        _ => None,
+    };
+    let img = match reduced.map_or_else(|| jpeg::decode_rgb(source, factor), |img| Ok(Some(img))) {
         Ok(Some(img)) => img,
         Ok(None) => return None,
         Err(e) => return Some(Err(e)),
