@@ -131,7 +131,12 @@ impl Bits {
     pub fn load(&mut self, scan: &[u8]) -> usize {
         self.data.clear();
         let mut p = 0;
-        while let Some(i) = memchr::memchr(0xFF, &scan[p..]) {
+        loop {
+            let Some(i) = memchr::memchr(0xFF, &scan[p..]) else {
+                self.data.extend_from_slice(&scan[p..]);
+                p = scan.len();
+                break;
+            };
             self.data.extend_from_slice(&scan[p..p + i]);
             p += i;
             if scan.get(p + 1) != Some(&0) {
@@ -139,10 +144,6 @@ impl Bits {
             }
             self.data.push(0xFF);
             p += 2;
-        }
-        if memchr::memchr(0xFF, &scan[p..]).is_none() {
-            self.data.extend_from_slice(&scan[p..]);
-            p = scan.len();
         }
         self.len = self.data.len();
         self.data.resize(self.len + PADDING, 0);
