@@ -115,6 +115,73 @@ fn leaves_other_files_to_libjpeg_turbo() {
     assert!(reduced::decode(b"\xFF\xD8\xFF", 4).is_none());
 }
 
+/// What libjpeg-turbo reports as damage (and Pictor then as a corrupt image) is left to it:
+/// bytes left over in the scan, a missing EOI, a second scan. `jpeg::decode_rgb` fails on
+/// each, so the user sees the same error at every scale.
+#[test]
+fn leaves_damage_libjpeg_reports_to_it() {
+    let photo = corpus("photos/photo_small_nikon-p6000_gps_640x480.jpg");
+    let eoi = photo.len() - 2;
+    assert_eq!(photo[eoi..], [0xFF, 0xD9]);
+    assert!(
+        reduced::decode(&photo, 4).is_some(),
+        "the intact photo is covered"
+    );
+    let junk = [&photo[..eoi], &[0x55; 12], &photo[eoi..]].concat();
+    let no_eoi = photo[..eoi].to_vec();
+    let sos = photo
+        .windows(2)
+        .position(|w| w == [0xFF, 0xDA])
+        .expect("a scan");
+    let second_scan = [&photo[..eoi], &photo[sos..sos + 200], &[0xFF, 0xD9]].concat();
+    for (name, bytes) in [
+        ("junk", junk),
+        ("no EOI", no_eoi),
+        ("second scan", second_scan),
+    ] {
+        assert!(reduced::decode(&bytes, 4).is_none(), "{name}");
+        assert!(
+            jpeg::decode_rgb(&bytes, ScalingFactor::new(1, 4)).is_err(),
+            "{name}"
+        );
+    }
+}
+
+/// An AC symbol of size 0 and a run below 15 ends the block, as EOB does (T.81 F.2.2.2):
+/// with EOB relabelled 0x10 in every AC table, the photo decodes to the same pixels.
+#[test]
+fn any_size_zero_symbol_but_zrl_ends_the_block() {
+    let photo = corpus("photos/photo_small_nikon-p6000_gps_640x480.jpg");
+    let mut relabelled = photo.clone();
+    let mut pos = 2;
+    let mut changed = 0;
+    while photo[pos + 1] != 0xDA {
+        let len = usize::from(u16::from_be_bytes([photo[pos + 2], photo[pos + 3]]));
+        if photo[pos + 1] == 0xC4 {
+            let mut t = pos + 4;
+            while t < pos + 2 + len {
+                let count: usize = photo[t + 1..t + 17].iter().map(|&c| usize::from(c)).sum();
+                let symbols = t + 17..t + 17 + count;
+                if photo[t] >> 4 == 1 {
+                    assert!(!photo[symbols.clone()].contains(&0x10));
+                    let eob =
+                        symbols.start + photo[symbols].iter().position(|&s| s == 0).expect("EOB");
+                    relabelled[eob] = 0x10;
+                    changed += 1;
+                }
+                t += 17 + count;
+            }
+        }
+        pos += 2 + len;
+    }
+    assert!(changed > 0, "an AC table");
+    for denominator in [4, 8] {
+        let original = reduced::decode(&photo, denominator).expect("decoded");
+        let ours = reduced::decode(&relabelled, denominator).expect("decoded");
+        assert!(ours == original, "1/{denominator}: the same pixels");
+    }
+}
+
 /// A damaged scan never panics: byte flips all through a small photo and across the restart
 /// intervals of the camera photo, and every truncation of the small one, decode to something
 /// of the right size or to `None`.

@@ -157,6 +157,12 @@ impl Bits {
     pub fn overran(&self) -> bool {
         self.pos * 8 - self.count as usize > self.len * 8 || self.pos >= self.len + 16
     }
+
+    /// Whether decoding used the interval exactly: all its bits but the padding of the last
+    /// byte. Bytes left over mean damaged data, which libjpeg reports as extraneous.
+    pub fn used_up(&self) -> bool {
+        !self.overran() && self.len * 8 - (self.pos * 8 - self.count as usize) < 8
+    }
 }
 
 /// The reading state of [`Bits`], copied out for a block so that it lives in registers.
@@ -244,7 +250,8 @@ pub fn decode_block<const N: usize>(
 }
 
 /// Adds an AC coefficient (its run of zeros in `entry`) at zigzag index `k` and after, and
-/// moves `k` past it; whether the block goes on.
+/// moves `k` past it; whether the block goes on. A symbol of size 0 ends the block unless its
+/// run is 15 (sixteen zeros), as T.81 F.2.2.2 has it.
 #[inline(always)]
 fn add<const N: usize>(
     samples: &mut [f32; N],
@@ -253,11 +260,15 @@ fn add<const N: usize>(
     value: i32,
     basis: &[[f32; N]; 80],
 ) -> bool {
-    *k += usize::from((entry >> 8) & 15);
+    let run = usize::from((entry >> 8) & 15);
+    if entry >> 12 == 0 && run != 15 {
+        return false;
+    }
+    *k += run;
     let value = value as f32;
     for (s, b) in samples.iter_mut().zip(&basis[(*k).min(79)]) {
         *s += value * b;
     }
     *k += 1;
-    entry >> 8 != 0 && *k < 64
+    *k < 64
 }

@@ -59,7 +59,7 @@ pub fn decode(bytes: &[u8], denominator: usize) -> Option<RgbImage> {
         for mcu_x in 0..cols {
             if header.restart_interval > 0 {
                 if to_go == 0 {
-                    if bits.overran() {
+                    if !bits.used_up() {
                         return None;
                     }
                     at = restart(header.scan, at, restarts, &mut bits)?;
@@ -84,8 +84,11 @@ pub fn decode(bytes: &[u8], denominator: usize) -> Option<RgbImage> {
                 }
             }
         }
+        if bits.overran() {
+            return None;
+        }
     }
-    if bits.overran() {
+    if !bits.used_up() || !ends_scan(header.scan, at) {
         return None;
     }
     let width = header.width.div_ceil(denominator);
@@ -227,4 +230,23 @@ fn restart(scan: &[u8], at: usize, count: u8, bits: &mut Bits) -> Option<usize> 
     }
     let start = p + 2;
     Some(start + bits.load(scan.get(start..)?))
+}
+
+/// Whether the marker at `scan[at..]`, after the last interval, ends the image: EOI, possibly
+/// after fill bytes and a restart marker. Anything else (a second scan, junk, a missing EOI)
+/// is left to libjpeg-turbo, which reports it.
+fn ends_scan(scan: &[u8], at: usize) -> bool {
+    let mut p = at;
+    let mut restart_seen = false;
+    loop {
+        match scan.get(p..p + 2) {
+            Some([0xFF, 0xFF]) => p += 1,
+            Some([0xFF, 0xD0..=0xD7]) if !restart_seen => {
+                restart_seen = true;
+                p += 2;
+            }
+            Some([0xFF, 0xD9]) => return true,
+            _ => return false,
+        }
+    }
 }
