@@ -126,32 +126,56 @@ fn cmyk_to_rgba(pixels: &mut [u8], inverted: bool) {
 
 /// Iterates the marker segments before the scan: (marker, payload).
 pub fn segments(bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    header_segments(bytes)
+        .take_while(|s| s.marker != 0xDA)
+        .map(|s| (s.marker, s.payload))
+}
+
+/// A marker segment of a JPEG header.
+pub struct Segment<'a> {
+    /// The marker byte after 0xFF.
+    pub marker: u8,
+    /// The payload after the length, cut short where the file is.
+    pub payload: &'a [u8],
+    /// Where the next segment (or, after SOS, the entropy-coded data) starts; past the end of
+    /// the file when the segment is cut short.
+    pub end: usize,
+}
+
+/// Iterates the marker segments of a JPEG up to and including the first SOS; stops at EOI or
+/// at anything that is no segment.
+pub fn header_segments(bytes: &[u8]) -> impl Iterator<Item = Segment<'_>> {
     let mut pos = 2usize;
+    let mut done = bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8;
     std::iter::from_fn(move || {
-        if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != 0xD8 {
-            return None;
-        }
-        while pos + 4 <= bytes.len() {
+        while !done && pos + 4 <= bytes.len() {
             if bytes[pos] != 0xFF {
-                return None;
+                break;
             }
             let marker = bytes[pos + 1];
             if marker == 0xFF {
                 pos += 1;
                 continue;
             }
-            if marker == 0xDA || marker == 0xD9 {
-                return None;
+            if marker == 0xD9 {
+                break;
             }
             let len = usize::from(u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]));
             let start = pos + 4;
-            let end = (pos + 2 + len).min(bytes.len());
-            pos += 2 + len;
-            if len < 2 || start > end {
-                return None;
+            let end = pos + 2 + len;
+            pos = end;
+            if len < 2 {
+                break;
             }
-            return Some((marker, &bytes[start..end]));
+            done = marker == 0xDA;
+            let payload = &bytes[start..end.min(bytes.len()).max(start)];
+            return Some(Segment {
+                marker,
+                payload,
+                end,
+            });
         }
+        done = true;
         None
     })
 }

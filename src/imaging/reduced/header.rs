@@ -3,6 +3,7 @@
 //! `None`, and the caller hands the file to libjpeg-turbo.
 
 use super::huffman::HuffTable;
+use crate::imaging::jpeg;
 
 /// Natural (row-major) position of each zigzag index.
 pub const ZIGZAG: [u8; 64] = [
@@ -46,34 +47,19 @@ pub struct Header<'a> {
 /// Reads the header of a single-scan baseline JPEG in YCbCr or grayscale whose chroma is not
 /// subsampled more than twice per axis; `None` for anything else or anything malformed.
 pub fn parse(bytes: &[u8]) -> Option<Header<'_>> {
-    if bytes.get(..2)? != [0xFF, 0xD8] {
-        return None;
-    }
     let mut frame: Option<Frame> = None;
     let mut quant: [Option<[u16; 64]>; 4] = [None; 4];
     let mut dc_tables: [Option<HuffTable>; 4] = Default::default();
     let mut ac_tables: [Option<HuffTable>; 4] = Default::default();
     let mut restart_interval = 0;
-    let mut pos = 2;
-    loop {
-        if *bytes.get(pos)? != 0xFF {
+    for segment in jpeg::header_segments(bytes) {
+        if segment.end > bytes.len() {
             return None;
         }
-        while *bytes.get(pos + 1)? == 0xFF {
-            pos += 1;
-        }
-        let marker = *bytes.get(pos + 1)?;
-        let len = usize::from(u16::from_be_bytes([
-            *bytes.get(pos + 2)?,
-            *bytes.get(pos + 3)?,
-        ]));
-        let payload = bytes.get(pos + 4..(pos + 2 + len).max(pos + 4))?;
-        if len < 2 {
-            return None;
-        }
-        match marker {
+        let payload = segment.payload;
+        match segment.marker {
             0xC0 | 0xC1 => frame = Some(read_frame(payload)?),
-            0xC2..=0xCF if marker != 0xC4 && marker != 0xC8 && marker != 0xCC => return None,
+            0xC2..=0xCF if !matches!(segment.marker, 0xC4 | 0xC8 | 0xCC) => return None,
             0xC4 => read_huffman(payload, &mut dc_tables, &mut ac_tables)?,
             0xDB => read_quant(payload, &mut quant)?,
             0xDD => {
@@ -101,14 +87,14 @@ pub fn parse(bytes: &[u8]) -> Option<Header<'_>> {
                     dc_tables,
                     ac_tables,
                     restart_interval,
-                    scan: bytes.get(pos + 2 + len..)?,
+                    scan: bytes.get(segment.end..)?,
                 });
             }
-            0xD8 | 0xD9 | 0x01 | 0xD0..=0xD7 => return None,
+            0xD8 | 0x01 | 0xD0..=0xD7 => return None,
             _ => {}
         }
-        pos += 2 + len;
     }
+    None
 }
 
 /// A frame component: identifier, sampling factors, quantization table index.

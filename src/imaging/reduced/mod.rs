@@ -93,7 +93,7 @@ pub fn decode(bytes: &[u8], denominator: usize) -> Option<RgbImage> {
     }
     let width = header.width.div_ceil(denominator);
     let height = header.height.div_ceil(denominator);
-    Some(to_rgb(&states, stride, width, height))
+    to_rgb(&states, stride, width, height)
 }
 
 /// The per-coefficient samples of a component's blocks, by block size at the reduced scale.
@@ -191,7 +191,7 @@ fn block<const N: usize, const NH: usize>(
 }
 
 /// Converts the planes (one gray, or Y, Cb, Cr) to RGB, JFIF's fixed-point equations.
-fn to_rgb(states: &[State], stride: usize, width: usize, height: usize) -> RgbImage {
+fn to_rgb(states: &[State], stride: usize, width: usize, height: usize) -> Option<RgbImage> {
     let mut out = vec![0u8; width * height * 3];
     for (y, row) in out.chunks_exact_mut(width * 3).enumerate() {
         let at = y * stride;
@@ -210,7 +210,7 @@ fn to_rgb(states: &[State], stride: usize, width: usize, height: usize) -> RgbIm
             }
         }
     }
-    RgbImage::from_raw(width as u32, height as u32, out).unwrap_or_default()
+    RgbImage::from_raw(u32::try_from(width).ok()?, u32::try_from(height).ok()?, out)
 }
 
 #[inline(always)]
