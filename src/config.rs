@@ -140,8 +140,11 @@ pub struct TasksConfig {
     pub poll_interval_ms: u64,
     /// Attempts before a task ends in F.
     pub max_tries: u32,
-    /// Seconds a worker holds a task before another worker may take it over.
+    /// Seconds a worker holds a task before another worker may take it over; the worker
+    /// renews the lease every third of this while the task runs.
     pub lease_secs: u64,
+    /// Hours a task that ended (D or F) stays queryable before the sweep deletes it.
+    pub retention_hours: u64,
 }
 
 impl Default for TasksConfig {
@@ -151,6 +154,7 @@ impl Default for TasksConfig {
             poll_interval_ms: 500,
             max_tries: 3,
             lease_secs: 60,
+            retention_hours: 168,
         }
     }
 }

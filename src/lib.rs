@@ -8,7 +8,7 @@
 //!   trait; [`catalog::sqlite`] is the embedded default.
 //! - [`blob`]: image bytes in an `object_store`, written under never-reused keys.
 //! - [`ingest`]: the upload path (checks, blob first, catalog second).
-//! - [`tasks`]: workers of the persistent task queue; [`produce`] renders operations and
+//! - [`tasks`]: workers of the persistent task queue; [`maintenance`] its periodic sweep; [`produce`] renders operations and
 //!   [`task_callback`] builds the callbacks of their tasks.
 //! - [`imageinfo`]: header-only facts about an image (type, size, EXIF date, GPS).
 //! - [`paths`]: path normalisation and naming rules; [`result_code`]: the API's result codes.
@@ -27,6 +27,7 @@ pub mod http;
 pub mod imageinfo;
 pub mod imaging;
 pub mod ingest;
+pub mod maintenance;
 pub mod metrics;
 pub mod operation;
 pub mod paths;

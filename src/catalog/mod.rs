@@ -277,6 +277,15 @@ pub struct Task {
     pub error: Option<String>,
 }
 
+/// A task taken by a worker, with the lease token that proves the worker still holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedTask {
+    /// The task, as claimed (in progress, attempt counted).
+    pub task: Task,
+    /// Token of this claim; renewing and finishing the task must present it.
+    pub lease: String,
+}
+
 /// The catalog contract. Implementations must make each call atomic.
 #[async_trait]
 pub trait Catalog: Send + Sync + 'static {
@@ -365,16 +374,28 @@ pub trait Catalog: Send + Sync + 'static {
     async fn enqueue_task(&self, task: &Task) -> CatalogResult<()>;
     /// A task of an app.
     async fn task(&self, app_key: &str, id: &str) -> CatalogResult<Option<Task>>;
-    /// Takes the oldest waiting task, or one whose lease expired, marks it in progress until
-    /// `lease_until` and counts the attempt.
-    async fn claim_task(&self, now: i64, lease_until: i64) -> CatalogResult<Option<Task>>;
+    /// Takes a waiting task under a fresh lease until `lease_until`, marks it in progress and
+    /// counts the attempt. Apps take turns: the app served least recently goes first, then
+    /// its oldest waiting task.
+    async fn claim_task(&self, lease_until: i64) -> CatalogResult<Option<ClaimedTask>>;
     /// Tasks waiting and in progress, over every app: `(waiting, in_progress)`.
     async fn pending_tasks(&self) -> CatalogResult<(u64, u64)>;
-    /// Ends a task in `Done` or `Failed`, or puts it back to `Waiting` after a failed attempt.
+    /// Ends a claimed task in `Done` or `Failed`, or puts it back to `Waiting` after a failed
+    /// attempt, only while the claim still holds its lease. Returns false, changing nothing,
+    /// when the lease was lost (taken over by another worker or already ended).
     async fn finish_task(
         &self,
-        id: &str,
+        claimed: &ClaimedTask,
         status: TaskStatus,
         error: Option<&str>,
-    ) -> CatalogResult<()>;
+        now: i64,
+    ) -> CatalogResult<bool>;
+    /// Extends the lease of a claimed task to `lease_until`; false when the lease was lost.
+    async fn renew_task(&self, claimed: &ClaimedTask, lease_until: i64) -> CatalogResult<bool>;
+    /// Ends the leases that expired before `now` (their worker died): the task waits again,
+    /// or ends in `Failed` when it has had `max_tries` attempts. Returns the tasks that failed.
+    async fn expire_task_leases(&self, now: i64, max_tries: u32) -> CatalogResult<Vec<Task>>;
+    /// Deletes up to `limit` tasks that ended (`Done`, `Failed`) before `finished_before`;
+    /// returns how many.
+    async fn prune_tasks(&self, finished_before: i64, limit: usize) -> CatalogResult<u64>;
 }

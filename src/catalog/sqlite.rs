@@ -2,8 +2,9 @@
 //! the `pictor app` commands. Calls run on tokio's blocking pool, one connection per process.
 
 use super::{
-    AppRecord, Catalog, CatalogError, CatalogResult, CreatedBy, FileRecord, Folder, FolderStats,
-    ListQuery, Listing, OnConflict, OperationRecord, PutOutcome, SortKey, Task, TaskStatus,
+    AppRecord, Catalog, CatalogError, CatalogResult, ClaimedTask, CreatedBy, FileRecord, Folder,
+    FolderStats, ListQuery, Listing, OnConflict, OperationRecord, PutOutcome, SortKey, Task,
+    TaskStatus,
 };
 use crate::paths;
 use async_trait::async_trait;
@@ -86,6 +87,24 @@ CREATE TABLE IF NOT EXISTS tasks (
     lease_until INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, queued_at);
+CREATE TABLE IF NOT EXISTS task_turns (
+    app_key TEXT PRIMARY KEY,
+    turn INTEGER NOT NULL
+);
+";
+
+/// Columns added to `tasks` after its first release: `(name, declaration)`.
+const TASK_COLUMNS_ADDED: [(&str, &str); 2] = [
+    ("lease_token", "TEXT NOT NULL DEFAULT ''"),
+    ("finished_at", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// Indexes and rows that depend on the added columns, run after they exist.
+const TASK_MIGRATION: &str = "
+CREATE INDEX IF NOT EXISTS tasks_app_status ON tasks (app_key, status, queued_at);
+CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (status, finished_at);
+UPDATE tasks SET finished_at = queued_at WHERE status IN ('D', 'F') AND finished_at = 0;
+INSERT OR IGNORE INTO task_turns (app_key, turn) SELECT DISTINCT app_key, 0 FROM tasks;
 ";
 
 const FILE_COLUMNS: &str = "id, path, bytes, created_by, operation_id, source_id, blob_key, \
@@ -117,6 +136,7 @@ impl SqliteCatalog {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        migrate_tasks(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -153,6 +173,27 @@ impl SqliteCatalog {
         })
         .await
     }
+}
+
+/// Adds the columns of [`TASK_COLUMNS_ADDED`] that a catalog made by an older release lacks.
+fn migrate_tasks(conn: &Connection) -> CatalogResult<()> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('tasks')")
+        .map_err(backend)?;
+    let present = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    for (name, declaration) in TASK_COLUMNS_ADDED {
+        if !present.iter().any(|p| p == name) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE tasks ADD COLUMN {name} {declaration}"
+            ))
+            .map_err(backend)?;
+        }
+    }
+    conn.execute_batch(TASK_MIGRATION).map_err(backend)
 }
 
 fn backend(e: rusqlite::Error) -> CatalogError {
@@ -923,8 +964,8 @@ impl Catalog for SqliteCatalog {
 
     async fn enqueue_task(&self, task: &Task) -> CatalogResult<()> {
         let t = task.clone();
-        self.run(move |conn| {
-            conn.execute(
+        self.tx(move |tx| {
+            tx.execute(
                 &format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
                 params![
                     t.id,
@@ -938,6 +979,11 @@ impl Catalog for SqliteCatalog {
                     t.payload,
                     t.error
                 ],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO task_turns (app_key, turn) VALUES (?1, 0)",
+                params![t.app_key],
             )
             .map_err(backend)?;
             Ok(())
@@ -959,21 +1005,49 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
-    async fn claim_task(&self, now: i64, lease_until: i64) -> CatalogResult<Option<Task>> {
+    async fn claim_task(&self, lease_until: i64) -> CatalogResult<Option<ClaimedTask>> {
         self.tx(move |tx| {
-            tx.query_row(
-                &format!(
-                    "UPDATE tasks SET status = 'P', try_count = try_count + 1, lease_until = ?2
-                     WHERE id = (SELECT id FROM tasks
-                                 WHERE status = 'W' OR (status = 'P' AND lease_until < ?1)
-                                 ORDER BY queued_at LIMIT 1)
-                     RETURNING {TASK_COLUMNS}"
-                ),
-                params![now, lease_until],
-                task_from_row,
+            // The app served least recently among those with waiting work; each app's oldest
+            // waiting task is found through `tasks_app_status`, one index probe per app.
+            let app: Option<String> = tx
+                .query_row(
+                    "SELECT r.app_key FROM task_turns r
+                     WHERE EXISTS (SELECT 1 FROM tasks t
+                                   WHERE t.app_key = r.app_key AND t.status = 'W')
+                     ORDER BY r.turn,
+                              (SELECT MIN(t.queued_at) FROM tasks t
+                               WHERE t.app_key = r.app_key AND t.status = 'W')
+                     LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(app) = app else {
+                return Ok(None);
+            };
+            let lease = uuid::Uuid::new_v4().to_string();
+            let task = tx
+                .query_row(
+                    &format!(
+                        "UPDATE tasks SET status = 'P', try_count = try_count + 1,
+                             lease_until = ?2, lease_token = ?3
+                         WHERE id = (SELECT id FROM tasks WHERE app_key = ?1 AND status = 'W'
+                                     ORDER BY queued_at, rowid LIMIT 1)
+                         RETURNING {TASK_COLUMNS}"
+                    ),
+                    params![app, lease_until, lease],
+                    task_from_row,
+                )
+                .optional()
+                .map_err(backend)?;
+            tx.execute(
+                "UPDATE task_turns SET turn = (SELECT MAX(turn) + 1 FROM task_turns)
+                 WHERE app_key = ?1",
+                params![app],
             )
-            .optional()
-            .map_err(backend)
+            .map_err(backend)?;
+            Ok(task.map(|task| ClaimedTask { task, lease }))
         })
         .await
     }
@@ -994,19 +1068,230 @@ impl Catalog for SqliteCatalog {
 
     async fn finish_task(
         &self,
-        id: &str,
+        claimed: &ClaimedTask,
         status: TaskStatus,
         error: Option<&str>,
-    ) -> CatalogResult<()> {
-        let (id, error) = (id.to_owned(), error.map(str::to_owned));
+        now: i64,
+    ) -> CatalogResult<bool> {
+        let (id, lease) = (claimed.task.id.clone(), claimed.lease.clone());
+        let error = error.map(str::to_owned);
         self.run(move |conn| {
-            conn.execute(
-                "UPDATE tasks SET status = ?2, error = ?3, lease_until = 0 WHERE id = ?1",
-                params![id, status.code(), error],
-            )
-            .map_err(backend)?;
-            Ok(())
+            let finished_at = if matches!(status, TaskStatus::Done | TaskStatus::Failed) {
+                now
+            } else {
+                0
+            };
+            let n = conn
+                .execute(
+                    "UPDATE tasks SET status = ?3, error = ?4, lease_until = 0, lease_token = '',
+                         finished_at = ?5
+                     WHERE id = ?1 AND lease_token = ?2 AND status = 'P'",
+                    params![id, lease, status.code(), error, finished_at],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
         })
         .await
+    }
+
+    async fn renew_task(&self, claimed: &ClaimedTask, lease_until: i64) -> CatalogResult<bool> {
+        let (id, lease) = (claimed.task.id.clone(), claimed.lease.clone());
+        self.run(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE tasks SET lease_until = ?3
+                     WHERE id = ?1 AND lease_token = ?2 AND status = 'P'",
+                    params![id, lease, lease_until],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn expire_task_leases(&self, now: i64, max_tries: u32) -> CatalogResult<Vec<Task>> {
+        self.tx(move |tx| {
+            let mut stmt = tx
+                .prepare(&format!(
+                    "UPDATE tasks SET
+                         status = CASE WHEN try_count >= ?2 THEN 'F' ELSE 'W' END,
+                         error = CASE WHEN try_count >= ?2
+                             THEN 'abandoned: its last attempt never finished' ELSE error END,
+                         finished_at = CASE WHEN try_count >= ?2 THEN ?1 ELSE 0 END,
+                         lease_until = 0, lease_token = ''
+                     WHERE status = 'P' AND lease_until < ?1
+                     RETURNING {TASK_COLUMNS}"
+                ))
+                .map_err(backend)?;
+            let expired = stmt
+                .query_map(params![now, max_tries], task_from_row)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(expired
+                .into_iter()
+                .filter(|t| t.status == TaskStatus::Failed)
+                .collect())
+        })
+        .await
+    }
+
+    async fn prune_tasks(&self, finished_before: i64, limit: usize) -> CatalogResult<u64> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.tx(move |tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM tasks WHERE rowid IN (
+                         SELECT rowid FROM tasks
+                         WHERE status IN ('D', 'F') AND finished_at < ?1 LIMIT ?2)",
+                    params![finished_before, limit],
+                )
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, SqliteCatalog) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let catalog = SqliteCatalog::open(&dir.path().join("c.sqlite3")).expect("open");
+        (dir, catalog)
+    }
+
+    fn task(id: &str, app: &str, queued_at: i64) -> Task {
+        Task {
+            id: id.to_owned(),
+            app_key: app.to_owned(),
+            queue_type: "image".to_owned(),
+            status: TaskStatus::Waiting,
+            try_count: 0,
+            queued_at,
+            operation_id: "op".to_owned(),
+            path: String::new(),
+            payload: "{}".to_owned(),
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_tenant_does_not_starve_the_others() {
+        let (_dir, c) = open();
+        for i in 0..50 {
+            c.enqueue_task(&task(&format!("a{i}"), "A", 1000 + i))
+                .await
+                .expect("enqueue");
+        }
+        c.enqueue_task(&task("b0", "B", 5000))
+            .await
+            .expect("enqueue");
+        let mut claimed = Vec::new();
+        for _ in 0..2 {
+            let t = c.claim_task(70_000).await.expect("claim").expect("a task");
+            claimed.push(t.task.app_key);
+        }
+        assert!(claimed.contains(&"B".to_owned()), "claimed {claimed:?}");
+        let next = c.claim_task(70_000).await.expect("claim").expect("a task");
+        assert_eq!(next.task.id, "a1", "A's tasks keep their order");
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_lost_its_lease_cannot_finish_the_task() {
+        let (_dir, c) = open();
+        c.enqueue_task(&task("t", "A", 1)).await.expect("enqueue");
+        let first = c.claim_task(20).await.expect("claim").expect("task");
+        assert!(c
+            .expire_task_leases(30, 3)
+            .await
+            .expect("expire")
+            .is_empty());
+        let second = c.claim_task(90).await.expect("claim").expect("taken over");
+        assert_eq!(second.task.try_count, 2);
+        assert_ne!(first.lease, second.lease);
+        assert!(
+            !c.renew_task(&first, 200).await.expect("renew"),
+            "lease lost"
+        );
+        assert!(c
+            .finish_task(&second, TaskStatus::Done, None, 40)
+            .await
+            .expect("finish"));
+        let late = c
+            .finish_task(&first, TaskStatus::Waiting, Some("late"), 50)
+            .await
+            .expect("finish");
+        assert!(!late, "a finish without the lease changes nothing");
+        let t = c.task("A", "t").await.expect("read").expect("task");
+        assert_eq!(
+            t.status,
+            TaskStatus::Done,
+            "a stale finish must not flip D back to W"
+        );
+        assert_eq!(t.error, None);
+    }
+
+    #[tokio::test]
+    async fn a_renewed_lease_is_not_taken_over() {
+        let (_dir, c) = open();
+        c.enqueue_task(&task("t", "A", 1)).await.expect("enqueue");
+        let claimed = c.claim_task(100).await.expect("claim").expect("task");
+        assert!(c.renew_task(&claimed, 500).await.expect("renew"));
+        assert!(c
+            .expire_task_leases(200, 3)
+            .await
+            .expect("expire")
+            .is_empty());
+        assert!(
+            c.claim_task(900).await.expect("claim").is_none(),
+            "still held"
+        );
+        assert!(c
+            .finish_task(&claimed, TaskStatus::Done, None, 300)
+            .await
+            .expect("finish"));
+    }
+
+    #[tokio::test]
+    async fn an_expired_task_out_of_tries_fails_instead_of_running_again() {
+        let (_dir, c) = open();
+        c.enqueue_task(&task("t", "A", 1)).await.expect("enqueue");
+        for round in 1..=3 {
+            let claimed = c.claim_task(10).await.expect("claim").expect("task");
+            assert_eq!(claimed.task.try_count, round);
+            let failed = c.expire_task_leases(20, 3).await.expect("expire");
+            assert_eq!(failed.len(), usize::from(round == 3), "round {round}");
+        }
+        assert!(c.claim_task(10).await.expect("claim").is_none());
+        let t = c.task("A", "t").await.expect("read").expect("task");
+        assert_eq!((t.status, t.try_count), (TaskStatus::Failed, 3));
+        assert!(t.error.is_some());
+    }
+
+    #[tokio::test]
+    async fn finished_tasks_are_pruned_after_retention_only() {
+        let (_dir, c) = open();
+        for (id, queued) in [("old", 1), ("new", 2), ("waiting", 3)] {
+            c.enqueue_task(&task(id, "A", queued))
+                .await
+                .expect("enqueue");
+        }
+        let old = c.claim_task(1_000_000).await.expect("claim").expect("old");
+        c.finish_task(&old, TaskStatus::Done, None, 100)
+            .await
+            .expect("finish");
+        let new = c.claim_task(1_000_000).await.expect("claim").expect("new");
+        c.finish_task(&new, TaskStatus::Failed, Some("x"), 300)
+            .await
+            .expect("finish");
+        assert_eq!(c.prune_tasks(200, 10).await.expect("prune"), 1);
+        assert!(c.task("A", "old").await.expect("read").is_none());
+        assert!(c.task("A", "new").await.expect("read").is_some());
+        assert_eq!(c.prune_tasks(i64::MAX, 10).await.expect("prune"), 1);
+        let waiting = c.task("A", "waiting").await.expect("read").expect("kept");
+        assert_eq!(waiting.status, TaskStatus::Waiting);
     }
 }
