@@ -82,11 +82,23 @@ pub struct StorageConfig {
 }
 
 /// `[catalog]`: the metadata store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {
     /// Catalog URL; empty means the embedded SQLite file `<data_dir>/catalog.sqlite3`.
     pub url: String,
+    /// Reader connections of the embedded catalog (at least 1); lookups run on them while
+    /// changes run one at a time on the single writer connection.
+    pub readers: usize,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            readers: 4,
+        }
+    }
 }
 
 /// `[limits]`: sizes and counts accepted from clients.

@@ -86,9 +86,15 @@ impl Context {
         let data_dir = config.server.data_dir.clone();
         std::fs::create_dir_all(&data_dir)?;
         let catalog: Arc<dyn Catalog> = if config.catalog.url.is_empty() {
-            Arc::new(SqliteCatalog::open(&data_dir.join("catalog.sqlite3"))?)
+            Arc::new(SqliteCatalog::open(
+                &data_dir.join("catalog.sqlite3"),
+                config.catalog.readers,
+            )?)
         } else if let Some(path) = config.catalog.url.strip_prefix("sqlite://") {
-            Arc::new(SqliteCatalog::open(std::path::Path::new(path))?)
+            Arc::new(SqliteCatalog::open(
+                std::path::Path::new(path),
+                config.catalog.readers,
+            )?)
         } else {
             return Err(ConfigError::Invalid(format!(
                 "catalog.url: unsupported catalog `{}`",

@@ -250,7 +250,7 @@ mod tests {
     #[tokio::test]
     async fn a_long_attempt_keeps_its_lease() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let catalog = SqliteCatalog::open(&dir.path().join("c.sqlite3")).expect("open");
+        let catalog = SqliteCatalog::open(&dir.path().join("c.sqlite3"), 2).expect("open");
         let task = Task {
             id: "long".to_owned(),
             app_key: "A".to_owned(),

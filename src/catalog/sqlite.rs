@@ -1,5 +1,7 @@
 //! The embedded catalog: one SQLite file in WAL mode, safe to share between a running server and
-//! the `pictor app` commands. Calls run on tokio's blocking pool, one connection per process.
+//! the `pictor app` commands. Calls run on tokio's blocking pool: changes on one writer
+//! connection, one at a time; reads on a small pool of reader connections, which in WAL mode
+//! see the last commit without waiting for a write in progress.
 
 use super::{
     AppRecord, Catalog, CatalogError, CatalogResult, ClaimedTask, CreatedBy, FileRecord, Folder,
@@ -9,8 +11,10 @@ use super::{
 use crate::paths;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS apps (
@@ -119,16 +123,63 @@ const TASK_COLUMNS: &str =
 /// The SQLite catalog.
 #[derive(Clone)]
 pub struct SqliteCatalog {
-    /// The one connection; SQLite serialises writers anyway, and WAL lets other processes read.
+    /// The writer: every change runs on this one connection, one at a time, as SQLite
+    /// serialises writers anyway.
     conn: Arc<Mutex<Connection>>,
+    /// Reader connections; in WAL mode they read the last commit while a write runs.
+    readers: Arc<ReaderPool>,
+}
+
+/// A bounded pool of reader connections, opened on first use.
+struct ReaderPool {
+    /// The catalog file.
+    path: PathBuf,
+    /// Connections not in use.
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection that may exist.
+    permits: Arc<Semaphore>,
+}
+
+impl ReaderPool {
+    /// An idle connection, or a new one (the caller holds a permit, so the pool stays bounded).
+    fn take(&self) -> CatalogResult<Connection> {
+        let idle = self
+            .idle
+            .lock()
+            .map_err(|_| CatalogError::Backend("catalog reader pool poisoned".into()))?
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => open_reader(&self.path),
+        }
+    }
+
+    /// Returns a connection to the idle list.
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+    }
+}
+
+/// How long a connection waits for a lock held by another connection or process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens a connection that only reads.
+fn open_reader(path: &Path) -> CatalogResult<Connection> {
+    let conn = Connection::open(path).map_err(backend)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+    conn.pragma_update(None, "query_only", "ON")
+        .map_err(backend)?;
+    Ok(conn)
 }
 
 impl SqliteCatalog {
-    /// Opens (creating if needed) the catalog file and its schema.
-    pub fn open(path: &Path) -> CatalogResult<Self> {
+    /// Opens (creating if needed) the catalog file and its schema, with up to `readers`
+    /// reader connections (at least one).
+    pub fn open(path: &Path, readers: usize) -> CatalogResult<Self> {
         let conn = Connection::open(path).map_err(backend)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(backend)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -139,7 +190,42 @@ impl SqliteCatalog {
         migrate_tasks(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(ReaderPool {
+                path: path.to_owned(),
+                idle: Mutex::new(Vec::new()),
+                permits: Arc::new(Semaphore::new(readers.max(1))),
+            }),
         })
+    }
+
+    /// Runs `f` in a read transaction on a reader connection: it sees one consistent commit
+    /// and never waits for the writer.
+    async fn read<T, F>(&self, f: F) -> CatalogResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> CatalogResult<T> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.readers.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| CatalogError::Backend(e.to_string()))?;
+        let pool = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut conn = pool.take()?;
+            let out = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+                .map_err(backend)
+                .and_then(|tx| {
+                    let out = f(&tx)?;
+                    tx.finish().map_err(backend)?;
+                    Ok(out)
+                });
+            pool.give_back(conn);
+            out
+        })
+        .await
+        .map_err(|e| CatalogError::Backend(e.to_string()))?
     }
 
     async fn run<T, F>(&self, f: F) -> CatalogResult<T>
@@ -408,7 +494,7 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn apps(&self) -> CatalogResult<Vec<AppRecord>> {
-        self.run(|conn| {
+        self.read(|conn| {
             let mut stmt = conn
                 .prepare(
                     "SELECT app_key, secret_key, container, name, realtime_service, created_at
@@ -427,7 +513,7 @@ impl Catalog for SqliteCatalog {
 
     async fn app(&self, app_key: &str) -> CatalogResult<Option<AppRecord>> {
         let key = app_key.to_owned();
-        self.run(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT app_key, secret_key, container, name, realtime_service, created_at
                  FROM apps WHERE app_key = ?1",
@@ -442,7 +528,7 @@ impl Catalog for SqliteCatalog {
 
     async fn app_by_container(&self, container: &str) -> CatalogResult<Option<AppRecord>> {
         let container = container.to_owned();
-        self.run(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT app_key, secret_key, container, name, realtime_service, created_at
                  FROM apps WHERE container = ?1",
@@ -486,12 +572,12 @@ impl Catalog for SqliteCatalog {
 
     async fn folder_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<Folder>> {
         let (key, path) = (app_key.to_owned(), path.to_owned());
-        self.tx(move |tx| folder_at(tx, &key, &path)).await
+        self.read(move |tx| folder_at(tx, &key, &path)).await
     }
 
     async fn folder_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<Folder>> {
         let (key, id) = (app_key.to_owned(), id.to_owned());
-        self.run(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT id, path, updated_at FROM folders WHERE app_key = ?1 AND id = ?2",
                 params![key, id],
@@ -505,7 +591,7 @@ impl Catalog for SqliteCatalog {
 
     async fn list(&self, app_key: &str, folder: &str, query: &ListQuery) -> CatalogResult<Listing> {
         let (key, folder, q) = (app_key.to_owned(), folder.to_owned(), query.clone());
-        self.run(move |conn| {
+        self.read(move |conn| {
             let order = match (q.sort, q.descending) {
                 (SortKey::Name, false) => "name ASC",
                 (SortKey::Name, true) => "name DESC",
@@ -575,7 +661,7 @@ impl Catalog for SqliteCatalog {
 
     async fn folder_stats(&self, app_key: &str, folder: &str) -> CatalogResult<FolderStats> {
         let (key, (lo, hi)) = (app_key.to_owned(), below(folder));
-        self.run(move |conn| {
+        self.read(move |conn| {
             let (files, bytes): (i64, i64) = conn
                 .query_row(
                     "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM files
@@ -603,7 +689,7 @@ impl Catalog for SqliteCatalog {
 
     async fn file_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<FileRecord>> {
         let (key, path) = (app_key.to_owned(), path.to_owned());
-        self.run(move |conn| {
+        self.read(move |conn| {
             conn.prepare_cached(&format!(
                 "SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND path = ?2"
             ))
@@ -615,7 +701,7 @@ impl Catalog for SqliteCatalog {
 
     async fn file_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<FileRecord>> {
         let (key, id) = (app_key.to_owned(), id.to_owned());
-        self.run(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND id = ?2"),
                 params![key, id],
@@ -636,7 +722,7 @@ impl Catalog for SqliteCatalog {
     ) -> CatalogResult<Vec<FileRecord>> {
         let (key, (lo, hi)) = (app_key.to_owned(), below(folder));
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {FILE_COLUMNS} FROM files
@@ -843,7 +929,7 @@ impl Catalog for SqliteCatalog {
 
     async fn operation(&self, app_key: &str, id: &str) -> CatalogResult<Option<OperationRecord>> {
         let (key, id) = (app_key.to_owned(), id.to_owned());
-        self.run(move |conn| {
+        self.read(move |conn| {
             conn.prepare_cached(&format!(
                 "SELECT {OPERATION_COLUMNS} FROM operations WHERE app_key = ?1 AND operation_id = ?2"
             ))
@@ -863,7 +949,7 @@ impl Catalog for SqliteCatalog {
         descending: bool,
     ) -> CatalogResult<(Vec<OperationRecord>, u64)> {
         let (key, prefix) = (app_key.to_owned(), prefix.to_owned());
-        self.run(move |conn| {
+        self.read(move |conn| {
             let order = match (sort, descending) {
                 (SortKey::Name, false) => "operation_id ASC",
                 (SortKey::Name, true) => "operation_id DESC",
@@ -945,7 +1031,7 @@ impl Catalog for SqliteCatalog {
         source_id: &str,
     ) -> CatalogResult<Vec<FileRecord>> {
         let (key, id) = (app_key.to_owned(), source_id.to_owned());
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND source_id = ?2
@@ -993,7 +1079,7 @@ impl Catalog for SqliteCatalog {
 
     async fn task(&self, app_key: &str, id: &str) -> CatalogResult<Option<Task>> {
         let (key, id) = (app_key.to_owned(), id.to_owned());
-        self.run(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE app_key = ?1 AND id = ?2"),
                 params![key, id],
@@ -1053,7 +1139,7 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn pending_tasks(&self) -> CatalogResult<(u64, u64)> {
-        self.run(|conn| {
+        self.read(|conn| {
             conn.query_row(
                 "SELECT COALESCE(SUM(status = 'W'), 0), COALESCE(SUM(status = 'P'), 0)
                  FROM tasks WHERE status IN ('W', 'P')",
@@ -1159,7 +1245,7 @@ mod tests {
 
     fn open() -> (tempfile::TempDir, SqliteCatalog) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let catalog = SqliteCatalog::open(&dir.path().join("c.sqlite3")).expect("open");
+        let catalog = SqliteCatalog::open(&dir.path().join("c.sqlite3"), 2).expect("open");
         (dir, catalog)
     }
 
@@ -1293,5 +1379,52 @@ mod tests {
         assert_eq!(c.prune_tasks(i64::MAX, 10).await.expect("prune"), 1);
         let waiting = c.task("A", "waiting").await.expect("read").expect("kept");
         assert_eq!(waiting.status, TaskStatus::Waiting);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_complete_while_a_long_write_holds_the_writer() {
+        let (_dir, c) = open();
+        let app = AppRecord {
+            app_key: "A".to_owned(),
+            secret_key: "s".to_owned(),
+            container: "cont".to_owned(),
+            name: "a".to_owned(),
+            realtime_service: true,
+            created_at: 1,
+        };
+        c.create_app(&app).await.expect("create app");
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let writer = c.clone();
+        let long_write = tokio::spawn(async move {
+            writer
+                .tx(move |tx| {
+                    tx.execute("UPDATE apps SET name = 'b'", [])
+                        .map_err(backend)?;
+                    let _ = started_tx.send(());
+                    let _ = release_rx.recv_timeout(std::time::Duration::from_secs(20));
+                    Ok(())
+                })
+                .await
+        });
+        started_rx.await.expect("the write started");
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            let app = c.app_by_container("cont").await;
+            let folder = c.folder_by_path("A", "/").await;
+            (app, folder)
+        })
+        .await;
+        let write_done_first = long_write.is_finished();
+        let _ = release_tx.send(());
+        long_write.await.expect("join").expect("write");
+        let (app, folder) = read.expect("the read finished while the write was held");
+        assert!(!write_done_first);
+        assert_eq!(
+            app.expect("read").expect("app").name,
+            "a",
+            "reads see committed data"
+        );
+        assert!(folder.expect("read").is_some());
+        assert_eq!(c.app("A").await.expect("read").expect("app").name, "b");
     }
 }
