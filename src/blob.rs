@@ -3,6 +3,7 @@
 //! Keys are never reused: every version of every file gets a fresh key, so a write can never
 //! be seen half-done (local writes go to a temporary file and are renamed into place), and an
 //! overwrite is a catalog pointer swap, not a rewrite of bytes a reader may be streaming.
+//! Local writes are durable when `put` returns: the file and its directories are fsynced.
 
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -58,7 +59,11 @@ impl BlobStore {
             return Err(BlobError::UnsupportedUrl(url.to_owned()));
         };
         std::fs::create_dir_all(&dir).map_err(|e| BlobError::Store(e.to_string()))?;
-        let local = LocalFileSystem::new_with_prefix(&dir)?.with_automatic_cleanup(true);
+        // fsync: a put returns only once the file and the directory entries leading to it are
+        // on stable storage, so an upload is never acknowledged before its bytes are durable.
+        let local = LocalFileSystem::new_with_prefix(&dir)?
+            .with_automatic_cleanup(true)
+            .with_fsync(true);
         Ok(Self {
             store: Arc::new(local),
         })
@@ -141,5 +146,13 @@ mod tests {
         ));
         store.delete(&key).await.expect("deleting twice is fine");
         assert!(BlobStore::open("ftp://x", dir.path()).is_err());
+    }
+
+    #[test]
+    fn local_writes_are_fsynced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::open("", dir.path()).expect("open");
+        let described = format!("{:?}", store.store);
+        assert!(described.contains("fsync: true"), "{described}");
     }
 }

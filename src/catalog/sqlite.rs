@@ -182,7 +182,9 @@ impl SqliteCatalog {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
+        // FULL: in WAL mode every commit syncs the log, so an acknowledged change survives a
+        // power failure (NORMAL syncs only at checkpoints and may lose the last commits).
+        conn.pragma_update(None, "synchronous", "FULL")
             .map_err(backend)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(backend)?;
@@ -1426,5 +1428,18 @@ mod tests {
         );
         assert!(folder.expect("read").is_some());
         assert_eq!(c.app("A").await.expect("read").expect("app").name, "b");
+    }
+
+    #[tokio::test]
+    async fn every_commit_is_synced_to_disk() {
+        let (_dir, c) = open();
+        let level = c
+            .run(|conn| {
+                conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))
+                    .map_err(backend)
+            })
+            .await
+            .expect("pragma");
+        assert_eq!(level, 2, "synchronous = FULL");
     }
 }
