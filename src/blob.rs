@@ -37,6 +37,15 @@ impl From<object_store::Error> for BlobError {
     }
 }
 
+/// An object found in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Its key.
+    pub key: String,
+    /// Last change, in milliseconds since the Unix epoch.
+    pub modified_at: i64,
+}
+
 /// A stream of an object's bytes.
 pub type BlobStream = BoxStream<'static, Result<Bytes, BlobError>>;
 
@@ -104,6 +113,20 @@ impl BlobStore {
     pub async fn read(&self, key: &str) -> Result<Bytes, BlobError> {
         let result = self.store.get(&ObjectPath::from(key)).await?;
         Ok(result.bytes().await?)
+    }
+
+    /// Every object of the store with its last change, in milliseconds since the epoch.
+    pub async fn list(&self) -> Result<Vec<StoredBlob>, BlobError> {
+        let mut listing = self.store.list(None);
+        let mut blobs = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            blobs.push(StoredBlob {
+                key: meta.location.to_string(),
+                modified_at: meta.last_modified.timestamp_millis(),
+            });
+        }
+        Ok(blobs)
     }
 
     /// Deletes an object; a missing object is not an error.

@@ -74,11 +74,27 @@ impl Default for ServerConfig {
 }
 
 /// `[storage]`: the object store for image bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
     /// Object store URL; empty means a local directory `<data_dir>/blobs`.
     pub url: String,
+    /// Seconds the bytes of a replaced or deleted file stay stored (for readers that already
+    /// looked them up) before the sweep deletes them; the sweep also runs this often (1..60 s).
+    pub release_delay_secs: u64,
+    /// Seconds a stored blob no file references must be old before `pictor check` calls it
+    /// an orphan (younger ones may belong to an upload in flight).
+    pub orphan_grace_secs: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            release_delay_secs: 30,
+            orphan_grace_secs: 3600,
+        }
+    }
 }
 
 /// `[catalog]`: the metadata store.

@@ -37,6 +37,19 @@ pub enum StartError {
     /// A transform failed.
     #[error("{0}")]
     Transform(#[from] crate::transform::TransformError),
+    /// `pictor check` could not run.
+    #[error("check: {0}")]
+    Check(#[from] crate::check::CheckError),
+    /// `pictor check` found problems it did not repair.
+    #[error(
+        "catalog and object store disagree: {missing} missing blob(s), {orphans} orphan(s) left"
+    )]
+    Inconsistent {
+        /// Files whose bytes are missing.
+        missing: usize,
+        /// Orphans not deleted.
+        orphans: usize,
+    },
 }
 
 /// Characters escaped in a path segment of a delivery URL.

@@ -85,7 +85,9 @@ pub fn catalog_failure(ctx: &Context, e: &CatalogError) -> ResultCode {
     ResultCode::Fail
 }
 
-/// Deletes blobs no longer referenced by the catalog, after `grace`, in the background.
+/// Deletes blobs no longer referenced by the catalog, after `grace`, in the background, then
+/// forgets their pending deletion in the catalog. If the process stops first, the catalog
+/// still lists them and the maintenance sweep deletes them.
 pub fn release_blobs(ctx: &Arc<Context>, keys: Vec<String>, grace: Duration) {
     if keys.is_empty() {
         return;
@@ -95,11 +97,6 @@ pub fn release_blobs(ctx: &Arc<Context>, keys: Vec<String>, grace: Duration) {
         if !grace.is_zero() {
             tokio::time::sleep(grace).await;
         }
-        for key in keys {
-            if let Err(e) = ctx.blob.delete(&key).await {
-                ctx.metrics.blob_errors.inc();
-                tracing::warn!(error = %e, key, "could not delete an unreferenced blob");
-            }
-        }
+        let _ = crate::maintenance::delete_blobs(&ctx, &keys).await;
     });
 }

@@ -12,6 +12,7 @@
 //!   [`task_callback`] builds the callbacks of their tasks.
 //! - [`imageinfo`]: header-only facts about an image (type, size, EXIF date, GPS).
 //! - [`paths`]: path normalisation and naming rules; [`result_code`]: the API's result codes.
+//! - [`check`]: `pictor check`, which compares the catalog with the object store.
 //! - [`config`], [`context`], [`metrics`], [`server`]: configuration, shared state,
 //!   Prometheus metrics, and process start/stop.
 
@@ -21,6 +22,7 @@
 pub mod blob;
 pub mod callback;
 pub mod catalog;
+pub mod check;
 pub mod config;
 pub mod context;
 pub mod http;

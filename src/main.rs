@@ -1,4 +1,4 @@
-//! The `pictor` command: `serve`, `app create|list`.
+//! The `pictor` command: `serve`, `transform`, `app create|list`, `check [--repair]`.
 
 use clap::{Args, Parser, Subcommand};
 use pictor::config::Config;
@@ -52,6 +52,16 @@ enum Command {
     App {
         #[command(subcommand)]
         command: AppCommand,
+    },
+    /// Compare the catalog with the object store and print one JSON object: files, stored
+    /// objects, missing blobs (files without bytes) and orphans (unreferenced blobs older than
+    /// storage.orphan_grace_secs). Exits with status 1 when problems remain.
+    Check {
+        #[command(flatten)]
+        common: Common,
+        /// Delete the orphans (missing bytes cannot be repaired; they stay reported).
+        #[arg(long)]
+        repair: bool,
     },
 }
 
@@ -175,5 +185,22 @@ fn run(command: Command) -> Result<(), StartError> {
                 })
             }
         },
+        Command::Check { common, repair } => {
+            let config = common.load(None)?;
+            init_logging(&config);
+            runtime()?.block_on(async {
+                let ctx = Context::open(config, None)?;
+                let report = pictor::check::run(&ctx, repair, pictor::context::now_ms()).await?;
+                println!("{}", serde_json::json!(report));
+                if report.is_clean() {
+                    Ok(())
+                } else {
+                    Err(StartError::Inconsistent {
+                        missing: report.missing.len(),
+                        orphans: report.orphans.len().saturating_sub(report.deleted),
+                    })
+                }
+            })
+        }
     }
 }

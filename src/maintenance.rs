@@ -1,23 +1,28 @@
-//! The periodic catalog sweep of a serving process: prunes tasks that ended longer ago than
-//! `tasks.retention_hours`. It runs once at start, then every minute until shutdown.
+//! The periodic catalog sweep of a serving process. It deletes the blobs of replaced and
+//! deleted files once `storage.release_delay_secs` has passed (their pending deletion is kept
+//! in the catalog, so a crash or a restart does not leak them), and prunes tasks that ended
+//! longer ago than `tasks.retention_hours`. It runs at start, then every
+//! `storage.release_delay_secs` (at least 1 s, at most a minute) until shutdown.
 
 use crate::context::{now_ms, Context};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Time between two sweeps.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Longest time between two sweeps.
+const SWEEP_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
-/// Rows removed per catalog transaction, so a large backlog never holds the writer long.
+/// Rows handled per catalog transaction, so a large backlog never holds the writer long.
 const BATCH: usize = 1000;
 
-/// Sweeps at start and then every [`SWEEP_EVERY`] until `shutdown` turns true.
+/// Sweeps at start and then periodically until `shutdown` turns true.
 pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    let every = Duration::from_secs(ctx.config.storage.release_delay_secs)
+        .clamp(Duration::from_secs(1), SWEEP_AT_MOST_EVERY);
     while !*shutdown.borrow() {
         sweep(&ctx).await;
         tokio::select! {
-            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            () = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => {}
         }
     }
@@ -25,6 +30,55 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
 
 /// One sweep; failures are logged and counted, the next sweep tries again.
 pub async fn sweep(ctx: &Context) {
+    sweep_dropped_blobs(ctx).await;
+    prune_tasks(ctx).await;
+}
+
+/// Deletes blobs and forgets their pending deletion; a blob that could not be deleted stays
+/// pending for the next sweep. Returns how many were deleted.
+pub async fn delete_blobs(ctx: &Context, keys: &[String]) -> usize {
+    let mut deleted = Vec::with_capacity(keys.len());
+    for key in keys {
+        match ctx.blob.delete(key).await {
+            Ok(()) => deleted.push(key.clone()),
+            Err(e) => {
+                ctx.metrics.blob_errors.inc();
+                tracing::warn!(error = %e, key, "could not delete an unreferenced blob");
+            }
+        }
+    }
+    if let Err(e) = ctx.catalog.forget_dropped_blobs(&deleted).await {
+        ctx.metrics.catalog_errors.inc();
+        tracing::error!(error = %e, "could not forget deleted blobs");
+    }
+    deleted.len()
+}
+
+async fn sweep_dropped_blobs(ctx: &Context) {
+    let delay_ms = i64::try_from(ctx.config.storage.release_delay_secs.saturating_mul(1000))
+        .unwrap_or(i64::MAX);
+    let before = now_ms().saturating_sub(delay_ms);
+    loop {
+        let keys = match ctx.catalog.dropped_blobs(before, BATCH).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                ctx.metrics.catalog_errors.inc();
+                tracing::error!(error = %e, "could not read pending blob deletions");
+                return;
+            }
+        };
+        if keys.is_empty() {
+            return;
+        }
+        let deleted = delete_blobs(ctx, &keys).await;
+        tracing::info!(deleted, "deleted the blobs of replaced or deleted files");
+        if deleted < BATCH {
+            return;
+        }
+    }
+}
+
+async fn prune_tasks(ctx: &Context) {
     let retention_ms = i64::try_from(ctx.config.tasks.retention_hours.saturating_mul(3_600_000))
         .unwrap_or(i64::MAX);
     let before = now_ms().saturating_sub(retention_ms);
@@ -35,12 +89,12 @@ pub async fn sweep(ctx: &Context) {
                 if n > 0 {
                     tracing::info!(pruned = n, "pruned finished tasks");
                 }
-                break;
+                return;
             }
             Err(e) => {
                 ctx.metrics.catalog_errors.inc();
                 tracing::error!(error = %e, "could not prune finished tasks");
-                break;
+                return;
             }
         }
     }

@@ -277,6 +277,26 @@ pub struct Task {
     pub error: Option<String>,
 }
 
+/// A blob referenced by a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobReference {
+    /// App owning the file.
+    pub app_key: String,
+    /// Path of the file.
+    pub path: String,
+    /// Object-store key of the file's bytes.
+    pub blob_key: String,
+}
+
+/// The blobs the catalog knows of, as compared with the object store by `pictor check`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BlobReferences {
+    /// Blobs of current files.
+    pub files: Vec<BlobReference>,
+    /// Blobs dropped recently, kept a while for readers that already looked them up.
+    pub recently_dropped: Vec<String>,
+}
+
 /// A task taken by a worker, with the lease token that proves the worker still holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedTask {
@@ -398,4 +418,15 @@ pub trait Catalog: Send + Sync + 'static {
     /// Deletes up to `limit` tasks that ended (`Done`, `Failed`) before `finished_before`;
     /// returns how many.
     async fn prune_tasks(&self, finished_before: i64, limit: usize) -> CatalogResult<u64>;
+
+    /// Up to `limit` blob keys dropped before `dropped_before` whose deletion is still
+    /// pending. Every call that stops referencing a blob (`put_file` replacing a file,
+    /// `delete_file`, `delete_folder`, `delete_produced_by`) records its key in the same
+    /// transaction, so a crash cannot leak it.
+    async fn dropped_blobs(&self, dropped_before: i64, limit: usize) -> CatalogResult<Vec<String>>;
+    /// Forgets pending deletions once their blobs are deleted.
+    async fn forget_dropped_blobs(&self, keys: &[String]) -> CatalogResult<()>;
+    /// Every blob the catalog references, and those dropped since `dropped_since` (readers
+    /// may still stream them).
+    async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences>;
 }

@@ -4,9 +4,9 @@
 //! see the last commit without waiting for a write in progress.
 
 use super::{
-    AppRecord, Catalog, CatalogError, CatalogResult, ClaimedTask, CreatedBy, FileRecord, Folder,
-    FolderStats, ListQuery, Listing, OnConflict, OperationRecord, PutOutcome, SortKey, Task,
-    TaskStatus,
+    AppRecord, BlobReference, BlobReferences, Catalog, CatalogError, CatalogResult, ClaimedTask,
+    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, OnConflict, OperationRecord,
+    PutOutcome, SortKey, Task, TaskStatus,
 };
 use crate::paths;
 use async_trait::async_trait;
@@ -91,6 +91,11 @@ CREATE TABLE IF NOT EXISTS tasks (
     lease_until INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, queued_at);
+CREATE TABLE IF NOT EXISTS blob_trash (
+    blob_key TEXT PRIMARY KEY,
+    dropped_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blob_trash_dropped ON blob_trash (dropped_at);
 CREATE TABLE IF NOT EXISTS task_turns (
     app_key TEXT PRIMARY KEY,
     turn INTEGER NOT NULL
@@ -458,6 +463,19 @@ fn insert_file(tx: &Transaction<'_>, app_key: &str, f: &FileRecord) -> CatalogRe
     Ok(())
 }
 
+/// Records blob keys the catalog no longer references, in the transaction that dropped them,
+/// so their deletion survives a crash.
+fn trash(tx: &Transaction<'_>, keys: &[String]) -> CatalogResult<()> {
+    let now = crate::context::now_ms();
+    let mut stmt = tx
+        .prepare_cached("INSERT OR IGNORE INTO blob_trash (blob_key, dropped_at) VALUES (?1, ?2)")
+        .map_err(backend)?;
+    for key in keys {
+        stmt.execute(params![key, now]).map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// Deletes the files produced from `source_id`; returns their blob keys.
 fn delete_produced(tx: &Transaction<'_>, source_id: &str) -> CatalogResult<Vec<String>> {
     let mut stmt = tx
@@ -780,6 +798,7 @@ impl Catalog for SqliteCatalog {
                 OnConflict::Overwrite => {
                     let mut orphaned = delete_produced(tx, &old.id)?;
                     orphaned.push(old.blob_key.clone());
+                    trash(tx, &orphaned)?;
                     tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
                         .map_err(backend)?;
                     file.id = old.id;
@@ -837,6 +856,7 @@ impl Catalog for SqliteCatalog {
             if with_produced {
                 keys.extend(delete_produced(tx, &id)?);
             }
+            trash(tx, &keys)?;
             Ok(keys)
         })
         .await
@@ -878,6 +898,7 @@ impl Catalog for SqliteCatalog {
                 tx.execute("DELETE FROM folders WHERE id = ?1", params![id])
                     .map_err(backend)?;
             }
+            trash(tx, &keys)?;
             Ok(keys)
         })
         .await
@@ -1022,6 +1043,7 @@ impl Catalog for SqliteCatalog {
                 .map_err(backend)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(backend)?;
+            trash(tx, &keys)?;
             Ok(keys)
         })
         .await
@@ -1236,6 +1258,71 @@ impl Catalog for SqliteCatalog {
                 )
                 .map_err(backend)?;
             Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn dropped_blobs(&self, dropped_before: i64, limit: usize) -> CatalogResult<Vec<String>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |tx| {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT blob_key FROM blob_trash WHERE dropped_at < ?1
+                     ORDER BY dropped_at LIMIT ?2",
+                )
+                .map_err(backend)?;
+            let keys = stmt
+                .query_map(params![dropped_before, limit], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn forget_dropped_blobs(&self, keys: &[String]) -> CatalogResult<()> {
+        let keys = keys.to_vec();
+        self.tx(move |tx| {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM blob_trash WHERE blob_key = ?1")
+                .map_err(backend)?;
+            for key in &keys {
+                stmt.execute(params![key]).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences> {
+        self.read(move |tx| {
+            let mut stmt = tx
+                .prepare("SELECT app_key, path, blob_key FROM files ORDER BY blob_key")
+                .map_err(backend)?;
+            let files = stmt
+                .query_map([], |r| {
+                    Ok(BlobReference {
+                        app_key: r.get(0)?,
+                        path: r.get(1)?,
+                        blob_key: r.get(2)?,
+                    })
+                })
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            let mut stmt = tx
+                .prepare("SELECT blob_key FROM blob_trash WHERE dropped_at >= ?1")
+                .map_err(backend)?;
+            let recently_dropped = stmt
+                .query_map(params![dropped_since], |r| r.get::<_, String>(0))
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(BlobReferences {
+                files,
+                recently_dropped,
+            })
         })
         .await
     }
