@@ -124,7 +124,7 @@ impl Callbacks {
             Err(why) => why,
         };
         let attempts = row.attempts.saturating_add(1);
-        tracing::warn!(url = %row.url, attempt = attempts, error = %why, "callback failed");
+        tracing::warn!(url = %row.url, attempt = attempts, error = %chain(&why), "callback failed");
         if attempts >= row.max_tries {
             self.failures.inc();
             tracing::warn!(url = %row.url, attempts, "callback given up");
@@ -157,6 +157,19 @@ impl Callbacks {
             tracing::warn!(url = %row.url, error = %e, "cannot record callback outcome");
         }
     }
+}
+
+/// An error and its sources, joined by `: ` (the HTTP client's own message omits the cause,
+/// such as a refused address).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The wait after `attempts` failed attempts: `first`, doubled for each further attempt.
