@@ -263,6 +263,17 @@ pub struct CallbacksConfig {
     pub max_tries: u32,
     /// Milliseconds before the second attempt, doubled for each further one.
     pub backoff_ms: u64,
+    /// Whether callbacks may reach loopback, private, link-local and other internal addresses
+    /// (off: such URLs get 11051, and names resolving to them are never connected to).
+    pub allow_private_networks: bool,
+    /// Milliseconds to wait for the name lookup of a callback host.
+    pub resolve_timeout_ms: u64,
+    /// Callback deliveries in flight at once, over all receivers.
+    pub concurrency: usize,
+    /// Callback deliveries in flight at once to one host and port.
+    pub per_host_concurrency: usize,
+    /// Callbacks waiting in the outbox at most; further ones are dropped and counted as failed.
+    pub max_pending: u64,
 }
 
 impl Default for CallbacksConfig {
@@ -272,6 +283,11 @@ impl Default for CallbacksConfig {
             timeout_secs: 10,
             max_tries: 4,
             backoff_ms: 1000,
+            allow_private_networks: false,
+            resolve_timeout_ms: 2000,
+            concurrency: 16,
+            per_host_concurrency: 2,
+            max_pending: 100_000,
         }
     }
 }

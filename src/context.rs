@@ -13,7 +13,6 @@ use rand::distr::{Alphanumeric, SampleString};
 use rand::Rng;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Why the process could not start.
@@ -86,7 +85,7 @@ pub struct Context {
     pub tasks_queued: Notify,
     /// Render pool, result cache and miss coalescing.
     pub renderer: Renderer,
-    /// Sender of result callbacks.
+    /// Outbox of result callbacks, and checks of callback URLs.
     pub callbacks: Callbacks,
     /// The `Cache-Control` value of delivered images.
     pub cache_control: http::HeaderValue,
@@ -125,9 +124,8 @@ impl Context {
         let metrics = Metrics::new()?;
         let renderer = Renderer::new(&config.render, metrics.render_queue.clone());
         let callbacks = Callbacks::new(
-            Duration::from_secs(config.callbacks.timeout_secs.max(1)),
-            config.callbacks.max_tries,
-            Duration::from_millis(config.callbacks.backoff_ms),
+            &config.callbacks,
+            Arc::clone(&catalog),
             metrics.callback_failures.clone(),
         )
         .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;

@@ -2,7 +2,7 @@
 //! store the outputs as `P` files (`<stem>_<operationId>.<ext>`, slices `_0000`, ...), queue
 //! `image` tasks, and answer real-time requests through the two cache tiers.
 
-use crate::callback::{self, CallbackTarget};
+use crate::callback::CallbackTarget;
 use crate::catalog::{
     AppRecord, CreatedBy, FileRecord, OnConflict, OperationRecord, Task, TaskStatus,
 };
@@ -95,14 +95,15 @@ pub fn variant_stamp(
     stamp
 }
 
-/// Checks an optional callback URL against the configured ports.
-pub fn callback_target(
+/// Checks an optional callback URL given in a request: ports, and the addresses it names
+/// (result code 11051 when refused).
+pub async fn callback_target(
     ctx: &Context,
     raw: Option<&str>,
 ) -> Result<Option<CallbackTarget>, ResultCode> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(url) => callback::parse_target(url, &ctx.config.callbacks.allowed_ports).map(Some),
+        Some(url) => ctx.callbacks.check(url).await.map(Some),
     }
 }
 
@@ -173,6 +174,18 @@ pub fn output_path(
     paths::join(folder, &name)
 }
 
+/// The operation's own callback URL, checked without a lookup (each delivery checks the
+/// addresses again).
+fn own_callback_target(
+    ctx: &Context,
+    raw: Option<&str>,
+) -> Result<Option<CallbackTarget>, ResultCode> {
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|url| ctx.callbacks.parse(url))
+        .transpose()
+}
+
 /// Queues an `image` task producing `op` from `source`. Without a request `callback`, the
 /// task reports to the operation's own `callbackUrl` (slice and grid), when it has one that the
 /// configured ports still allow.
@@ -188,7 +201,7 @@ pub async fn enqueue(
     let index = spec.multiple_outputs().then_some(0);
     let own = match callback {
         Some(_) => None,
-        None => callback_target(ctx, spec.callback_url()).unwrap_or_else(|_| {
+        None => own_callback_target(ctx, spec.callback_url()).unwrap_or_else(|_| {
             tracing::warn!(operation = %op.operation_id, "operation callbackUrl no longer allowed");
             None
         }),
@@ -423,7 +436,7 @@ pub async fn run_image_task(ctx: &Arc<Context>, task: &Task, max_tries: u32) -> 
         if let Some(target) = task_callback::target(&payload) {
             let body =
                 task_callback::result_body(ctx, &payload.callback_id, &app, &source, &op, &result);
-            ctx.callbacks.send(&target, body);
+            ctx.callbacks.send(&target, body).await;
         }
     }
     attempt

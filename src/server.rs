@@ -37,12 +37,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::tasks::spawn_workers(&ctx, &stop_rx);
+    let callback_sender = ctx.callbacks.spawn_sender(stop_rx.clone());
     http::serve(Arc::clone(&ctx), listener, shutdown_signal()).await?;
     tracing::info!("stopped accepting; in-flight requests drained");
     let _ = stop_tx.send(true);
     for worker in workers {
         let _ = worker.await;
     }
+    let _ = callback_sender.await;
     Ok(())
 }
 

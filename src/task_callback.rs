@@ -91,5 +91,5 @@ pub async fn report_lost_inputs(ctx: &Context, task: &Task, payload: &ImagePaylo
         "operationId": payload.operation_id,
         "sourceFile": source_ref,
     });
-    ctx.callbacks.send(&target, body);
+    ctx.callbacks.send(&target, body).await;
 }

@@ -127,7 +127,10 @@ fn upload_with_operations_produces_listed_p_files() {
 fn exec_over_a_folder_calls_back_with_results() {
     let (port, bodies) = receiver();
     let ports = format!("[80, 443, {port}]");
-    let s = Server::start_with(&[("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports)]);
+    let s = Server::start_with(&[
+        ("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports),
+        ("PICTOR_CALLBACKS_ALLOW_PRIVATE_NETWORKS", "true"),
+    ]);
     assert_code(&s.put_operation("thumb", thumb()), 0);
     assert_code(&s.upload("/top/photo.jpg", corpus(PHOTO), ""), 0);
     assert_code(
@@ -180,7 +183,10 @@ fn exec_over_a_folder_calls_back_with_results() {
 fn failing_operation_calls_back_with_an_error() {
     let (port, bodies) = receiver();
     let ports = format!("[{port}]");
-    let s = Server::start_with(&[("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports)]);
+    let s = Server::start_with(&[
+        ("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports),
+        ("PICTOR_CALLBACKS_ALLOW_PRIVATE_NETWORKS", "true"),
+    ]);
     let crop = json!({ "data": [{ "templateOperationId": "rectangle",
         "option": { "width": 10, "height": 10, "gravity": "NorthWest", "offsetX": 5000 } }] });
     assert_code(&s.put_operation("far", crop), 0);
@@ -209,7 +215,10 @@ fn failing_operation_calls_back_with_an_error() {
 fn multi_upload_callback_reports_successes_and_failures() {
     let (port, bodies) = receiver();
     let ports = format!("[{port}]");
-    let s = Server::start_with(&[("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports)]);
+    let s = Server::start_with(&[
+        ("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports),
+        ("PICTOR_CALLBACKS_ALLOW_PRIVATE_NETWORKS", "true"),
+    ]);
     let form = reqwest::blocking::multipart::Form::new()
         .text(
             "params",
@@ -279,7 +288,10 @@ fn tasks_survive_a_crash_and_a_restart() {
 fn operation_callback_url_receives_slice_results() {
     let (port, bodies) = receiver();
     let ports = format!("[{port}]");
-    let s = Server::start_with(&[("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports)]);
+    let s = Server::start_with(&[
+        ("PICTOR_CALLBACKS_ALLOWED_PORTS", &ports),
+        ("PICTOR_CALLBACKS_ALLOW_PRIVATE_NETWORKS", "true"),
+    ]);
     let slice = |url: &str| {
         json!({ "data": [{ "templateOperationId": "slice",
                            "option": { "sliceSize": 200, "callbackUrl": url } }] })
@@ -326,7 +338,10 @@ fn operation_callback_url_receives_slice_results() {
 fn a_task_whose_inputs_are_gone_calls_back_a_failure() {
     let (port, bodies) = receiver();
     let ports = format!("[{port}]");
-    let env = [("PICTOR_CALLBACKS_ALLOWED_PORTS", ports.as_str())];
+    let env = [
+        ("PICTOR_CALLBACKS_ALLOWED_PORTS", ports.as_str()),
+        ("PICTOR_CALLBACKS_ALLOW_PRIVATE_NETWORKS", "true"),
+    ];
     let mut s = Server::start_with(&env);
     assert_code(&s.put_operation("thumb", thumb()), 0);
     let up = s.upload("/shop/photo.jpg", corpus(PHOTO), "");

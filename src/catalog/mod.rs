@@ -429,4 +429,67 @@ pub trait Catalog: Send + Sync + 'static {
     /// Every blob the catalog references, and those dropped since `dropped_since` (readers
     /// may still stream them).
     async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences>;
+
+    /// Stores a callback in the outbox unless it already holds `max_pending` callbacks;
+    /// `false` when it is full and the callback was not stored.
+    async fn add_callback(&self, callback: &NewCallback, max_pending: u64) -> CatalogResult<bool>;
+    /// Takes up to `limit` callbacks due at `now`, oldest due first, and leases them until
+    /// `lease_until`: no other claim returns them before the lease ends.
+    async fn claim_callbacks(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> CatalogResult<Vec<PendingCallback>>;
+    /// Records what happened to a claimed callback, if the claim's lease still holds it.
+    async fn finish_callback(
+        &self,
+        claimed: &PendingCallback,
+        outcome: CallbackOutcome,
+    ) -> CatalogResult<()>;
+}
+
+/// A callback to store in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCallback {
+    /// The URL to POST to.
+    pub url: String,
+    /// The JSON body.
+    pub body: String,
+    /// Attempts before it is given up.
+    pub max_tries: u32,
+    /// Milliseconds before the second attempt, doubled for each further one.
+    pub backoff_ms: u64,
+    /// When it was queued; also its first due time.
+    pub created_at: i64,
+}
+
+/// A callback claimed from the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCallback {
+    /// Row id.
+    pub id: i64,
+    /// The URL to POST to.
+    pub url: String,
+    /// The JSON body.
+    pub body: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Attempts before it is given up.
+    pub max_tries: u32,
+    /// Milliseconds before the second attempt, doubled for each further one.
+    pub backoff_ms: u64,
+    /// The end of the claim's lease, which identifies the claim.
+    pub lease_until: i64,
+}
+
+/// What happened to a claimed callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// Delivered, or given up: the row is deleted.
+    Remove,
+    /// The attempt failed: counted, and due again at the given time.
+    Retry(i64),
+    /// Not attempted (its host was busy): due again at the given time, no attempt counted.
+    Postpone(i64),
 }

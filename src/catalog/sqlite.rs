@@ -4,9 +4,10 @@
 //! see the last commit without waiting for a write in progress.
 
 use super::{
-    AppRecord, BlobReference, BlobReferences, Catalog, CatalogError, CatalogResult, ClaimedTask,
-    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, OnConflict, OperationRecord,
-    PutOutcome, SortKey, Task, TaskStatus,
+    AppRecord, BlobReference, BlobReferences, CallbackOutcome, Catalog, CatalogError,
+    CatalogResult, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, Task,
+    TaskStatus,
 };
 use crate::paths;
 use async_trait::async_trait;
@@ -100,6 +101,17 @@ CREATE TABLE IF NOT EXISTS task_turns (
     app_key TEXT PRIMARY KEY,
     turn INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS callback_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    max_tries INTEGER NOT NULL,
+    backoff_ms INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS callback_outbox_due ON callback_outbox (next_attempt_at);
 ";
 
 /// Columns added to `tasks` after its first release: `(name, declaration)`.
@@ -1323,6 +1335,97 @@ impl Catalog for SqliteCatalog {
                 files,
                 recently_dropped,
             })
+        })
+        .await
+    }
+
+    async fn add_callback(&self, callback: &NewCallback, max_pending: u64) -> CatalogResult<bool> {
+        let c = callback.clone();
+        let max_pending = i64::try_from(max_pending).unwrap_or(i64::MAX);
+        let backoff_ms = i64::try_from(c.backoff_ms).unwrap_or(i64::MAX);
+        self.tx(move |tx| {
+            let stored = tx
+                .execute(
+                    "INSERT INTO callback_outbox
+                         (url, body, attempts, max_tries, backoff_ms, next_attempt_at, created_at)
+                     SELECT ?1, ?2, 0, ?3, ?4, ?5, ?5
+                     WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM callback_outbox LIMIT ?6)) < ?6",
+                    params![
+                        c.url,
+                        c.body,
+                        c.max_tries,
+                        backoff_ms,
+                        c.created_at,
+                        max_pending
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(stored == 1)
+        })
+        .await
+    }
+
+    async fn claim_callbacks(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> CatalogResult<Vec<PendingCallback>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.tx(move |tx| {
+            let mut stmt = tx
+                .prepare(
+                    "UPDATE callback_outbox SET next_attempt_at = ?2
+                     WHERE id IN (SELECT id FROM callback_outbox WHERE next_attempt_at <= ?1
+                                  ORDER BY next_attempt_at, id LIMIT ?3)
+                     RETURNING id, url, body, attempts, max_tries, backoff_ms",
+                )
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![now, lease_until, limit], |row| {
+                    Ok(PendingCallback {
+                        id: row.get(0)?,
+                        url: row.get(1)?,
+                        body: row.get(2)?,
+                        attempts: row.get(3)?,
+                        max_tries: row.get(4)?,
+                        backoff_ms: u64::try_from(row.get::<_, i64>(5)?).unwrap_or(0),
+                        lease_until,
+                    })
+                })
+                .map_err(backend)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn finish_callback(
+        &self,
+        claimed: &PendingCallback,
+        outcome: CallbackOutcome,
+    ) -> CatalogResult<()> {
+        let (id, lease) = (claimed.id, claimed.lease_until);
+        self.tx(move |tx| {
+            let changed = match outcome {
+                CallbackOutcome::Remove => tx.execute(
+                    "DELETE FROM callback_outbox WHERE id = ?1 AND next_attempt_at = ?2",
+                    params![id, lease],
+                ),
+                CallbackOutcome::Retry(at) => tx.execute(
+                    "UPDATE callback_outbox SET attempts = attempts + 1, next_attempt_at = ?3
+                     WHERE id = ?1 AND next_attempt_at = ?2",
+                    params![id, lease, at],
+                ),
+                CallbackOutcome::Postpone(at) => tx.execute(
+                    "UPDATE callback_outbox SET next_attempt_at = ?3
+                     WHERE id = ?1 AND next_attempt_at = ?2",
+                    params![id, lease, at],
+                ),
+            };
+            changed.map_err(backend)?;
+            Ok(())
         })
         .await
     }

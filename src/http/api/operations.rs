@@ -82,7 +82,7 @@ pub async fn put(mut call: Call) -> Result<Reply, ApiError> {
             message: Some(format!("{} {e}", code.message())),
         }
     })?;
-    produce::callback_target(&call.ctx, spec.callback_url())?;
+    produce::callback_target(&call.ctx, spec.callback_url()).await?;
     let flags: PutFlags = json_body(&body)?;
     let delete_thumbnail =
         flags.delete_thumbnail.unwrap_or(false) || call.query.bool("deleteThumbnail", false)?;
@@ -288,7 +288,7 @@ pub async fn exec(mut call: Call) -> Result<Reply, ApiError> {
     if body.filepaths.len() > limits.max_items {
         return Err(ApiError::new(ResultCode::FileCountLimit));
     }
-    let callback = produce::callback_target(&call.ctx, body.callback_url.as_deref())?;
+    let callback = produce::callback_target(&call.ctx, body.callback_url.as_deref()).await?;
     let ops = produce::load_operations(&call.ctx, &call.app, &body.operation_ids).await?;
     let mut sources = Vec::new();
     for raw in &body.filepaths {

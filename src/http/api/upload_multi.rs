@@ -66,7 +66,7 @@ pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
     if parts.is_empty() {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
-    let callback = produce::callback_target(&call.ctx, params.callback_url.as_deref())?;
+    let callback = produce::callback_target(&call.ctx, params.callback_url.as_deref()).await?;
     let ops = produce::load_operations(&call.ctx, &call.app, &params.operation_ids).await?;
     let mut items = Vec::with_capacity(parts.len());
     for part in parts {
@@ -148,15 +148,18 @@ async fn store_items(
         (true, false) => ResultCode::UploadAllFail,
     };
     if let Some(target) = callback {
-        call.ctx.callbacks.send(
-            target,
-            json!({
-                "header": super::envelope::header(code, code.message()),
-                "id": target.id,
-                "successFiles": success_files,
-                "failFiles": fail_files,
-            }),
-        );
+        call.ctx
+            .callbacks
+            .send(
+                target,
+                json!({
+                    "header": super::envelope::header(code, code.message()),
+                    "id": target.id,
+                    "successFiles": success_files,
+                    "failFiles": fail_files,
+                }),
+            )
+            .await;
     }
     Ok(Reply::with_code(
         code,
