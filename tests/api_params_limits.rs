@@ -106,11 +106,11 @@ fn operations_exec_takes_each_operation_once_and_caps_them() {
     assert_result(&v, 10001);
 }
 
-/// A `params` JSON object of exactly `len` bytes.
+/// A `params` JSON object of exactly `len` bytes (the upload replaces the file it names).
 fn params_of_len(len: usize) -> String {
-    let base = json!({"basepath": "/pp", "pad": ""}).to_string();
+    let base = json!({"basepath": "/pp", "overwrite": true, "pad": ""}).to_string();
     let pad = "x".repeat(len - base.len());
-    let params = json!({"basepath": "/pp", "pad": pad}).to_string();
+    let params = json!({"basepath": "/pp", "overwrite": true, "pad": pad}).to_string();
     assert_eq!(params.len(), len);
     params
 }
