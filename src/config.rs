@@ -129,6 +129,13 @@ pub struct LimitsConfig {
     pub max_path_bytes: usize,
     /// Most items in one request: rows per page, files per upload, ids per deletion.
     pub max_items: usize,
+    /// Most bytes all zip archives of one upload request may inflate to, counted as they are
+    /// really inflated (answer 11004 above it, nothing of the request is stored).
+    pub max_inflated_bytes: u64,
+    /// Most distinct operation ids one request may name (answer 10001 above it).
+    pub max_operation_ids: usize,
+    /// Largest `params` part of a multipart upload, in bytes (answer 10001 above it).
+    pub max_params_bytes: u64,
 }
 
 impl Default for LimitsConfig {
@@ -138,6 +145,9 @@ impl Default for LimitsConfig {
             max_request_bytes: 256 * 1024 * 1024,
             max_path_bytes: 1024,
             max_items: 10_000,
+            max_inflated_bytes: 1024 * 1024 * 1024,
+            max_operation_ids: 20,
+            max_params_bytes: 64 * 1024,
         }
     }
 }

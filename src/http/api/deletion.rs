@@ -22,7 +22,7 @@ fn check_id(id: &str) -> Result<(), ApiError> {
 }
 
 /// `DELETE /images/sync?folderId=|fileId=&includeThumbnail=`.
-pub async fn delete_sync(call: Call) -> Result<Reply, ApiError> {
+pub async fn delete_sync(call: Call<'_>) -> Result<Reply, ApiError> {
     let q = &call.query;
     let file_id = q.get("fileId").map(str::trim).filter(|s| !s.is_empty());
     let folder_id = q.get("folderId").map(str::trim).filter(|s| !s.is_empty());
@@ -46,7 +46,7 @@ pub async fn delete_sync(call: Call) -> Result<Reply, ApiError> {
 }
 
 /// Deletes what `payload` names; returns how many entries existed.
-async fn run_delete(call: &Call, payload: &DeletePayload) -> Result<usize, ApiError> {
+async fn run_delete(call: &Call<'_>, payload: &DeletePayload) -> Result<usize, ApiError> {
     match crate::tasks::delete_entries(&call.ctx, &call.app.app_key, payload).await {
         Ok((found, keys)) => {
             release_blobs(&call.ctx, keys, Duration::ZERO);
@@ -58,7 +58,7 @@ async fn run_delete(call: &Call, payload: &DeletePayload) -> Result<usize, ApiEr
 }
 
 /// `DELETE /images/async?folderIds=&fileIds=&includeThumbnail=`: queues a `delete` task.
-pub async fn delete_async(call: Call) -> Result<Reply, ApiError> {
+pub async fn delete_async(call: Call<'_>) -> Result<Reply, ApiError> {
     let q = &call.query;
     let file_ids = q.list("fileIds");
     let folder_ids = q.list("folderIds");

@@ -15,7 +15,7 @@ struct CreateBody {
 }
 
 /// Validates a folder path parameter: present, normalised, within the service's rules.
-fn folder_path(call: &Call, raw: Option<&str>) -> Result<String, ApiError> {
+fn folder_path(call: &Call<'_>, raw: Option<&str>) -> Result<String, ApiError> {
     let raw = raw.map(str::trim).filter(|s| !s.is_empty());
     let raw = raw.ok_or_else(|| ApiError::invalid("path is required"))?;
     Ok(paths::normalize(
@@ -25,7 +25,7 @@ fn folder_path(call: &Call, raw: Option<&str>) -> Result<String, ApiError> {
 }
 
 /// `POST /folders`: creates a folder and its missing parents.
-pub async fn create(mut call: Call) -> Result<Reply, ApiError> {
+pub async fn create(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let body: CreateBody = call.json().await?;
     let path = folder_path(&call, body.path.as_deref())?;
     if path == "/" {
@@ -47,7 +47,7 @@ pub async fn create(mut call: Call) -> Result<Reply, ApiError> {
 }
 
 /// `GET /folders`: one page of a folder's sub-folders and files.
-pub async fn list(call: Call) -> Result<Reply, ApiError> {
+pub async fn list(call: Call<'_>) -> Result<Reply, ApiError> {
     let q = &call.query;
     let basepath = folder_path(&call, q.get("basepath"))?;
     let created_by = match q.get("createdBy").map(str::trim) {
@@ -111,7 +111,7 @@ pub async fn list(call: Call) -> Result<Reply, ApiError> {
 }
 
 /// `GET /properties` (with recursive totals) and `GET /properties/simple` (without).
-pub async fn properties(call: Call, with_stats: bool) -> Result<Reply, ApiError> {
+pub async fn properties(call: Call<'_>, with_stats: bool) -> Result<Reply, ApiError> {
     let path = folder_path(&call, call.query.get("path"))?;
     let key = &call.app.app_key;
     let folder = match call.ctx.catalog.folder_by_path(key, &path).await {

@@ -1,6 +1,7 @@
 //! Upload API, single file: `PUT /images?path=&overwrite=&autorename=` with the raw bytes.
 
 use super::envelope::{ApiError, Reply};
+use super::operations::load_requested;
 use super::{views, Call};
 use crate::catalog::OnConflict;
 use crate::ingest;
@@ -21,7 +22,7 @@ pub fn on_conflict(overwrite: bool, autorename: bool) -> OnConflict {
 }
 
 /// `PUT /images`: stores one file.
-pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
+pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let raw = call
         .query
         .get("path")
@@ -36,8 +37,7 @@ pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
         call.query.bool("overwrite", false)?,
         call.query.bool("autorename", false)?,
     );
-    let ops =
-        produce::load_operations(&call.ctx, &call.app, &call.query.list("operationIds")).await?;
+    let ops = load_requested(&call, &call.query.list("operationIds")).await?;
     let limit = call.ctx.config.limits.max_upload_bytes;
     let bytes = call.read_body(limit, ResultCode::UploadSizeLimit).await?;
     if bytes.is_empty() {
@@ -52,7 +52,7 @@ pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
 
 /// Queues the operations' tasks for a stored file; returns their queue views.
 pub async fn enqueue_all(
-    call: &Call,
+    call: &Call<'_>,
     file: &crate::catalog::FileRecord,
     ops: &[(
         crate::catalog::OperationRecord,

@@ -8,9 +8,12 @@ pub mod images;
 pub mod operations;
 pub mod params;
 pub mod queues;
+pub mod request_body;
 pub mod upload_multi;
+pub mod upload_outcome;
 pub mod users;
 pub mod views;
+pub mod zip_entries;
 
 use super::body::Body;
 use super::API_PREFIX;
@@ -20,10 +23,11 @@ use crate::ingest::catalog_failure;
 use crate::result_code::ResultCode;
 use bytes::Bytes;
 use envelope::{respond, ApiError, Reply};
+use http::header::{HeaderValue, CONNECTION};
 use http::{HeaderMap, Method, Request, Response};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use params::Query;
+use request_body::RequestBody;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -31,7 +35,7 @@ use subtle::ConstantTimeEq;
 const MAX_JSON_BODY: u64 = 1024 * 1024;
 
 /// One authenticated API call, handed to a section handler.
-pub struct Call {
+pub struct Call<'a> {
     /// Shared state.
     pub ctx: Arc<Context>,
     /// The app named by the path, whose secret the caller presented.
@@ -40,50 +44,29 @@ pub struct Call {
     pub query: Query,
     /// Request headers.
     pub headers: HeaderMap,
-    /// The request body, until a handler takes it.
-    pub body: Option<Incoming>,
+    /// The request body; what the handler leaves unread is drained after it returns.
+    pub body: &'a mut RequestBody,
     /// Path below the app (`queues/<id>` keeps its id here).
     pub rest: String,
 }
 
-impl Call {
-    /// Reads the whole body, refusing more than `limit` bytes with `over`. An oversized body is
-    /// still read and discarded, up to `limits.max_request_bytes`, so that the client, which is
-    /// still sending, gets the answer instead of a reset connection; nothing of it is kept.
+impl Call<'_> {
+    /// Reads the whole body, refusing more than `limit` bytes with `over`. Nothing beyond
+    /// `limit` is kept; the dispatcher drains the rest before answering.
     pub async fn read_body(&mut self, limit: u64, over: ResultCode) -> Result<Bytes, ApiError> {
-        let announced = self
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let drain_cap = self.ctx.config.limits.max_request_bytes;
-        let mut body = self.take_body()?;
+        let announced = self.body.announced();
         if announced.is_some_and(|n| n > limit) {
-            if announced.is_some_and(|n| n <= drain_cap) {
-                discard(&mut body, drain_cap).await;
-            }
             return Err(ApiError::new(over));
         }
         let capacity = announced.unwrap_or(0).min(limit);
         let mut kept = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        let mut seen: u64 = 0;
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else {
-                return Err(ApiError::invalid("request body could not be read"));
-            };
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            seen += data.len() as u64;
-            if seen > limit {
-                if seen <= drain_cap {
-                    discard(&mut body, drain_cap - seen).await;
-                }
+        while let Some(data) = self.body.data().await {
+            let data = data.map_err(|_| ApiError::invalid("request body could not be read"))?;
+            if (kept.len() + data.len()) as u64 > limit {
                 return Err(ApiError::new(over));
             }
             kept.extend_from_slice(&data);
         }
-        self.ctx.metrics.bytes_in.inc_by(seen);
         Ok(Bytes::from(kept))
     }
 
@@ -93,13 +76,6 @@ impl Call {
             .read_body(MAX_JSON_BODY, ResultCode::InvalidParameters)
             .await?;
         params::json_body(&bytes)
-    }
-
-    /// Takes the unread body (it can be taken once).
-    pub fn take_body(&mut self) -> Result<Incoming, ApiError> {
-        self.body
-            .take()
-            .ok_or_else(|| ApiError::invalid("request body already read"))
     }
 
     /// Answers a catalog failure with -1, counting it.
@@ -157,13 +133,28 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
     Some(r)
 }
 
-/// Answers one management API request.
+/// Answers one management API request. Whatever the outcome, the unread rest of the body
+/// is read and dropped first (up to `limits.max_request_bytes`), so that a client still
+/// sending its body reads the answer; a larger body is answered with `Connection: close`.
 pub async fn handle(ctx: &Arc<Context>, req: Request<Incoming>) -> Response<Body> {
-    respond(dispatch(ctx, req).await)
+    let (parts, incoming) = req.into_parts();
+    let mut body = RequestBody::new(incoming, &parts.headers);
+    let outcome = dispatch(ctx, parts, &mut body).await;
+    let complete = body.drain(ctx.config.limits.max_request_bytes).await;
+    ctx.metrics.bytes_in.inc_by(body.bytes_read());
+    let mut resp = respond(outcome);
+    if !complete {
+        resp.headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
-async fn dispatch(ctx: &Arc<Context>, req: Request<Incoming>) -> Result<Reply, ApiError> {
-    let (parts, body) = req.into_parts();
+async fn dispatch(
+    ctx: &Arc<Context>,
+    parts: http::request::Parts,
+    body: &mut RequestBody,
+) -> Result<Reply, ApiError> {
     let rest = parts
         .uri
         .path()
@@ -178,7 +169,7 @@ async fn dispatch(ctx: &Arc<Context>, req: Request<Incoming>) -> Result<Reply, A
         app,
         query: Query::parse(parts.uri.query()),
         headers: parts.headers,
-        body: Some(body),
+        body,
         rest: sub.to_owned(),
     };
     match route {
@@ -224,19 +215,5 @@ async fn authenticate(
         Ok(app)
     } else {
         Err(denied())
-    }
-}
-
-/// Reads and drops up to `cap` more bytes of `body`.
-async fn discard(body: &mut Incoming, cap: u64) {
-    let mut left = cap;
-    while let Some(Ok(frame)) = body.frame().await {
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        match left.checked_sub(data.len() as u64) {
-            Some(rest) => left = rest,
-            None => return,
-        }
     }
 }

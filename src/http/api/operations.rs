@@ -20,7 +20,7 @@ use std::time::Duration;
 const MAX_OPERATION_BODY: u64 = 256 * 1024;
 
 /// The operation id of `operations/<id>`.
-fn path_id(call: &Call) -> Result<String, ApiError> {
+fn path_id(call: &Call<'_>) -> Result<String, ApiError> {
     let id = call.rest.strip_prefix("operations/").unwrap_or_default();
     check_operation_id(id)?;
     Ok(id.to_owned())
@@ -37,6 +37,33 @@ pub fn check_operation_id(id: &str) -> Result<(), ApiError> {
             "operationId must be 1..20 letters, digits or '-'",
         ))
     }
+}
+
+/// The operation ids a request names, each once in the order first given. More than `max`
+/// distinct ids, or a malformed one, is an invalid parameter (10001): the limit is about
+/// operations, not about the files and folders that 11003 counts.
+pub fn distinct_operation_ids(raw: &[String], max: usize) -> Result<Vec<String>, ApiError> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in raw {
+        if ids.contains(id) {
+            continue;
+        }
+        check_operation_id(id)?;
+        if ids.len() == max {
+            return Err(ApiError::invalid("too many operationIds"));
+        }
+        ids.push(id.clone());
+    }
+    Ok(ids)
+}
+
+/// Loads the operations a request names, each once, within `limits.max_operation_ids`.
+pub async fn load_requested(
+    call: &Call<'_>,
+    raw: &[String],
+) -> Result<Vec<(OperationRecord, OperationSpec)>, ApiError> {
+    let ids = distinct_operation_ids(raw, call.ctx.config.limits.max_operation_ids)?;
+    Ok(produce::load_operations(&call.ctx, &call.app, &ids).await?)
 }
 
 /// The JSON view of an operation.
@@ -59,7 +86,7 @@ struct PutFlags {
 }
 
 /// `PUT /operations/{operationId}`.
-pub async fn put(mut call: Call) -> Result<Reply, ApiError> {
+pub async fn put(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let id = path_id(&call)?;
     let mut body = call
         .read_body(MAX_OPERATION_BODY, ResultCode::InvalidParameters)
@@ -160,7 +187,7 @@ async fn delete_results(
 }
 
 /// `GET /operations`.
-pub async fn list(call: Call) -> Result<Reply, ApiError> {
+pub async fn list(call: Call<'_>) -> Result<Reply, ApiError> {
     let q = &call.query;
     let prefix = q.get("name").unwrap_or("").trim().to_owned();
     if !prefix.is_empty() {
@@ -222,7 +249,7 @@ pub async fn list(call: Call) -> Result<Reply, ApiError> {
 }
 
 /// `GET /operations/{operationId}`.
-pub async fn get(call: Call) -> Result<Reply, ApiError> {
+pub async fn get(call: Call<'_>) -> Result<Reply, ApiError> {
     let id = path_id(&call)?;
     let op = call
         .ctx
@@ -237,7 +264,7 @@ pub async fn get(call: Call) -> Result<Reply, ApiError> {
 }
 
 /// `DELETE /operations/{operationId}?deleteThumbnail=`.
-pub async fn delete(call: Call) -> Result<Reply, ApiError> {
+pub async fn delete(call: Call<'_>) -> Result<Reply, ApiError> {
     let id = path_id(&call)?;
     let delete_thumbnail = call.query.bool("deleteThumbnail", false)?;
     let key = call.app.app_key.clone();
@@ -269,7 +296,7 @@ struct ExecBody {
 }
 
 /// `POST /operations-exec`: queues one `image` task per file and operation.
-pub async fn exec(mut call: Call) -> Result<Reply, ApiError> {
+pub async fn exec(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let body: ExecBody = call.json().await?;
     let limits = call.ctx.config.limits.clone();
     let raw_base = body
@@ -289,7 +316,7 @@ pub async fn exec(mut call: Call) -> Result<Reply, ApiError> {
         return Err(ApiError::new(ResultCode::FileCountLimit));
     }
     let callback = produce::callback_target(&call.ctx, body.callback_url.as_deref()).await?;
-    let ops = produce::load_operations(&call.ctx, &call.app, &body.operation_ids).await?;
+    let ops = load_requested(&call, &body.operation_ids).await?;
     let mut sources = Vec::new();
     for raw in &body.filepaths {
         let joined = if raw.starts_with('/') {
@@ -326,4 +353,39 @@ pub async fn exec(mut call: Call) -> Result<Reply, ApiError> {
         "operations": views,
         "queues": queues,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(raw: &[&str]) -> Vec<String> {
+        raw.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn operation_ids_are_kept_once_in_first_order() {
+        let raw = ids(&["b", "a", "b", "c", "a", "b"]);
+        assert_eq!(distinct_operation_ids(&raw, 3), Ok(ids(&["b", "a", "c"])));
+    }
+
+    #[test]
+    fn repeated_ids_do_not_count_against_the_limit() {
+        let raw: Vec<String> = std::iter::repeat_n("thumb".to_owned(), 10_000).collect();
+        assert_eq!(distinct_operation_ids(&raw, 1), Ok(ids(&["thumb"])));
+    }
+
+    #[test]
+    fn more_distinct_ids_than_the_limit_are_refused() {
+        let raw: Vec<String> = (0..21).map(|i| format!("op{i}")).collect();
+        let err = distinct_operation_ids(&raw, 20).expect_err("21 ids");
+        assert_eq!(err.code, ResultCode::InvalidParameters);
+        assert!(distinct_operation_ids(&raw[..20], 20).is_ok());
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        let err = distinct_operation_ids(&ids(&["ok", "not/valid"]), 20).expect_err("slash");
+        assert_eq!(err.code, ResultCode::InvalidParameters);
+    }
 }

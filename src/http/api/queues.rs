@@ -8,7 +8,7 @@ use serde_json::json;
 const MAX_QUEUE_ID: usize = 64;
 
 /// `GET /queues/{queueId}`.
-pub async fn get(call: Call) -> Result<Reply, ApiError> {
+pub async fn get(call: Call<'_>) -> Result<Reply, ApiError> {
     let id = call.rest.strip_prefix("queues/").unwrap_or_default();
     if id.is_empty() || id.len() > MAX_QUEUE_ID || id.contains('/') {
         return Err(ApiError::invalid("queueId"));

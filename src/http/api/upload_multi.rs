@@ -2,22 +2,18 @@
 //! and `files` parts; `.zip` archives are unpacked into the base path.
 
 use super::envelope::{ApiError, Reply};
-use super::images::{enqueue_all, on_conflict};
+use super::images::on_conflict;
+use super::operations::load_requested;
 use super::params::{flex_bool, flex_list, json_body};
-use super::{views, Call};
-use crate::callback::CallbackTarget;
-use crate::catalog::OnConflict;
-use crate::catalog::OperationRecord;
-use crate::ingest;
-use crate::operation::OperationSpec;
+use super::upload_outcome::Outcome;
+use super::zip_entries::{self, Archive, Budget};
+use super::Call;
 use crate::paths;
 use crate::produce;
 use crate::result_code::ResultCode;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyDataStream;
 use serde::Deserialize;
-use serde_json::{json, Value};
-use std::io::Read;
 
 #[derive(Deserialize)]
 struct Params {
@@ -40,15 +36,37 @@ struct Part {
 }
 
 /// One file to store, after zip archives are expanded.
-struct Item {
-    path: Result<String, ResultCode>,
-    display_path: String,
-    size: u64,
-    data: Result<Bytes, ResultCode>,
+pub struct Item {
+    /// Its catalog path, or why it has none.
+    pub path: Result<String, ResultCode>,
+    /// The path shown in the answer.
+    pub display_path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its bytes, or why they were refused.
+    pub data: Result<Bytes, ResultCode>,
+}
+
+impl Item {
+    /// An item refused with `code`.
+    pub fn failed(display_path: String, size: u64, code: ResultCode) -> Self {
+        Self {
+            path: Err(code),
+            display_path,
+            size,
+            data: Err(code),
+        }
+    }
+}
+
+/// A part ready to store: a plain file, or a measured archive read one entry at a time.
+enum Upload {
+    File(Item),
+    Archive(Archive),
 }
 
 /// `POST /images`: stores several files, answering per file.
-pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
+pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let (params, parts) = read_parts(&mut call).await?;
     let params: Params = json_body(&params)?;
     let raw_base = params
@@ -57,8 +75,7 @@ pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::invalid("params.basepath is required"))?;
-    let limits = &call.ctx.config.limits;
-    let basepath = paths::normalize(raw_base, limits.max_path_bytes)?;
+    let basepath = paths::normalize(raw_base, call.ctx.config.limits.max_path_bytes)?;
     let rule = on_conflict(
         params.overwrite.unwrap_or(false),
         params.autorename.unwrap_or(false),
@@ -67,104 +84,109 @@ pub async fn upload(mut call: Call) -> Result<Reply, ApiError> {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
     let callback = produce::callback_target(&call.ctx, params.callback_url.as_deref()).await?;
-    let ops = produce::load_operations(&call.ctx, &call.app, &params.operation_ids).await?;
-    let mut items = Vec::with_capacity(parts.len());
+    let ops = load_requested(&call, &params.operation_ids).await?;
+    let uploads = prepare(&call, &basepath, parts).await?;
+    let mut outcome = Outcome::default();
+    for upload in uploads {
+        match upload {
+            Upload::File(item) => {
+                outcome
+                    .store(&call, item, rule, &ops, callback.as_ref())
+                    .await?;
+            }
+            Upload::Archive(mut archive) => {
+                for index in 0..archive.len() {
+                    let limits = call.ctx.config.limits.clone();
+                    let base = basepath.clone();
+                    let (back, item) = on_pool(&call, move || {
+                        let item = zip_entries::read_entry(&mut archive, index, &base, &limits);
+                        (archive, item)
+                    })
+                    .await?;
+                    archive = back;
+                    if let Some(item) = item {
+                        outcome
+                            .store(&call, item, rule, &ops, callback.as_ref())
+                            .await?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(outcome.finish(&call, callback.as_ref()).await)
+}
+
+/// Turns the parts into uploads. Every archive is measured against one budget for the whole
+/// request before anything is stored: its entries and their inflated bytes, all archives
+/// together, within `limits.max_items` (with the plain files) and `limits.max_inflated_bytes`.
+async fn prepare(
+    call: &Call<'_>,
+    basepath: &str,
+    parts: Vec<Part>,
+) -> Result<Vec<Upload>, ApiError> {
+    let limits = &call.ctx.config.limits;
+    let plain = parts.iter().filter(|p| !is_zip(p)).count();
+    let mut budget = Budget::new(
+        limits.max_inflated_bytes,
+        limits.max_items.saturating_sub(plain),
+    );
+    let mut uploads = Vec::with_capacity(parts.len());
     for part in parts {
-        if is_zip(&part) {
-            items.extend(unzip(&call, &basepath, part).await);
-        } else {
-            let target = part_target(&basepath, &part.file_name, limits.max_path_bytes);
-            items.push(Item {
+        if !is_zip(&part) {
+            let target = part_target(basepath, &part.file_name, limits.max_path_bytes);
+            uploads.push(Upload::File(Item {
                 display_path: target
                     .clone()
-                    .unwrap_or_else(|_| paths::join(&basepath, &part.file_name)),
+                    .unwrap_or_else(|_| paths::join(basepath, &part.file_name)),
                 path: target,
                 size: part.size,
                 data: part.data,
-            });
+            }));
+            continue;
+        }
+        let zip_path = paths::join(basepath, &part.file_name);
+        let bytes = match part.data {
+            Ok(bytes) => bytes,
+            Err(code) => {
+                uploads.push(Upload::File(Item::failed(zip_path, part.size, code)));
+                continue;
+            }
+        };
+        let job_limits = limits.clone();
+        let (left, measured) = on_pool(call, move || {
+            let mut budget = budget;
+            let measured = zip_entries::measure(bytes, &mut budget, &job_limits);
+            (budget, measured)
+        })
+        .await?;
+        budget = left;
+        match measured {
+            Ok(Some(archive)) => uploads.push(Upload::Archive(archive)),
+            Ok(None) => uploads.push(Upload::File(Item::failed(
+                zip_path,
+                part.size,
+                ResultCode::InvalidFiles,
+            ))),
+            Err(overrun) => {
+                tracing::info!(error = %overrun, "zip upload refused");
+                return Err(ApiError::new(overrun.code()));
+            }
         }
     }
-    if items.len() > limits.max_items {
-        return Err(ApiError::new(ResultCode::FileCountLimit));
-    }
-    store_items(&call, items, rule, &ops, callback.as_ref()).await
+    Ok(uploads)
 }
 
-async fn store_items(
-    call: &Call,
-    items: Vec<Item>,
-    rule: OnConflict,
-    ops: &[(OperationRecord, OperationSpec)],
-    callback: Option<&CallbackTarget>,
-) -> Result<Reply, ApiError> {
-    let mut successes: Vec<Value> = Vec::new();
-    let mut errors: Vec<Value> = Vec::new();
-    let mut success_files: Vec<Value> = Vec::new();
-    let mut fail_files: Vec<Value> = Vec::new();
-    for item in items {
-        let stored = match (item.path, item.data) {
-            (Ok(path), Ok(bytes)) if !bytes.is_empty() => {
-                ingest::store_upload(&call.ctx, &call.app, &path, bytes, rule).await
-            }
-            (Ok(_), Ok(_)) => Err(ResultCode::InvalidFiles),
-            (Err(code), _) | (_, Err(code)) => Err(code),
-        };
-        match stored {
-            Ok(outcome) => {
-                let f = &outcome.file;
-                let queues = enqueue_all(call, f, ops, callback).await?;
-                successes.push(views::file(&call.ctx, &call.app, f, queues));
-                success_files.push(json!({
-                    "id": f.id,
-                    "name": paths::name(&f.path),
-                    "path": f.path,
-                    "url": call.ctx.file_url(&call.app.container, &f.path),
-                    "width": f.width,
-                    "height": f.height,
-                    "sizeByte": f.bytes,
-                    "overwritten": outcome.overwritten,
-                    "updatedAt": views::time(f.updated_at),
-                }));
-            }
-            Err(code) => {
-                errors.push(json!({
-                    "path": item.display_path,
-                    "bytes": item.size,
-                    "error": { "resultCode": code.code(), "resultMessage": code.message() },
-                }));
-                fail_files.push(json!({
-                    "name": paths::name(&item.display_path),
-                    "path": item.display_path,
-                    "sizeByte": item.size,
-                    "resultCode": code.code(),
-                    "resultMessage": code.message(),
-                }));
-            }
-        }
-    }
-    let code = match (successes.is_empty(), errors.is_empty()) {
-        (_, true) => ResultCode::Success,
-        (false, false) => ResultCode::PartialSuccess,
-        (true, false) => ResultCode::UploadAllFail,
-    };
-    if let Some(target) = callback {
-        call.ctx
-            .callbacks
-            .send(
-                target,
-                json!({
-                    "header": super::envelope::header(code, code.message()),
-                    "id": target.id,
-                    "successFiles": success_files,
-                    "failFiles": fail_files,
-                }),
-            )
-            .await;
-    }
-    Ok(Reply::with_code(
-        code,
-        json!({ "errors": errors, "successes": successes }),
-    ))
+/// Runs archive work on the render pool, which bounds the CPU that image work of any kind
+/// takes; it waits for a worker like a background task rather than being refused.
+async fn on_pool<T, F>(call: &Call<'_>, job: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    call.ctx.renderer.pool.run_waiting(job).await.map_err(|e| {
+        tracing::error!(error = %e, "zip extraction aborted");
+        ApiError::new(ResultCode::Fail)
+    })
 }
 
 /// The catalog path of an uploaded part: its base name under the base path.
@@ -192,7 +214,7 @@ fn is_zip(part: &Part) -> bool {
 }
 
 /// Reads every part of the multipart body, bounding each file and the whole body.
-async fn read_parts(call: &mut Call) -> Result<(Bytes, Vec<Part>), ApiError> {
+async fn read_parts(call: &mut Call<'_>) -> Result<(Bytes, Vec<Part>), ApiError> {
     let content_type = call
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -201,22 +223,22 @@ async fn read_parts(call: &mut Call) -> Result<(Bytes, Vec<Part>), ApiError> {
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| ApiError::invalid("multipart/form-data with a boundary expected"))?;
     let limits = call.ctx.config.limits.clone();
-    let announced = call
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > limits.max_request_bytes) {
+    if call
+        .body
+        .announced()
+        .is_some_and(|n| n > limits.max_request_bytes)
+    {
         return Err(ApiError::new(ResultCode::UploadSizeLimit));
     }
-    let body = call.take_body()?;
     let constraints = multer::Constraints::new()
         .size_limit(multer::SizeLimit::new().whole_stream(limits.max_request_bytes));
-    let mut multipart =
-        multer::Multipart::with_constraints(BodyDataStream::new(body), boundary, constraints);
+    let mut multipart = multer::Multipart::with_constraints(
+        BodyDataStream::new(&mut *call.body),
+        boundary,
+        constraints,
+    );
     let mut params = None;
     let mut parts = Vec::new();
-    let mut received = 0u64;
     let multipart_error = |e: multer::Error| match e {
         multer::Error::StreamSizeExceeded { .. } => ApiError::new(ResultCode::UploadSizeLimit),
         other => ApiError::invalid(&other.to_string()),
@@ -224,9 +246,14 @@ async fn read_parts(call: &mut Call) -> Result<(Bytes, Vec<Part>), ApiError> {
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("params") => {
-                let bytes = field.bytes().await.map_err(multipart_error)?;
-                received += bytes.len() as u64;
-                params = Some(bytes);
+                let mut kept = BytesMut::new();
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    if (kept.len() + chunk.len()) as u64 > limits.max_params_bytes {
+                        return Err(ApiError::invalid("params part too large"));
+                    }
+                    kept.extend_from_slice(&chunk);
+                }
+                params = Some(kept.freeze());
             }
             Some("files") | Some("file") => {
                 if parts.len() >= limits.max_items {
@@ -241,7 +268,6 @@ async fn read_parts(call: &mut Call) -> Result<(Bytes, Vec<Part>), ApiError> {
                         buf.extend_from_slice(&chunk);
                     }
                 }
-                received += size;
                 let too_big = size > limits.max_upload_bytes && !file_name.ends_with(".zip");
                 parts.push(Part {
                     file_name,
@@ -253,102 +279,9 @@ async fn read_parts(call: &mut Call) -> Result<(Bytes, Vec<Part>), ApiError> {
                     },
                 });
             }
-            _ => {
-                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-                    received += chunk.len() as u64;
-                }
-            }
+            _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
         }
     }
-    call.ctx.metrics.bytes_in.inc_by(received);
     let params = params.ok_or_else(|| ApiError::invalid("params part is required"))?;
     Ok((params, parts))
-}
-
-/// Expands a zip archive into items under the base path, one entry at a time.
-async fn unzip(call: &Call, basepath: &str, part: Part) -> Vec<Item> {
-    let zip_path = paths::join(basepath, &part.file_name);
-    let bytes = match part.data {
-        Ok(bytes) => bytes,
-        Err(code) => return vec![failed(zip_path, part.size, code)],
-    };
-    let limits = call.ctx.config.limits.clone();
-    let base = basepath.to_owned();
-    let size = part.size;
-    let task = tokio::task::spawn_blocking(move || {
-        extract(&bytes, &base, &limits).unwrap_or_else(|code| vec![failed(zip_path, size, code)])
-    });
-    task.await.unwrap_or_default()
-}
-
-fn failed(path: String, size: u64, code: ResultCode) -> Item {
-    Item {
-        path: Err(code),
-        display_path: path,
-        size,
-        data: Err(code),
-    }
-}
-
-/// Reads a zip archive's file entries. Each entry is bounded by the upload limit and all of
-/// them together by the request limit, so a compression bomb cannot exhaust memory.
-fn extract(
-    bytes: &[u8],
-    basepath: &str,
-    limits: &crate::config::LimitsConfig,
-) -> Result<Vec<Item>, ResultCode> {
-    let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| ResultCode::InvalidFiles)?;
-    if archive.len() > limits.max_items {
-        return Err(ResultCode::FileCountLimit);
-    }
-    let mut items = Vec::new();
-    let mut total = 0u64;
-    for i in 0..archive.len() {
-        let Ok(mut entry) = archive.by_index(i) else {
-            items.push(failed(
-                format!("{basepath}#{i}"),
-                0,
-                ResultCode::InvalidFiles,
-            ));
-            continue;
-        };
-        if entry.is_dir() {
-            continue;
-        }
-        let declared = entry.size();
-        let raw_name = entry.name().to_owned();
-        let display = paths::join(basepath, raw_name.trim_start_matches('/'));
-        let Some(relative) = entry
-            .enclosed_name()
-            .and_then(|p| p.to_str().map(str::to_owned))
-        else {
-            items.push(failed(display, declared, ResultCode::InvalidFilename));
-            continue;
-        };
-        let target = paths::normalize(&paths::join(basepath, &relative), limits.max_path_bytes);
-        if declared > limits.max_upload_bytes {
-            items.push(failed(display, declared, ResultCode::UploadSizeLimit));
-            continue;
-        }
-        let mut data = Vec::with_capacity(usize::try_from(declared).unwrap_or(0).min(1 << 24));
-        let read = (&mut entry)
-            .take(limits.max_upload_bytes + 1)
-            .read_to_end(&mut data);
-        let size = data.len() as u64;
-        total += size;
-        let data = match read {
-            Err(_) => Err(ResultCode::InvalidFiles),
-            Ok(_) if size > limits.max_upload_bytes => Err(ResultCode::UploadSizeLimit),
-            Ok(_) if total > limits.max_request_bytes => Err(ResultCode::UploadSizeLimit),
-            Ok(_) => Ok(Bytes::from(data)),
-        };
-        items.push(Item {
-            display_path: target.clone().unwrap_or(display),
-            path: target,
-            size,
-            data,
-        });
-    }
-    Ok(items)
 }

@@ -13,7 +13,7 @@ struct UserBody {
 }
 
 /// `GET /users`.
-pub async fn get(call: Call) -> Result<Reply, ApiError> {
+pub async fn get(call: Call<'_>) -> Result<Reply, ApiError> {
     Ok(Reply::ok(json!({
         "user": {
             "appKey": call.app.app_key,
@@ -24,7 +24,7 @@ pub async fn get(call: Call) -> Result<Reply, ApiError> {
 }
 
 /// `PUT /users`.
-pub async fn put(mut call: Call) -> Result<Reply, ApiError> {
+pub async fn put(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let body: UserBody = call.json().await?;
     let on = body
         .realtime_service

@@ -1,0 +1,224 @@
+//! Zip archives of a multipart upload, read under one budget per request: the file entries of
+//! all archives together, and the bytes they really inflate to (declared sizes are not
+//! trusted). Every archive is measured before anything of the request is stored, then read
+//! one entry at a time, so at most one inflated entry is held in memory.
+
+use super::upload_multi::Item;
+use crate::config::LimitsConfig;
+use crate::paths;
+use crate::result_code::ResultCode;
+use bytes::Bytes;
+use std::io::{Cursor, Read};
+
+/// An opened archive; cloning it shares the parsed directory.
+pub type Archive = zip::ZipArchive<Cursor<Bytes>>;
+
+/// Why the archives of a request were refused as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Overrun {
+    /// The entries inflate to more than `limits.max_inflated_bytes`.
+    #[error("the archives inflate to more bytes than one request may")]
+    Bytes,
+    /// The files of the request, archive entries included, outnumber `limits.max_items`.
+    #[error("the archives hold more entries than one request may")]
+    Entries,
+}
+
+impl Overrun {
+    /// The result code the request is answered with.
+    pub fn code(self) -> ResultCode {
+        match self {
+            Overrun::Bytes => ResultCode::UploadSizeLimit,
+            Overrun::Entries => ResultCode::FileCountLimit,
+        }
+    }
+}
+
+/// What the archives of one request may still hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    bytes: u64,
+    entries: usize,
+}
+
+impl Budget {
+    /// A budget of `bytes` inflated bytes and `entries` file entries.
+    pub fn new(bytes: u64, entries: usize) -> Self {
+        Self { bytes, entries }
+    }
+
+    fn take_entry(&mut self) -> Result<(), Overrun> {
+        self.entries = self.entries.checked_sub(1).ok_or(Overrun::Entries)?;
+        Ok(())
+    }
+
+    fn take_bytes(&mut self, n: u64) -> Result<(), Overrun> {
+        self.bytes = self.bytes.checked_sub(n).ok_or(Overrun::Bytes)?;
+        Ok(())
+    }
+}
+
+/// Opens an archive and charges `budget` with its file entries and the bytes they really
+/// inflate to, reading each entry into nothing (at most `max_upload_bytes + 1` of it, and never
+/// more than one byte past the budget). `Ok(None)` when it is not a readable archive.
+pub fn measure(
+    bytes: Bytes,
+    budget: &mut Budget,
+    limits: &LimitsConfig,
+) -> Result<Option<Archive>, Overrun> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(None);
+    };
+    for i in 0..archive.len() {
+        let Ok(mut entry) = archive.by_index(i) else {
+            budget.take_entry()?;
+            continue;
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        budget.take_entry()?;
+        let cap = limits.max_upload_bytes.min(budget.bytes);
+        budget.take_bytes(inflated_len(&mut entry, cap.saturating_add(1)))?;
+    }
+    Ok(Some(archive))
+}
+
+/// Bytes `reader` yields, reading at most `cap` of them into a small scratch buffer; a read
+/// error ends the count (reading the entry for real reports it).
+fn inflated_len(reader: &mut impl Read, cap: u64) -> u64 {
+    let mut scratch = vec![0u8; 64 * 1024];
+    let mut limited = reader.take(cap);
+    let mut total = 0u64;
+    loop {
+        match limited.read(&mut scratch) {
+            Ok(0) | Err(_) => return total,
+            Ok(n) => total += n as u64,
+        }
+    }
+}
+
+/// Reads entry `index` of an archive as an item under `basepath`; `None` for a folder entry.
+/// The entry is read through a reader capped at `max_upload_bytes + 1`, whatever size it
+/// declares.
+pub fn read_entry(
+    archive: &mut Archive,
+    index: usize,
+    basepath: &str,
+    limits: &LimitsConfig,
+) -> Option<Item> {
+    let Ok(mut entry) = archive.by_index(index) else {
+        let display = format!("{basepath}#{index}");
+        return Some(Item::failed(display, 0, ResultCode::InvalidFiles));
+    };
+    if entry.is_dir() {
+        return None;
+    }
+    let declared = entry.size();
+    let display = paths::join(basepath, entry.name().trim_start_matches('/'));
+    let Some(relative) = entry
+        .enclosed_name()
+        .and_then(|p| p.to_str().map(str::to_owned))
+    else {
+        return Some(Item::failed(display, declared, ResultCode::InvalidFilename));
+    };
+    let target = paths::normalize(&paths::join(basepath, &relative), limits.max_path_bytes);
+    if declared > limits.max_upload_bytes {
+        return Some(Item::failed(display, declared, ResultCode::UploadSizeLimit));
+    }
+    let reserve = declared.min(limits.max_upload_bytes).min(1 << 24);
+    let mut data = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+    let read = (&mut entry)
+        .take(limits.max_upload_bytes.saturating_add(1))
+        .read_to_end(&mut data);
+    let size = data.len() as u64;
+    let data = match read {
+        Err(_) => Err(ResultCode::InvalidFiles),
+        Ok(_) if size > limits.max_upload_bytes => Err(ResultCode::UploadSizeLimit),
+        Ok(_) => Ok(Bytes::from(data)),
+    };
+    Some(Item {
+        display_path: target.clone().unwrap_or(display),
+        path: target,
+        size,
+        data,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zeros_archive(entries: usize, each: usize) -> Bytes {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let chunk = vec![0u8; 1 << 20];
+        for i in 0..entries {
+            zip.start_file(format!("z{i}.bmp"), opts).expect("entry");
+            let mut left = each;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                zip.write_all(&chunk[..n]).expect("write");
+                left -= n;
+            }
+        }
+        Bytes::from(zip.finish().expect("zip").into_inner())
+    }
+
+    fn limits(max_upload: u64) -> LimitsConfig {
+        LimitsConfig {
+            max_upload_bytes: max_upload,
+            ..LimitsConfig::default()
+        }
+    }
+
+    #[test]
+    fn one_budget_spans_every_archive() {
+        let archive = zeros_archive(3, 4 << 20);
+        let limits = limits(8 << 20);
+        let mut budget = Budget::new(20 << 20, 100);
+        assert!(matches!(
+            measure(archive.clone(), &mut budget, &limits),
+            Ok(Some(_))
+        ));
+        assert_eq!(
+            budget,
+            Budget::new(8 << 20, 97),
+            "12 MiB and 3 entries charged"
+        );
+        assert_eq!(
+            measure(archive, &mut budget, &limits).err(),
+            Some(Overrun::Bytes),
+            "the second archive overruns the bytes left"
+        );
+    }
+
+    #[test]
+    fn entries_are_counted_across_archives() {
+        let archive = zeros_archive(3, 10);
+        let limits = limits(1 << 20);
+        let mut budget = Budget::new(1 << 30, 5);
+        assert!(measure(archive.clone(), &mut budget, &limits).is_ok());
+        assert_eq!(
+            measure(archive, &mut budget, &limits).err(),
+            Some(Overrun::Entries)
+        );
+    }
+
+    #[test]
+    fn an_entry_over_the_upload_limit_fails_alone() {
+        let archive = zeros_archive(1, 3 << 20);
+        let limits = limits(1 << 20);
+        let mut opened = zip::ZipArchive::new(Cursor::new(archive)).expect("zip");
+        let item = read_entry(&mut opened, 0, "/z", &limits).expect("a file entry");
+        assert_eq!(item.data, Err(ResultCode::UploadSizeLimit));
+        let entry = opened.by_index(0).expect("entry");
+        assert_eq!(
+            inflated_len(&mut { entry }, 100),
+            100,
+            "reading stops at the cap"
+        );
+    }
+}
