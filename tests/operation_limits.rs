@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_code, corpus_dir, pictor, Server};
+use common::{assert_code, corpus, corpus_dir, pictor, Server};
 use serde_json::json;
 use std::path::Path;
 
@@ -46,6 +46,28 @@ fn sizes_known_from_the_options_are_refused_when_saved() {
         let body = json!({"data": [{"templateOperationId": template, "option": option}]});
         assert_code(&s.put_operation("fits", body), 0);
     }
+}
+
+#[test]
+fn sizes_that_depend_on_the_source_are_refused_when_rendered() {
+    let s = Server::start();
+    assert_code(
+        &s.upload("/shop/tall.jpg", corpus("edge/very_tall_50x8000.jpg"), ""),
+        0,
+    );
+    let wide = json!({"data": [{"templateOperationId": "resize_width_fit",
+        "option": {"width": 8000, "upDownSizeType": "upDownAll"}}]});
+    assert_code(&s.put_operation("wide", wide), 0);
+    let square = json!({"data": [{"templateOperationId": "resize_fix",
+        "option": {"width": 400, "height": 400, "upDownSizeType": "upDownAll"}}]});
+    assert_code(&s.put_operation("square", square), 0);
+    let resp = s.get(&format!("{}?wide", s.url("/shop/tall.jpg")));
+    assert_eq!(resp.status().as_u16(), 422, "8000 x 1280000 is refused");
+    let resp = s.get(&format!("{}?square", s.url("/shop/tall.jpg")));
+    assert_eq!(resp.status().as_u16(), 200, "400 x 400 fits");
+    let bytes = resp.bytes().expect("body");
+    let img = image::load_from_memory(&bytes).expect("a JPEG");
+    assert_eq!((img.width(), img.height()), (400, 400));
 }
 
 /// Runs `pictor transform --operation OP SRC OUTDIR`.
