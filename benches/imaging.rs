@@ -85,9 +85,13 @@ fn shared(rel: &str) -> Vec<u8> {
 /// marker every 4 MCUs, which keeps libjpeg-turbo (Pictor's and libvips's) on its slow Huffman
 /// path; most files have none.
 fn without_restarts(bytes: &[u8]) -> Vec<u8> {
-    let rgb = pictor::imaging::jpeg::decode_rgb(bytes, turbojpeg::ScalingFactor::ONE)
-        .expect("decode")
-        .expect("a YCbCr JPEG");
+    let rgb = pictor::imaging::jpeg::decode_rgb(
+        bytes,
+        turbojpeg::ScalingFactor::ONE,
+        &pictor::imaging::Limits::default(),
+    )
+    .expect("decode")
+    .expect("a YCbCr JPEG");
     let out =
         pictor::imaging::jpeg::encode(rgb.as_raw(), rgb.width(), rgb.height(), 92, None, None)
             .expect("encode");

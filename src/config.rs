@@ -249,6 +249,11 @@ pub struct ImagingConfig {
     pub max_frames: u32,
     /// Largest output width or height.
     pub max_output_side: u32,
+    /// Most images one render may produce (slice and grid pieces).
+    pub max_pieces: u32,
+    /// Largest ICC profile, in bytes, read from a source and carried into its outputs; a
+    /// larger one is dropped (and never inflated past this size).
+    pub max_icc_bytes: u64,
 }
 
 impl Default for ImagingConfig {
@@ -257,6 +262,8 @@ impl Default for ImagingConfig {
             max_pixels: 100_000_000,
             max_frames: 1000,
             max_output_side: 8192,
+            max_pieces: 1000,
+            max_icc_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -399,6 +406,9 @@ impl Config {
         }
         if self.imaging.max_frames == 0 {
             return bad("imaging.max_frames", "must be greater than 0");
+        }
+        if self.imaging.max_pieces == 0 {
+            return bad("imaging.max_pieces", "must be greater than 0");
         }
         if self.tasks.max_tries == 0 {
             return bad("tasks.max_tries", "must be greater than 0");

@@ -148,11 +148,7 @@ fn run(command: Command) -> Result<(), StartError> {
             common,
         } => {
             let config = common.load(None)?;
-            let limits = pictor::imaging::Limits {
-                max_pixels: config.imaging.max_pixels,
-                max_frames: config.imaging.max_frames,
-                max_output_side: config.imaging.max_output_side,
-            };
+            let limits = pictor::imaging::Limits::from(&config.imaging);
             let written = pictor::transform::run(&operation, &src, &outdir, &limits)?;
             for path in written {
                 println!("{}", path.display());

@@ -720,6 +720,47 @@ impl OperationSpec {
         })
     }
 
+    /// Checks the sizes the options alone fix against the imaging limits (10001 naming the
+    /// field): a resize box side or a circle diameter over `max_output_side`, a fixed resize
+    /// or a circle over `max_pixels`, a grid of more than `max_pieces` pieces. What depends on
+    /// the source is checked when it is rendered.
+    pub fn check_limits(&self, limits: &crate::imaging::Limits) -> Result<(), OperationError> {
+        use crate::imaging::budget;
+        for (i, job) in self.jobs.iter().enumerate() {
+            let refused = |name: &str, e: crate::imaging::ImagingError| {
+                OperationError::Invalid(format!("data[{i}].option.{name}: {e}"))
+            };
+            match job {
+                Job::Resize {
+                    mode,
+                    width,
+                    height,
+                    ..
+                } => {
+                    for (name, side) in [("width", *width), ("height", *height)] {
+                        budget::canvas(u64::from(side), 1, limits).map_err(|e| refused(name, e))?;
+                    }
+                    if *mode == ResizeMode::Fix {
+                        budget::canvas(u64::from(*width), u64::from(*height), limits)
+                            .map_err(|e| refused("width", e))?;
+                    }
+                }
+                Job::Circle { radius, .. } => {
+                    budget::circle(*radius, limits).map_err(|e| refused("radius", e))?;
+                }
+                Job::Grid { count_x, count_y } => {
+                    budget::pieces(u64::from(*count_x) * u64::from(*count_y), limits)
+                        .map_err(|e| refused("countX", e))?;
+                }
+                Job::Gray { .. }
+                | Job::Rectangle { .. }
+                | Job::Slice { .. }
+                | Job::Watermark { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The `callbackUrl` of the slice or grid job: where the results of tasks queued without a
     /// request callback are reported.
     pub fn callback_url(&self) -> Option<&str> {

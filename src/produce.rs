@@ -325,11 +325,7 @@ pub async fn render(
 
 /// The imaging limits of the configuration.
 pub fn imaging_limits(ctx: &Context) -> imaging::Limits {
-    imaging::Limits {
-        max_pixels: ctx.config.imaging.max_pixels,
-        max_frames: ctx.config.imaging.max_frames,
-        max_output_side: ctx.config.imaging.max_output_side,
-    }
+    imaging::Limits::from(&ctx.config.imaging)
 }
 
 /// Stores rendered outputs as `P` files of `source`, replacing earlier results.

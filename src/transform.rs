@@ -49,6 +49,7 @@ pub fn run(
         .and_then(|s| s.to_str())
         .unwrap_or("operation");
     let spec = OperationSpec::parse(operation_id, &read(operation_file)?)?;
+    spec.check_limits(limits)?;
     let base = operation_file.parent().unwrap_or(Path::new("."));
     let mut marks = HashMap::new();
     for mark in spec.watermark_paths() {

@@ -253,7 +253,7 @@ fn pixel_limit_and_output_cap_are_configurable() {
     let huge = resize("resize_fix", 9000, 100, "upDownAll");
     assert!(matches!(
         run("edge/tiny_10x10.gif", &huge),
-        Err(ImagingError::InvalidParameter(_))
+        Err(ImagingError::OutputTooLarge { .. })
     ));
 }
 
@@ -261,11 +261,13 @@ fn pixel_limit_and_output_cap_are_configurable() {
 fn metadata_is_kept_or_dropped_as_asked() {
     let keep = resize("resize_max_fit", 200, 200, "downOnly");
     let out = run("photos/photo_icc_adobe-rgb_rocket_640x427.jpg", &keep).expect("icc");
-    let icc_in =
-        pictor::imaging::jpeg::icc(&corpus("photos/photo_icc_adobe-rgb_rocket_640x427.jpg"));
+    let icc_in = pictor::imaging::jpeg::icc(
+        &corpus("photos/photo_icc_adobe-rgb_rocket_640x427.jpg"),
+        &Limits::default(),
+    );
     assert!(icc_in.is_some());
     assert_eq!(
-        pictor::imaging::jpeg::icc(&out[0].bytes),
+        pictor::imaging::jpeg::icc(&out[0].bytes, &Limits::default()),
         icc_in,
         "ICC profile kept"
     );
@@ -401,7 +403,7 @@ fn outputs_over_the_side_limit_are_refused_for_every_job() {
         let err = imaging::run(&bytes, &pipeline(body.clone()), &limits)
             .expect_err("over the side limit");
         assert!(
-            matches!(err, pictor::imaging::ImagingError::InvalidParameter(_)),
+            matches!(err, pictor::imaging::ImagingError::OutputTooLarge { .. }),
             "{body}: {err}"
         );
     }

@@ -6,12 +6,15 @@ mod common;
 
 use common::corpus;
 use image::RgbImage;
-use pictor::imaging::{jpeg, reduced};
+use pictor::imaging::{jpeg, reduced, Limits};
 use turbojpeg::ScalingFactor;
+
+/// The default source pixel limit.
+const MAX_PIXELS: u64 = 100_000_000;
 
 fn reference(bytes: &[u8], denominator: usize) -> RgbImage {
     let factor = ScalingFactor::new(1, denominator);
-    jpeg::decode_rgb(bytes, factor)
+    jpeg::decode_rgb(bytes, factor, &Limits::default())
         .expect("libjpeg-turbo decodes it")
         .expect("a YCbCr or grayscale JPEG")
 }
@@ -79,7 +82,7 @@ fn as_close_to_the_truth_as_libjpeg_turbo() {
     for file in files {
         let bytes = corpus(file);
         for denominator in [4, 8] {
-            let ours = reduced::decode(&bytes, denominator)
+            let ours = reduced::decode(&bytes, denominator, MAX_PIXELS)
                 .unwrap_or_else(|| panic!("{file} at 1/{denominator}: not decoded"));
             let turbo = reference(&bytes, denominator);
             assert_eq!(
@@ -102,17 +105,17 @@ fn as_close_to_the_truth_as_libjpeg_turbo() {
 #[test]
 fn leaves_other_files_to_libjpeg_turbo() {
     let progressive = corpus("photos/photo_progressive_sony-nex3n_2560x1600.jpg");
-    assert!(reduced::decode(&progressive, 4).is_none());
+    assert!(reduced::decode(&progressive, 4, MAX_PIXELS).is_none());
     let cmyk = corpus("photos/photo_cmyk_swop-profile_500x333.jpg");
-    assert!(reduced::decode(&cmyk, 4).is_none());
+    assert!(reduced::decode(&cmyk, 4, MAX_PIXELS).is_none());
     let photo = corpus("photos/photo_4mp_olympus-em1_forest_2560x1600.jpg");
-    assert!(reduced::decode(&photo, 2).is_none());
-    assert!(reduced::decode(&photo, 1).is_none());
+    assert!(reduced::decode(&photo, 2, MAX_PIXELS).is_none());
+    assert!(reduced::decode(&photo, 1, MAX_PIXELS).is_none());
     let truncated = corpus("malformed/truncated_jpeg_first10000bytes.jpg");
-    assert!(reduced::decode(&truncated, 4).is_none());
-    assert!(reduced::decode(&photo[..photo.len() / 2], 8).is_none());
-    assert!(reduced::decode(&[], 4).is_none());
-    assert!(reduced::decode(b"\xFF\xD8\xFF", 4).is_none());
+    assert!(reduced::decode(&truncated, 4, MAX_PIXELS).is_none());
+    assert!(reduced::decode(&photo[..photo.len() / 2], 8, MAX_PIXELS).is_none());
+    assert!(reduced::decode(&[], 4, MAX_PIXELS).is_none());
+    assert!(reduced::decode(b"\xFF\xD8\xFF", 4, MAX_PIXELS).is_none());
 }
 
 /// What libjpeg-turbo reports as damage (and Pictor then as a corrupt image) is left to it:
@@ -124,7 +127,7 @@ fn leaves_damage_libjpeg_reports_to_it() {
     let eoi = photo.len() - 2;
     assert_eq!(photo[eoi..], [0xFF, 0xD9]);
     assert!(
-        reduced::decode(&photo, 4).is_some(),
+        reduced::decode(&photo, 4, MAX_PIXELS).is_some(),
         "the intact photo is covered"
     );
     let junk = [&photo[..eoi], &[0x55; 12], &photo[eoi..]].concat();
@@ -139,9 +142,9 @@ fn leaves_damage_libjpeg_reports_to_it() {
         ("no EOI", no_eoi),
         ("second scan", second_scan),
     ] {
-        assert!(reduced::decode(&bytes, 4).is_none(), "{name}");
+        assert!(reduced::decode(&bytes, 4, MAX_PIXELS).is_none(), "{name}");
         assert!(
-            jpeg::decode_rgb(&bytes, ScalingFactor::new(1, 4)).is_err(),
+            jpeg::decode_rgb(&bytes, ScalingFactor::new(1, 4), &Limits::default()).is_err(),
             "{name}"
         );
     }
@@ -176,8 +179,8 @@ fn any_size_zero_symbol_but_zrl_ends_the_block() {
     }
     assert!(changed > 0, "an AC table");
     for denominator in [4, 8] {
-        let original = reduced::decode(&photo, denominator).expect("decoded");
-        let ours = reduced::decode(&relabelled, denominator).expect("decoded");
+        let original = reduced::decode(&photo, denominator, MAX_PIXELS).expect("decoded");
+        let ours = reduced::decode(&relabelled, denominator, MAX_PIXELS).expect("decoded");
         assert!(ours == original, "1/{denominator}: the same pixels");
     }
 }
@@ -188,16 +191,19 @@ fn any_size_zero_symbol_but_zrl_ends_the_block() {
 #[test]
 fn damaged_data_never_panics() {
     let bytes = corpus("malformed/corrupt_huffman_data_640x480.jpg");
-    let _ = reduced::decode(&bytes, 4);
+    let _ = reduced::decode(&bytes, 4, MAX_PIXELS);
     let small = corpus("photos/photo_small_nikon-p6000_gps_640x480.jpg");
     for cut in (0..small.len()).step_by(997) {
-        assert!(reduced::decode(&small[..cut], 8).is_none(), "cut at {cut}");
+        assert!(
+            reduced::decode(&small[..cut], 8, MAX_PIXELS).is_none(),
+            "cut at {cut}"
+        );
     }
     let flips = |bytes: &[u8], step: usize, size: (u32, u32)| {
         for (i, at) in (2..bytes.len()).step_by(step).enumerate() {
             let mut damaged = bytes.to_vec();
             damaged[at] ^= 1 << (i % 8);
-            if let Some(img) = reduced::decode(&damaged, 8) {
+            if let Some(img) = reduced::decode(&damaged, 8, MAX_PIXELS) {
                 assert_eq!(img.dimensions(), size, "flip at {at}");
             }
         }

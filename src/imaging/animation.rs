@@ -8,7 +8,9 @@
 //!
 //! Work is bounded by a pixel budget: an animation is processed only when frames x canvas
 //! pixels is at most [`Limits::max_pixels`], the budget of one still image
-//! ([`ImagingError::TooLarge`] otherwise, with the total as `pixels`).
+//! ([`ImagingError::TooLarge`] otherwise, with the total as `pixels`). The canvas is checked
+//! as the container header gives it and again as the decoder reads it, before any frame is
+//! decoded.
 
 use super::{codec, ImagingError, Limits, Output, Pipeline};
 use crate::operation::{Job, TargetFormat};
@@ -99,19 +101,16 @@ pub fn run(
     format: TargetFormat,
 ) -> Result<Output, ImagingError> {
     let (_, w, h) = codec::probe(bytes)?;
-    let total = u64::from(source.frames) * u64::from(w) * u64::from(h);
-    if total > limits.max_pixels {
-        return Err(ImagingError::TooLarge {
-            pixels: total,
-            limit: limits.max_pixels,
-        });
-    }
+    super::budget::animation(source.frames, u64::from(w), u64::from(h), limits)?;
     let marks = pipeline
         .jobs
         .iter()
         .map(|job| super::watermark(job, pipeline, limits))
         .collect::<Result<Vec<_>, _>>()?;
     let decoded = decode(bytes, source.format, limits)?;
+    let (w, h) = decoded.canvas;
+    super::budget::animation(source.frames, u64::from(w), u64::from(h), limits)?;
+    let total = u64::from(source.frames) * u64::from(w) * u64::from(h);
     let orientation = if pipeline.auto_orient {
         decoded.orientation
     } else {
@@ -162,7 +161,8 @@ pub fn run(
                 Repeat::Forever => 0,
                 Repeat::Plays(n) => u16::try_from(n).unwrap_or(u16::MAX),
             };
-            anim.finish(loop_count, exif.as_deref(), decoded.icc.as_deref())?
+            let icc = super::budget::icc(decoded.icc, limits);
+            anim.finish(loop_count, exif.as_deref(), icc.as_deref())?
         }
         _ => {
             let mut out = Vec::new();
@@ -202,6 +202,7 @@ pub fn run(
 /// A source's frame iterator and the metadata read before it.
 struct Decoded<'a> {
     frames: Frames<'a>,
+    canvas: (u32, u32),
     orientation: Orientation,
     exif: Option<Vec<u8>>,
     icc: Option<Vec<u8>>,
@@ -222,6 +223,7 @@ fn decode<'a>(
         let icc = decoder.icc_profile().ok().flatten();
         let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
         return Ok(Decoded {
+            canvas: decoder.dimensions(),
             frames: decoder.into_frames(),
             orientation,
             exif,
@@ -233,6 +235,7 @@ fn decode<'a>(
         .set_limits(codec::image_limits(limits))
         .map_err(corrupt)?;
     Ok(Decoded {
+        canvas: decoder.dimensions(),
         frames: decoder.into_frames(),
         orientation: Orientation::NoTransforms,
         exif: None,

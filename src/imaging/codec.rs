@@ -1,7 +1,7 @@
 //! Decoding with the pixel limit checked from the header first, and encoding to JPEG, PNG,
 //! GIF and WebP (lossy or lossless, see [`Carry::lossy_source`]).
 
-use super::{ImagingError, Limits};
+use super::{budget, ImagingError, Limits};
 use crate::operation::TargetFormat;
 use image::codecs::gif::GifEncoder;
 use image::codecs::png::PngEncoder;
@@ -54,7 +54,10 @@ pub fn orientation_of(bytes: &[u8]) -> Orientation {
         .unwrap_or(Orientation::NoTransforms)
 }
 
-/// Decodes `bytes`, refusing images whose header declares more than `limits.max_pixels`.
+/// Decodes `bytes`, refusing images whose header declares more than `limits.max_pixels`:
+/// the container header first, then the header of the decoder that decodes it (they can
+/// disagree on a crafted file), before that decoder allocates. An ICC profile over
+/// `limits.max_icc_bytes` is dropped.
 /// `min_size` is the smallest size the pipeline needs: a JPEG is then decoded at 1/2, 1/4 or
 /// 1/8 scale in the DCT domain when that still leaves at least that size. Of an animation
 /// only the first frame is decoded; an AVIF's metadata is not read (see [`super::avif`]).
@@ -64,24 +67,20 @@ pub fn decode(
     min_size: Option<(u32, u32)>,
 ) -> Result<Decoded, ImagingError> {
     let (format, w, h) = probe(bytes)?;
-    let pixels = u64::from(w) * u64::from(h);
-    if pixels > limits.max_pixels {
-        return Err(ImagingError::TooLarge {
-            pixels,
-            limit: limits.max_pixels,
-        });
-    }
+    budget::source(u64::from(w), u64::from(h), limits)?;
     if format == ImageFormat::Jpeg {
+        let (w, h) = super::jpeg::dimensions(bytes)?;
+        budget::source(u64::from(w), u64::from(h), limits)?;
         let factor = match min_size {
             Some((mw, mh)) => super::jpeg::shrink_factor(w, h, mw, mh),
             None => turbojpeg::ScalingFactor::ONE,
         };
         return Ok(Decoded {
-            image: super::jpeg::decode(bytes, factor)?,
+            image: super::jpeg::decode(bytes, factor, limits)?,
             format,
             orientation: orientation_of(bytes),
             exif: super::jpeg::exif(bytes),
-            icc: super::jpeg::icc(bytes),
+            icc: super::jpeg::icc(bytes, limits),
         });
     }
     if format == ImageFormat::Avif {
@@ -122,20 +121,26 @@ fn decode_other(
     ) {
         return Err(ImagingError::Unsupported);
     }
-    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
+    let (bytes, png_icc) = match format {
+        ImageFormat::Png => super::png::split_icc(bytes, limits),
+        _ => (std::borrow::Cow::Borrowed(bytes), None),
+    };
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes.as_ref()), format);
     reader.limits(image_limits(limits));
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| ImagingError::Corrupt(e.to_string()))?;
-    let (w, h) = decoder.dimensions();
-    if u64::from(w) * u64::from(h) > limits.max_pixels {
-        return Err(ImagingError::TooLarge {
-            pixels: u64::from(w) * u64::from(h),
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => ImagingError::TooLarge {
+            pixels: u64::MAX,
             limit: limits.max_pixels,
-        });
-    }
+        },
+        other => ImagingError::Corrupt(other.to_string()),
+    })?;
+    let (w, h) = decoder.dimensions();
+    budget::source(u64::from(w), u64::from(h), limits)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let icc = decoder.icc_profile().ok().flatten();
+    let icc = match format {
+        ImageFormat::Png => png_icc,
+        _ => budget::icc(decoder.icc_profile().ok().flatten(), limits),
+    };
     let exif = decoder.exif_metadata().ok().flatten();
     let pixels = u64::from(w) * u64::from(h);
     let image = DynamicImage::from_decoder(decoder)
@@ -212,7 +217,7 @@ pub fn encode(
     quality: u8,
     carry: Carry<'_>,
 ) -> Result<Vec<u8>, ImagingError> {
-    let mut out = Vec::with_capacity((img.width() * img.height()) as usize / 4 + 1024);
+    let mut out = Vec::with_capacity(img.as_raw().len() / 16 + 1024);
     let enc = |e: image::ImageError| ImagingError::Encode(e.to_string());
     let (w, h) = img.dimensions();
     match format {
@@ -252,7 +257,7 @@ pub fn encode(
 
 /// RGB bytes of an RGBA image composited over white.
 fn flatten(img: &RgbaImage) -> Vec<u8> {
-    let mut rgb = Vec::with_capacity((img.width() * img.height() * 3) as usize);
+    let mut rgb = Vec::with_capacity(img.as_raw().len() / 4 * 3);
     for p in img.pixels() {
         let [r, g, b, a] = p.0;
         let a = u16::from(a);

@@ -1,7 +1,7 @@
 //! JPEG through libjpeg-turbo: decoding with DCT-domain downscaling (shrink-on-load), CMYK
 //! conversion, encoding, and the APP1 (EXIF) and APP2 (ICC) segments carried across.
 
-use super::ImagingError;
+use super::{budget, ImagingError, Limits};
 use image::{RgbImage, RgbaImage};
 use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
@@ -33,11 +33,17 @@ pub fn shrink_factor(w: u32, h: u32, min_w: u32, min_h: u32) -> ScalingFactor {
     ScalingFactor::ONE
 }
 
-/// Decodes a JPEG to RGBA, downscaled in the DCT domain by `factor`.
-pub fn decode(bytes: &[u8], factor: ScalingFactor) -> Result<RgbaImage, ImagingError> {
+/// Decodes a JPEG to RGBA, downscaled in the DCT domain by `factor`. The size libjpeg-turbo
+/// reads from the header is checked against `limits.max_pixels` before anything is allocated.
+pub fn decode(
+    bytes: &[u8],
+    factor: ScalingFactor,
+    limits: &Limits,
+) -> Result<RgbaImage, ImagingError> {
     let corrupt = |e: turbojpeg::Error| ImagingError::Corrupt(e.to_string());
     let mut dec = Decompressor::new().map_err(corrupt)?;
     let header = dec.read_header(bytes).map_err(corrupt)?;
+    budget::source(header.width as u64, header.height as u64, limits)?;
     dec.set_scaling_factor(factor).map_err(corrupt)?;
     dec.set_scan_limit(MAX_SCANS).map_err(corrupt)?;
     let scaled = header.scaled(factor);
@@ -68,11 +74,17 @@ pub fn decode(bytes: &[u8], factor: ScalingFactor) -> Result<RgbaImage, ImagingE
 }
 
 /// Decodes a YCbCr or grayscale JPEG to RGB, downscaled in the DCT domain by `factor`;
-/// `None` for CMYK, which needs the RGBA path's colour conversion.
-pub fn decode_rgb(bytes: &[u8], factor: ScalingFactor) -> Result<Option<RgbImage>, ImagingError> {
+/// `None` for CMYK, which needs the RGBA path's colour conversion. The header's size is
+/// checked against `limits.max_pixels` first.
+pub fn decode_rgb(
+    bytes: &[u8],
+    factor: ScalingFactor,
+    limits: &Limits,
+) -> Result<Option<RgbImage>, ImagingError> {
     let corrupt = |e: turbojpeg::Error| ImagingError::Corrupt(e.to_string());
     let mut dec = Decompressor::new().map_err(corrupt)?;
     let header = dec.read_header(bytes).map_err(corrupt)?;
+    budget::source(header.width as u64, header.height as u64, limits)?;
     if matches!(header.colorspace, Colorspace::CMYK | Colorspace::YCCK) {
         return Ok(None);
     }
@@ -187,13 +199,15 @@ pub fn exif(bytes: &[u8]) -> Option<Vec<u8>> {
         .map(|(_, p)| p[6..].to_vec())
 }
 
-/// The ICC profile of a JPEG, reassembled from its APP2 chunks, if any.
-pub fn icc(bytes: &[u8]) -> Option<Vec<u8>> {
+/// The ICC profile of a JPEG, reassembled from its APP2 chunks, if any and if it is at most
+/// `limits.max_icc_bytes` long (measured before it is assembled).
+pub fn icc(bytes: &[u8], limits: &Limits) -> Option<Vec<u8>> {
     let mut chunks: Vec<(u8, &[u8])> = segments(bytes)
         .filter(|(m, p)| *m == 0xE2 && p.starts_with(b"ICC_PROFILE\0") && p.len() > 14)
         .map(|(_, p)| (p[12], &p[14..]))
         .collect();
-    if chunks.is_empty() {
+    let total: u64 = chunks.iter().map(|(_, d)| d.len() as u64).sum();
+    if chunks.is_empty() || total > limits.max_icc_bytes {
         return None;
     }
     chunks.sort_by_key(|(seq, _)| *seq);
@@ -330,11 +344,17 @@ mod tests {
         let icc = vec![7u8; 70_000];
         let jpeg = encode(&rgb, 16, 16, 80, Some(&exif), Some(&icc)).expect("encode");
         assert_eq!(super::exif(&jpeg).as_deref(), Some(exif.as_slice()));
-        assert_eq!(super::icc(&jpeg).as_deref(), Some(icc.as_slice()));
+        let limits = Limits::default();
+        assert_eq!(super::icc(&jpeg, &limits).as_deref(), Some(icc.as_slice()));
+        let small = Limits {
+            max_icc_bytes: 69_999,
+            ..Limits::default()
+        };
+        assert_eq!(super::icc(&jpeg, &small), None, "over the ICC limit");
         let mut t = exif.clone();
         reset_orientation(&mut t);
         assert_eq!(&t[18..20], &[1, 0]);
-        let img = decode(&jpeg, ScalingFactor::ONE).expect("decode");
+        let img = decode(&jpeg, ScalingFactor::ONE, &limits).expect("decode");
         assert_eq!(img.dimensions(), (16, 16));
     }
 }

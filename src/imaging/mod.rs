@@ -3,17 +3,21 @@
 
 pub mod animation;
 pub mod avif;
+pub mod budget;
 pub mod codec;
 pub mod error;
 pub mod geometry;
+mod guard;
 pub mod jpeg;
 pub mod ops;
+mod png;
 pub mod reduced;
 mod rgb;
 pub mod webp;
 
 pub use error::ImagingError;
 
+use crate::config::ImagingConfig;
 use crate::operation::{Job, ResizeMode, TargetFormat, UpDown};
 use bytes::Bytes;
 use image::RgbaImage;
@@ -30,14 +34,27 @@ pub struct Limits {
     pub max_frames: u32,
     /// Largest output width or height.
     pub max_output_side: u32,
+    /// Most images one render may produce (slice and grid pieces).
+    pub max_pieces: u32,
+    /// Largest ICC profile read from a source and carried into its outputs; a larger one is
+    /// dropped.
+    pub max_icc_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        Self::from(&ImagingConfig::default())
+    }
+}
+
+impl From<&ImagingConfig> for Limits {
+    fn from(config: &ImagingConfig) -> Self {
         Self {
-            max_pixels: 100_000_000,
-            max_frames: 1000,
-            max_output_side: 8192,
+            max_pixels: config.max_pixels,
+            max_frames: config.max_frames,
+            max_output_side: config.max_output_side,
+            max_pieces: config.max_pieces,
+            max_icc_bytes: config.max_icc_bytes,
         }
     }
 }
@@ -96,20 +113,18 @@ impl Output {
 /// An animated GIF or WebP source (more than [`Limits::max_frames`] frames is refused) keeps
 /// its animation when the output is GIF or WebP and the jobs allow it
 /// ([`animation::keeps`]); otherwise only its first frame is used.
+///
+/// Every size an option or a header gives is checked against `limits` before the buffer it
+/// sizes is allocated ([`budget`]); a panic of a decoder or encoder on a malformed input is
+/// caught here and returned as [`ImagingError::Panicked`].
 pub fn run(
     source: &[u8],
     pipeline: &Pipeline,
     limits: &Limits,
 ) -> Result<Vec<Output>, ImagingError> {
-    let outputs = render(source, pipeline, limits)?;
-    if let Some(o) = outputs
-        .iter()
-        .find(|o| o.width > limits.max_output_side || o.height > limits.max_output_side)
-    {
-        return Err(ImagingError::InvalidParameter(format!(
-            "output {}x{} exceeds the {} pixel side limit",
-            o.width, o.height, limits.max_output_side
-        )));
+    let outputs = guard::catch(|| render(source, pipeline, limits))?;
+    for o in &outputs {
+        budget::canvas(u64::from(o.width), u64::from(o.height), limits)?;
     }
     Ok(outputs)
 }
@@ -161,6 +176,9 @@ fn render(
             .into_iter()
             .flatten()
             .collect();
+    }
+    for img in &images {
+        budget::canvas(u64::from(img.width()), u64::from(img.height()), limits)?;
     }
     let format = target.unwrap_or_else(|| codec::fallback(images.iter()));
     images
@@ -241,12 +259,7 @@ fn resize_target(
 ) -> Result<Option<(u32, u32)>, ImagingError> {
     let target = geometry::resize_dims(dims.0, dims.1, mode, width, height, up_down);
     if let Some((w, h)) = target {
-        if w > limits.max_output_side || h > limits.max_output_side {
-            return Err(ImagingError::InvalidParameter(format!(
-                "output {w}x{h} exceeds the {} pixel side limit",
-                limits.max_output_side
-            )));
-        }
+        budget::canvas(u64::from(w), u64::from(h), limits)?;
     }
     Ok(target)
 }
@@ -279,17 +292,42 @@ fn apply(
             width,
             height,
             ..
-        } => vec![ops::rectangle(
-            &img, *gravity, *offset_x, *offset_y, *width, *height,
-        )?],
+        } => {
+            let (x, y) = geometry::place(
+                img.width(),
+                img.height(),
+                *width,
+                *height,
+                *gravity,
+                *offset_x,
+                *offset_y,
+            );
+            if let Some((_, _, w, h)) =
+                geometry::clip(x, y, *width, *height, img.width(), img.height())
+            {
+                budget::canvas(u64::from(w), u64::from(h), limits)?;
+            }
+            vec![ops::rectangle(
+                &img, *gravity, *offset_x, *offset_y, *width, *height,
+            )?]
+        }
         Job::Circle {
             gravity,
             offset_x,
             offset_y,
             radius,
-        } => vec![ops::circle(&img, *gravity, *offset_x, *offset_y, *radius)?],
-        Job::Slice { vertical, size, .. } => ops::slice(&img, *vertical, *size)?,
-        Job::Grid { count_x, count_y } => ops::grid(&img, *count_x, *count_y)?,
+        } => {
+            budget::circle(*radius, limits)?;
+            vec![ops::circle(&img, *gravity, *offset_x, *offset_y, *radius)?]
+        }
+        Job::Slice { vertical, size, .. } => {
+            budget::slice(img.dimensions(), *vertical, *size, limits)?;
+            ops::slice(&img, *vertical, *size)?
+        }
+        Job::Grid { count_x, count_y } => {
+            budget::grid(img.dimensions(), *count_x, *count_y, limits)?;
+            ops::grid(&img, *count_x, *count_y)?
+        }
         Job::Watermark {
             gravity,
             offset_x,

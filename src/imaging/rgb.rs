@@ -30,22 +30,21 @@ pub fn run(
         Ok(d) => d,
         Err(e) => return Some(Err(e)),
     };
-    let pixels = u64::from(w) * u64::from(h);
-    if pixels > limits.max_pixels {
-        return Some(Err(ImagingError::TooLarge {
-            pixels,
-            limit: limits.max_pixels,
-        }));
+    if let Err(e) = super::budget::source(u64::from(w), u64::from(h), limits) {
+        return Some(Err(e));
     }
     let factor = match min_size {
         Some((mw, mh)) => jpeg::shrink_factor(w, h, mw, mh),
         None => turbojpeg::ScalingFactor::ONE,
     };
     let reduced = match factor.denom() {
-        4 | 8 => super::reduced::decode(source, factor.denom()),
+        4 | 8 => super::reduced::decode(source, factor.denom(), limits.max_pixels),
         _ => None,
     };
-    let img = match reduced.map_or_else(|| jpeg::decode_rgb(source, factor), |img| Ok(Some(img))) {
+    let img = match reduced.map_or_else(
+        || jpeg::decode_rgb(source, factor, limits),
+        |img| Ok(Some(img)),
+    ) {
         Ok(Some(img)) => img,
         Ok(None) => return None,
         Err(e) => return Some(Err(e)),
@@ -91,7 +90,7 @@ fn finish(
             jpeg::reset_orientation(tiff);
         }
     }
-    let icc = jpeg::icc(source);
+    let icc = jpeg::icc(source, limits);
     let (w, h) = img.dimensions();
     let bytes = jpeg::encode(
         img.as_raw(),

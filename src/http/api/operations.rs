@@ -102,13 +102,17 @@ pub async fn put(mut call: Call<'_>) -> Result<Reply, ApiError> {
             body = merged.into();
         }
     }
-    let spec = OperationSpec::parse(&id, &body).map_err(|e| {
-        let code = ResultCode::from_code(e.result_code()).unwrap_or(ResultCode::InvalidParameters);
-        ApiError {
-            code,
-            message: Some(format!("{} {e}", code.message())),
-        }
-    })?;
+    let limits = crate::imaging::Limits::from(&call.ctx.config.imaging);
+    let spec = OperationSpec::parse(&id, &body)
+        .and_then(|spec| spec.check_limits(&limits).map(|()| spec))
+        .map_err(|e| {
+            let code =
+                ResultCode::from_code(e.result_code()).unwrap_or(ResultCode::InvalidParameters);
+            ApiError {
+                code,
+                message: Some(format!("{} {e}", code.message())),
+            }
+        })?;
     produce::callback_target(&call.ctx, spec.callback_url()).await?;
     let flags: PutFlags = json_body(&body)?;
     let delete_thumbnail =

@@ -24,12 +24,18 @@ use huffman::{decode_block, Bits, HuffTable};
 use image::RgbImage;
 
 /// Decodes `bytes` at 1/`denominator` of its size (4 or 8), rounding up as libjpeg does;
-/// `None` when the file is outside what this decoder covers or is damaged.
-pub fn decode(bytes: &[u8], denominator: usize) -> Option<RgbImage> {
+/// `None` when the file is outside what this decoder covers or is damaged, or when the size
+/// its own header parser reads has more than `max_pixels` pixels (checked before anything
+/// is allocated; libjpeg-turbo then checks its own reading of the header).
+pub fn decode(bytes: &[u8], denominator: usize, max_pixels: u64) -> Option<RgbImage> {
     if denominator != 4 && denominator != 8 {
         return None;
     }
     let header = header::parse(bytes)?;
+    let pixels = (header.width as u64).checked_mul(header.height as u64)?;
+    if pixels > max_pixels {
+        return None;
+    }
     let base = 8 / denominator;
     let h_max = header.components.iter().map(|c| c.h).max()?;
     let v_max = header.components.iter().map(|c| c.v).max()?;
