@@ -11,7 +11,7 @@ use crate::imaging;
 use crate::ingest::release_blobs;
 use crate::operation::OperationSpec;
 use crate::paths;
-use crate::render::pool::PoolError;
+use crate::render::pool::{Admission, PoolError};
 use crate::result_code::ResultCode;
 use crate::task_callback;
 use crate::tasks::Attempt;
@@ -255,10 +255,11 @@ pub async fn watermark_files(
 }
 
 /// Who waits for a render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Urgency {
-    /// An HTTP request: refused with 503 when the pool's queue is full.
-    Request,
+#[derive(Debug, Clone, Copy)]
+pub enum Urgency<'a> {
+    /// An HTTP request, holding the place in the pool it took before loading its inputs (a
+    /// request finding the pool full is refused with 503 before it gets here).
+    Request(&'a Admission),
     /// A background task: waits for a worker.
     Background,
 }
@@ -269,7 +270,7 @@ pub async fn render(
     source: &FileRecord,
     spec: &OperationSpec,
     mark_files: &[(String, FileRecord)],
-    urgency: Urgency,
+    urgency: Urgency<'_>,
 ) -> Result<Vec<Output>, ProduceError> {
     let read = |key: String| async move {
         ctx.blob.read(&key).await.map_err(|e| {
@@ -292,7 +293,7 @@ pub async fn render(
     let job = move || imaging::run(&source_bytes, &pipeline, &limits);
     let pool = &ctx.renderer.pool;
     let outputs = match urgency {
-        Urgency::Request => pool.run(job).await,
+        Urgency::Request(admission) => pool.run_admitted(admission, job).await,
         Urgency::Background => pool.run_waiting(job).await,
     }
     .map_err(|e| match e {

@@ -1,7 +1,7 @@
 //! The real-time service: `GET /<container>/<path>?<operationId>` answered from the L1 memory
 //! cache, else the stored `P` file (L2), else a render, coalescing concurrent misses.
 
-use crate::catalog::{AppRecord, FileRecord, OperationRecord};
+use crate::catalog::{AppRecord, CreatedBy, FileRecord, OperationRecord};
 use crate::context::Context;
 use crate::operation::OperationSpec;
 use crate::paths;
@@ -119,6 +119,11 @@ pub async fn variant(
         .await
         .map_err(|e| storage(ctx, e))?
         .ok_or(RealtimeError::NotFound("not found"))?;
+    if source.created_by != CreatedBy::User {
+        // Results are never sources: a result of a result would be stored in turn, so
+        // anonymous URLs could add files without end.
+        return Err(RealtimeError::NotFound("a stored result is not a source"));
+    }
 
     let marks = produce::watermark_files(ctx, &app, &spec).await?;
     let stamp = produce::variant_stamp(&source, &op, &marks);
@@ -138,45 +143,53 @@ pub async fn variant(
         app.app_key, source.path, op.operation_id
     );
     let ctx2 = Arc::clone(ctx);
+    // The leader's render and store run as a task of their own, so a client that hangs up
+    // does not throw the finished render away; the place taken in the render pool first bounds
+    // how many such tasks exist.
     ctx.renderer
         .flight
-        .run(&flight_key, || async move {
-            if caching {
-                // A render that finished between this request's L2 miss and its joining the
-                // flight has stored the result: serve it instead of rendering again.
-                let again =
-                    stored_variant(&ctx2, &app, &source, &op, &spec, &stamp, &marks, &request)
-                        .await
-                        .map_err(|e| ProduceError::Storage(e.to_string()))?;
-                if let Some(v) = again {
-                    return Ok(v);
+        .run(&flight_key, move || {
+            let admission = ctx2.renderer.pool.admit();
+            async move {
+                let admission = admission.map_err(|_| ProduceError::Overloaded)?;
+                if caching {
+                    // A render that finished between this request's L2 miss and its joining
+                    // the flight has stored the result: serve it instead of rendering again.
+                    let again =
+                        stored_variant(&ctx2, &app, &source, &op, &spec, &stamp, &marks, &request)
+                            .await
+                            .map_err(|e| ProduceError::Storage(e.to_string()))?;
+                    if let Some(v) = again {
+                        return Ok(v);
+                    }
                 }
-            }
-            let outputs =
-                produce::render(&ctx2, &source, &spec, &marks, produce::Urgency::Request).await?;
-            let first = outputs
-                .into_iter()
-                .next()
-                .ok_or_else(|| ProduceError::Imaging("no output".into()))?;
-            if caching {
-                let stored = std::slice::from_ref(&first);
-                match produce::store_outputs(&ctx2, &app, &source, &op, &stamp, stored).await {
-                    Ok(_) | Err(ProduceError::NameTaken(_)) => {}
-                    Err(e) => return Err(e),
+                let urgency = produce::Urgency::Request(&admission);
+                let outputs = produce::render(&ctx2, &source, &spec, &marks, urgency).await?;
+                let first = outputs
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| ProduceError::Imaging("no output".into()))?;
+                if caching {
+                    let stored = std::slice::from_ref(&first);
+                    match produce::store_outputs(&ctx2, &app, &source, &op, &stamp, stored).await {
+                        Ok(_) | Err(ProduceError::NameTaken(_)) => {}
+                        Err(e) => return Err(e),
+                    }
                 }
+                Ok(Arc::new(make_variant(
+                    request,
+                    &app,
+                    &source,
+                    &op,
+                    &stamp,
+                    &marks,
+                    first.bytes,
+                    first.content_type,
+                )))
             }
-            Ok(Arc::new(make_variant(
-                request,
-                &app,
-                &source,
-                &op,
-                &stamp,
-                &marks,
-                first.bytes,
-                first.content_type,
-            )))
         })
         .await
+        .map_err(|e| RealtimeError::Unprocessable(e.to_string()))?
         .map_err(RealtimeError::from)
 }
 

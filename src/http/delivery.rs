@@ -41,8 +41,8 @@ pub async fn handle<B>(ctx: &Arc<Context>, req: &Request<B>) -> Response<Body> {
         Ok(None) => return not_found(),
         Err(e) => {
             ctx.metrics.catalog_errors.inc();
-            tracing::error!(error = %e, "catalog lookup failed");
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "catalog unavailable\n");
+            tracing::error!(error = %e, path = %raw, "catalog lookup failed");
+            return unavailable();
         }
     };
     let file = match ctx.catalog.file_by_path(&app.app_key, &path).await {
@@ -50,8 +50,8 @@ pub async fn handle<B>(ctx: &Arc<Context>, req: &Request<B>) -> Response<Body> {
         Ok(None) => return not_found(),
         Err(e) => {
             ctx.metrics.catalog_errors.inc();
-            tracing::error!(error = %e, "catalog lookup failed");
-            return plain(StatusCode::SERVICE_UNAVAILABLE, "catalog unavailable\n");
+            tracing::error!(error = %e, path = %raw, "catalog lookup failed");
+            return unavailable();
         }
     };
     serve_file(ctx, req, &file).await
@@ -126,8 +126,13 @@ async fn serve_file<B>(ctx: &Context, req: &Request<B>, file: &FileRecord) -> Re
         }
         Err(e) => {
             ctx.metrics.blob_errors.inc();
-            tracing::error!(error = %e, key = %file.blob_key, "blob read failed");
-            plain(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable\n")
+            tracing::error!(
+                error = %e,
+                path = %req.uri().path(),
+                key = %file.blob_key,
+                "blob read failed"
+            );
+            unavailable()
         }
     }
 }
@@ -157,31 +162,40 @@ async fn realtime<B>(
             }
             resp
         }
-        Err(e) => realtime_error(ctx, &e),
+        Err(e) => realtime_error(ctx, raw_path, &e),
     }
 }
 
-fn realtime_error(ctx: &Context, e: &RealtimeError) -> Response<Body> {
-    let status = match e {
-        RealtimeError::NotFound(_) => StatusCode::NOT_FOUND,
-        RealtimeError::Forbidden(_) => StatusCode::FORBIDDEN,
-        RealtimeError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-        RealtimeError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        RealtimeError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    if matches!(
-        e,
-        RealtimeError::Storage(_) | RealtimeError::Unprocessable(_)
-    ) {
-        tracing::warn!(error = %e, "real-time render failed");
+/// The status and the generic body of a real-time failure. The reason (which may name
+/// catalog, blob or imaging internals) is only logged, never sent to the anonymous client.
+fn public_answer(e: &RealtimeError) -> (StatusCode, &'static str) {
+    match e {
+        RealtimeError::NotFound(_) => (StatusCode::NOT_FOUND, NOT_FOUND),
+        RealtimeError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden\n"),
+        RealtimeError::Overloaded | RealtimeError::Storage(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+        }
+        RealtimeError::Unprocessable(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "image cannot be processed\n",
+        ),
     }
-    let mut resp = Response::new(body::full(format!("{e}\n")));
-    *resp.status_mut() = status;
+}
+
+fn realtime_error(ctx: &Context, raw_path: &str, e: &RealtimeError) -> Response<Body> {
+    match e {
+        RealtimeError::Storage(_) => {
+            tracing::error!(error = %e, path = %raw_path, "real-time render failed");
+        }
+        RealtimeError::Unprocessable(_) => {
+            tracing::warn!(error = %e, path = %raw_path, "real-time render refused");
+        }
+        _ => tracing::debug!(error = %e, path = %raw_path, "real-time request refused"),
+    }
+    let (status, text) = public_answer(e);
+    let mut resp = plain(status, text);
     let headers = resp.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if matches!(e, RealtimeError::Overloaded) {
         ctx.metrics.render_overload.inc();
         headers.insert(
@@ -189,7 +203,6 @@ fn realtime_error(ctx: &Context, e: &RealtimeError) -> Response<Body> {
             HeaderValue::from(ctx.config.render.retry_after_secs),
         );
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -255,8 +268,21 @@ fn serve_variant<B>(ctx: &Context, req: &Request<B>, v: &Variant) -> Response<Bo
     resp
 }
 
+/// The body of every 404.
+const NOT_FOUND: &str = "not found\n";
+/// The body of every 503: the cause is logged, not shown.
+const UNAVAILABLE: &str = "service unavailable\n";
+
 fn not_found() -> Response<Body> {
-    plain(StatusCode::NOT_FOUND, "not found\n")
+    plain(StatusCode::NOT_FOUND, NOT_FOUND)
+}
+
+/// A storage failure, as the client sees it: generic, and never cached.
+fn unavailable() -> Response<Body> {
+    let mut resp = plain(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 /// A short plain-text answer.
@@ -272,4 +298,42 @@ pub fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
 
 fn internal_error() -> Response<Body> {
     plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_time_failures_answer_without_their_reason() {
+        let cases = [
+            (
+                RealtimeError::Storage("blob not found: /data/blobs/c/ab/abcdef".into()),
+                503,
+                "service unavailable\n",
+            ),
+            (RealtimeError::Overloaded, 503, "service unavailable\n"),
+            (
+                RealtimeError::Unprocessable("corrupt image: TurboJPEG error".into()),
+                422,
+                "image cannot be processed\n",
+            ),
+            (
+                RealtimeError::NotFound("unknown operation"),
+                404,
+                "not found\n",
+            ),
+            (
+                RealtimeError::Forbidden("real-time service is off for this app"),
+                403,
+                "forbidden\n",
+            ),
+        ];
+        for (e, status, text) in cases {
+            assert_eq!(
+                public_answer(&e),
+                (StatusCode::from_u16(status).expect("status"), text)
+            );
+        }
+    }
 }
