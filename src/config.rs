@@ -60,6 +60,31 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
+    /// Address and port serving `/metrics` alone; empty serves it on `listen`.
+    pub metrics_listen: String,
+    /// Open connections at most; when reached, no connection is accepted until one closes.
+    pub max_connections: usize,
+    /// Seconds an HTTP/1 client has to send a complete request header; also how long a
+    /// kept-alive connection may wait idle for its next request.
+    pub header_read_timeout_secs: u64,
+    /// Window, in seconds, over which a client the server waits on must send
+    /// `min_read_bytes_per_sec` (request bodies, the HTTP/2 preface, idle HTTP/2 connections).
+    pub read_timeout_secs: u64,
+    /// Bytes per second a client must send, averaged over `read_timeout_secs`.
+    pub min_read_bytes_per_sec: u64,
+    /// Window, in seconds, over which a client must read `min_write_bytes_per_sec` of its
+    /// response while the server waits to write.
+    pub write_timeout_secs: u64,
+    /// Bytes per second a client must read, averaged over `write_timeout_secs`.
+    pub min_write_bytes_per_sec: u64,
+    /// Concurrent streams one HTTP/2 connection may open.
+    pub http2_max_concurrent_streams: u32,
+    /// Largest HTTP/2 header list a client may send, in bytes.
+    pub http2_max_header_list_bytes: u32,
+    /// Seconds between HTTP/2 keep-alive pings; 0 sends none.
+    pub http2_keep_alive_interval_secs: u64,
+    /// Seconds to wait for a ping's acknowledgement before closing the connection.
+    pub http2_keep_alive_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +94,17 @@ impl Default for ServerConfig {
             public_url: String::new(),
             data_dir: PathBuf::from("./data"),
             shutdown_grace_secs: 30,
+            metrics_listen: String::new(),
+            max_connections: 10_000,
+            header_read_timeout_secs: 10,
+            read_timeout_secs: 30,
+            min_read_bytes_per_sec: 256,
+            write_timeout_secs: 30,
+            min_write_bytes_per_sec: 256,
+            http2_max_concurrent_streams: 100,
+            http2_max_header_list_bytes: 16 * 1024,
+            http2_keep_alive_interval_secs: 60,
+            http2_keep_alive_timeout_secs: 20,
         }
     }
 }
@@ -376,6 +412,40 @@ impl Config {
         if self.server.listen.parse::<SocketAddr>().is_err() {
             return bad("server.listen", "expected an address like 127.0.0.1:8080");
         }
+        let server = &self.server;
+        if !(server.metrics_listen.is_empty()
+            || server.metrics_listen.parse::<SocketAddr>().is_ok())
+        {
+            return bad(
+                "server.metrics_listen",
+                "expected empty or an address like 127.0.0.1:9090",
+            );
+        }
+        for (key, value) in [
+            ("server.max_connections", server.max_connections as u64),
+            (
+                "server.header_read_timeout_secs",
+                server.header_read_timeout_secs,
+            ),
+            ("server.read_timeout_secs", server.read_timeout_secs),
+            ("server.write_timeout_secs", server.write_timeout_secs),
+            (
+                "server.http2_max_concurrent_streams",
+                u64::from(server.http2_max_concurrent_streams),
+            ),
+            (
+                "server.http2_max_header_list_bytes",
+                u64::from(server.http2_max_header_list_bytes),
+            ),
+            (
+                "server.http2_keep_alive_timeout_secs",
+                server.http2_keep_alive_timeout_secs,
+            ),
+        ] {
+            if value == 0 {
+                return bad(key, "must be greater than 0");
+            }
+        }
         let url = &self.server.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return bad("server.public_url", "expected an http:// or https:// URL");
@@ -414,6 +484,17 @@ impl Config {
             return bad("tasks.max_tries", "must be greater than 0");
         }
         Ok(())
+    }
+
+    /// The socket address serving `/metrics` alone, when one is set.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let text = &self.server.metrics_listen;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse()
+            .map(Some)
+            .map_err(|_| ConfigError::Invalid(format!("server.metrics_listen: {text}")))
     }
 
     /// The socket address to listen on.

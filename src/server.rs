@@ -25,6 +25,10 @@ pub fn app_json(app: &AppRecord) -> serde_json::Value {
 pub async fn run(config: Config) -> Result<(), StartError> {
     let listener = TcpListener::bind(config.listen_addr()?).await?;
     let bound = listener.local_addr()?;
+    let metrics_listener = match config.metrics_addr()? {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
     let ctx = Arc::new(Context::open(config, Some(bound))?);
     let mut stdout = std::io::stdout();
     if ctx.catalog.apps().await?.is_empty() {
@@ -32,13 +36,46 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         writeln!(stdout, "created default app {}", app_json(&app))?;
     }
     writeln!(stdout, "listening on http://{bound}")?;
+    if let Some(metrics) = &metrics_listener {
+        writeln!(
+            stdout,
+            "metrics on http://{}/metrics",
+            metrics.local_addr()?
+        )?;
+    }
     stdout.flush()?;
     tracing::info!(%bound, public_url = %ctx.public_url, "pictor started");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::tasks::spawn_workers(&ctx, &stop_rx);
     let callback_sender = ctx.callbacks.spawn_sender(stop_rx.clone());
-    http::serve(Arc::clone(&ctx), listener, shutdown_signal()).await?;
+    let (down_tx, down_rx) = watch::channel(false);
+    let metrics_server = metrics_listener.map(|metrics| {
+        tokio::spawn(http::serve(
+            Arc::clone(&ctx),
+            metrics,
+            http::Door::Metrics,
+            stopped(down_rx.clone()),
+        ))
+    });
+    let door = http::Door::Main {
+        metrics: metrics_server.is_none(),
+    };
+    let main_server = http::serve(Arc::clone(&ctx), listener, door, stopped(down_rx));
+    tokio::pin!(main_server);
+    tokio::select! {
+        result = &mut main_server => result?,
+        () = shutdown_signal() => {
+            let _ = down_tx.send(true);
+            main_server.await?;
+        }
+    }
+    let _ = down_tx.send(true);
+    if let Some(metrics_server) = metrics_server {
+        if let Ok(Err(e)) = metrics_server.await {
+            tracing::warn!(error = %e, "metrics listener ended with an error");
+        }
+    }
     tracing::info!("stopped accepting; in-flight requests drained");
     let _ = stop_tx.send(true);
     for worker in workers {
@@ -46,6 +83,11 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     }
     let _ = callback_sender.await;
     Ok(())
+}
+
+/// Resolves once `down` holds `true` (or its sender is gone).
+async fn stopped(mut down: watch::Receiver<bool>) {
+    let _ = down.wait_for(|down| *down).await;
 }
 
 /// Resolves on SIGTERM or SIGINT.

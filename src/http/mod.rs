@@ -5,22 +5,26 @@
 pub mod api;
 pub mod body;
 pub mod conditional;
+pub mod connection;
 pub mod delivery;
 pub mod ops;
+pub mod timed_io;
 
 use crate::context::Context;
 use body::Body;
+use http::StatusCode;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use timed_io::{InFlight, TimedIo};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// Prefix of every management API path.
 pub const API_PREFIX: &str = "/image/v2.0/appkeys/";
@@ -61,16 +65,39 @@ impl RouteClass {
     }
 }
 
+/// Which listener a request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// The main listener; `metrics` tells whether it serves `/metrics`.
+    Main {
+        /// `/metrics` is served here (no separate metrics listener).
+        metrics: bool,
+    },
+    /// The separate metrics listener: `/metrics`, `/healthz` and `/readyz` only.
+    Metrics,
+}
+
+impl Door {
+    fn serves(self, class: RouteClass) -> bool {
+        match (self, class) {
+            (Self::Main { metrics }, RouteClass::Metrics) => metrics,
+            (Self::Main { .. }, _) => true,
+            (Self::Metrics, class) => matches!(class, RouteClass::Metrics | RouteClass::Health),
+        }
+    }
+}
+
 /// The outcome label of a request, set by handlers that know better than the HTTP status
 /// (the API answers 200 with a `resultCode`).
 #[derive(Debug, Clone, Copy)]
 pub struct ResultLabel(pub i32);
 
 /// Routes one request and records its metrics.
-pub async fn handle(ctx: Arc<Context>, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(ctx: Arc<Context>, door: Door, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let class = RouteClass::of(req.uri().path());
     let resp = match class {
+        _ if !door.serves(class) => delivery::plain(StatusCode::NOT_FOUND, "not found\n"),
         RouteClass::Api => api::handle(&ctx, req).await,
         RouteClass::Metrics => ops::metrics(&ctx).await,
         RouteClass::Health => ops::health(&ctx, req.uri().path()).await,
@@ -125,15 +152,35 @@ fn decimal(n: i64, buf: &mut [u8; 20]) -> &str {
 
 /// Serves connections from `listener` until `shutdown` resolves, then stops accepting and
 /// waits up to `server.shutdown_grace_secs` for in-flight requests to finish.
+///
+/// At most `server.max_connections` connections are open at once: when that many are, the
+/// loop stops accepting (new connections wait in the kernel's backlog) until one closes.
+/// Closing the oldest idle connection instead would let a flood of new sockets evict real
+/// clients; the read, write and header timeouts already bound how long a stalled connection
+/// holds its place.
 pub async fn serve(
     ctx: Arc<Context>,
     listener: TcpListener,
+    door: Door,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let cfg = &ctx.config.server;
     let graceful = GracefulShutdown::new();
-    let builder = Builder::new(TokioExecutor::new());
+    let builder = connection::builder(cfg);
+    let (read_rule, write_rule) = (
+        connection::read_progress(cfg),
+        connection::write_progress(cfg),
+    );
+    let slots = Arc::new(Semaphore::new(cfg.max_connections));
     tokio::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
@@ -145,24 +192,32 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let in_flight = Arc::new(InFlight::default());
+                let io = TimedIo::new(stream, read_rule, write_rule, Arc::clone(&in_flight));
                 let ctx = Arc::clone(&ctx);
                 let service = service_fn(move |req| {
                     let ctx = Arc::clone(&ctx);
-                    async move { Ok::<_, Infallible>(handle(ctx, req).await) }
+                    let guard = in_flight.enter();
+                    async move {
+                        let resp = handle(ctx, door, req).await;
+                        drop(guard);
+                        Ok::<_, Infallible>(resp)
+                    }
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                let conn = builder.serve_connection(TokioIo::new(io), service).into_owned();
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,
         }
     }
     drop(listener);
-    let grace = Duration::from_secs(ctx.config.server.shutdown_grace_secs);
+    let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
