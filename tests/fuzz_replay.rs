@@ -1,0 +1,138 @@
+//! Replays every saved fuzz input, the minimised corpora under `fuzz/corpus/<target>/` and the
+//! crash inputs under `fuzz/artifacts/<target>/`, through the same bodies the fuzz targets run
+//! (`fuzz/src/lib.rs`), on the stable toolchain: no input may panic or break an invariant.
+//!
+//! A crash input whose panic is in a third-party crate the server already guards against is
+//! listed in [`THIRD_PARTY_PANICS`] with the crate it must come from: it may panic there, or
+//! (once the imaging boundary turns panics into errors) not at all, but nowhere else.
+
+#[path = "../fuzz/src/lib.rs"]
+mod entries;
+
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// Crash inputs that panic inside a third-party crate: target, file name under
+/// `fuzz/artifacts/<target>/`, and the crate directory the panic location must be in.
+const THIRD_PARTY_PANICS: &[(&str, &str, &str)] = &[];
+
+/// The inputs saved for `target` under `fuzz/<kind>/`, sorted by name; none when the folder
+/// does not exist.
+fn saved(kind: &str, target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join(kind)
+        .join(target);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.expect("readable folder entry").path())
+        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n == ".gitkeep"))
+        .collect();
+    files.sort();
+    files
+}
+
+thread_local! {
+    /// Source file of the last panic on this thread.
+    static PANIC_FILE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Records where each panic happens (per thread, so parallel tests do not mix) before the
+/// default hook prints it.
+fn record_panic_locations() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let file = info.location().map(|l| l.file().to_owned());
+            PANIC_FILE.with(|f| *f.borrow_mut() = file);
+            default(info);
+        }));
+    });
+}
+
+/// Runs `check` on one input; `Err` with the panic's source file when it panics.
+fn run(check: fn(&[u8]), data: &[u8]) -> Result<(), String> {
+    PANIC_FILE.with(|f| f.borrow_mut().take());
+    panic::catch_unwind(AssertUnwindSafe(|| check(data))).map_err(|_| {
+        PANIC_FILE
+            .with(|f| f.borrow_mut().take())
+            .unwrap_or_else(|| "an unknown location".to_owned())
+    })
+}
+
+/// Replays the corpus (which must not be empty) and the crash inputs of `target`.
+fn replay(target: &str, check: fn(&[u8])) {
+    record_panic_locations();
+    let corpus = saved("corpus", target);
+    assert!(
+        !corpus.is_empty(),
+        "fuzz/corpus/{target} holds no inputs to replay"
+    );
+    let mut failures = Vec::new();
+    for path in corpus.iter().chain(&saved("artifacts", target)) {
+        let data = std::fs::read(path).expect("readable fuzz input");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 file name");
+        let Err(panic_file) = run(check, &data) else {
+            continue;
+        };
+        let allowed = THIRD_PARTY_PANICS
+            .iter()
+            .find(|(t, file, _)| *t == target && *file == name)
+            .is_some_and(|(_, _, krate)| panic_file.contains(krate));
+        if !allowed {
+            failures.push(format!("{} panicked at {panic_file}", path.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn reduced_jpeg_inputs_replay() {
+    replay("reduced_jpeg", entries::check_reduced_jpeg);
+}
+
+#[test]
+fn pipeline_inputs_replay() {
+    replay("pipeline", entries::check_pipeline);
+}
+
+#[test]
+fn operation_inputs_replay() {
+    replay("operation", entries::check_operation);
+}
+
+#[test]
+fn paths_inputs_replay() {
+    replay("paths", entries::check_paths);
+}
+
+#[test]
+fn conditional_inputs_replay() {
+    replay("conditional", entries::check_conditional);
+}
+
+#[test]
+fn upload_multi_inputs_replay() {
+    replay("upload_multi", entries::check_upload_multi);
+}
+
+/// Every third-party panic listed names a crash input that exists.
+#[test]
+fn listed_third_party_panics_exist() {
+    for (target, file, _) in THIRD_PARTY_PANICS {
+        assert!(
+            saved("artifacts", target)
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| n == *file)),
+            "fuzz/artifacts/{target}/{file} is listed but missing"
+        );
+    }
+}
