@@ -1,0 +1,248 @@
+//! Replays every saved fuzz input, the minimised corpora under `fuzz/corpus/<target>/` and the
+//! crash inputs under `fuzz/artifacts/<target>/`, through the same bodies the fuzz targets run
+//! (`fuzz/src/lib.rs`), on the stable toolchain: no input may panic or break an invariant.
+//!
+//! A crash input whose panic is in a third-party crate the server already guards against is
+//! listed in [`THIRD_PARTY_PANICS`] with the crate it must come from: it may panic there, or
+//! (once the imaging boundary turns panics into errors) not at all, but nowhere else.
+//!
+//! A crash input that shows a defect of Pictor itself is listed in [`OPEN_DEFECTS`]: the
+//! ordinary replay skips it and `open_defects_replay` (ignored until the defect is fixed)
+//! replays it; fixing the defect means emptying the entry and un-ignoring that test.
+
+#[path = "../fuzz/src/lib.rs"]
+mod entries;
+
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// Crash inputs that panic inside a third-party crate: target, file name under
+/// `fuzz/artifacts/<target>/`, and the crate directory the panic location must be in.
+/// image-webp 0.2.4 (the newest release) panics in `read_frame` on damaged animated WebP
+/// frames: an alpha index past the frame buffer and four slicing sites in its YUV conversion
+/// (upstream image-rs/image-webp#182). The server's render boundary catches these.
+const THIRD_PARTY_PANICS: &[(&str, &str, &str)] = &[
+    (
+        "pipeline",
+        "image-webp-0.2.4-decoder-858-68.bin",
+        "/image-webp-",
+    ),
+    (
+        "pipeline",
+        "image-webp-0.2.4-yuv-147-25.bin",
+        "/image-webp-",
+    ),
+    (
+        "pipeline",
+        "image-webp-0.2.4-yuv-230-35.bin",
+        "/image-webp-",
+    ),
+    ("pipeline", "image-webp-0.2.4-yuv-90-30.bin", "/image-webp-"),
+    ("pipeline", "image-webp-0.2.4-yuv-93-37.bin", "/image-webp-"),
+];
+
+/// Crash inputs that show open defects of Pictor: target, file name under
+/// `fuzz/artifacts/<target>/`, and the defect.
+const OPEN_DEFECTS: &[(&str, &str, &str)] = &[
+    (
+        "reduced_jpeg",
+        "reduced-accepts-sos-length-18.jpg",
+        "the reduced decoder decodes a file whose SOS length is not 6 + 2 x components, \
+         which libjpeg-turbo refuses (Bogus marker length)",
+    ),
+    (
+        "reduced_jpeg",
+        "reduced-accepts-dri-length-16.jpg",
+        "the reduced decoder decodes a file whose DRI length is not 4, which libjpeg-turbo \
+         refuses (Bogus marker length)",
+    ),
+    (
+        "reduced_jpeg",
+        "reduced-accepts-unknown-marker-ff6b.jpg",
+        "the reduced decoder skips marker FF6B as a segment, which libjpeg-turbo refuses \
+         (Unsupported marker type 0x6b)",
+    ),
+    (
+        "reduced_jpeg",
+        "reduced-accepts-jfif-revision-178.jpg",
+        "the reduced decoder decodes a file with JFIF revision 178.00, whose header \
+         libjpeg-turbo refuses (unknown JFIF revision number)",
+    ),
+    (
+        "paths",
+        "normalize-adds-slash-over-limit.bin",
+        "normalize accepts a relative path of exactly the limit and returns it one byte over \
+         the limit, with the leading slash added",
+    ),
+    (
+        "upload_multi",
+        "zip-entry-empty-name-lands-on-basepath.bin",
+        "a zip entry with an empty name normalises to the base path itself, so the upload \
+         stores a file at the folder's own path",
+    ),
+];
+
+/// The inputs saved for `target` under `fuzz/<kind>/`, sorted by name; none when the folder
+/// does not exist.
+fn saved(kind: &str, target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join(kind)
+        .join(target);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.expect("readable folder entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+thread_local! {
+    /// Source file of the last panic on this thread.
+    static PANIC_FILE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Records where each panic happens (per thread, so parallel tests do not mix) before the
+/// default hook prints it.
+fn record_panic_locations() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let file = info.location().map(|l| l.file().to_owned());
+            PANIC_FILE.with(|f| *f.borrow_mut() = file);
+            default(info);
+        }));
+    });
+}
+
+/// Runs `check` on one input; `Err` with the panic's source file when it panics.
+fn run(check: fn(&[u8]), data: &[u8]) -> Result<(), String> {
+    PANIC_FILE.with(|f| f.borrow_mut().take());
+    panic::catch_unwind(AssertUnwindSafe(|| check(data))).map_err(|_| {
+        PANIC_FILE
+            .with(|f| f.borrow_mut().take())
+            .unwrap_or_else(|| "an unknown location".to_owned())
+    })
+}
+
+/// Replays the corpus (which must not be empty) and the crash inputs of `target`.
+fn replay(target: &str) {
+    let check = check_of(target);
+    record_panic_locations();
+    let corpus = saved("corpus", target);
+    assert!(
+        !corpus.is_empty(),
+        "fuzz/corpus/{target} holds no inputs to replay"
+    );
+    let mut failures = Vec::new();
+    let open = |path: &Path| {
+        OPEN_DEFECTS
+            .iter()
+            .any(|(t, file, _)| *t == target && path.file_name().is_some_and(|n| n == *file))
+    };
+    for path in corpus
+        .iter()
+        .chain(&saved("artifacts", target))
+        .filter(|p| !open(p))
+    {
+        let data = std::fs::read(path).expect("readable fuzz input");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("UTF-8 file name");
+        let Err(panic_file) = run(check, &data) else {
+            continue;
+        };
+        let allowed = THIRD_PARTY_PANICS
+            .iter()
+            .find(|(t, file, _)| *t == target && *file == name)
+            .is_some_and(|(_, _, krate)| panic_file.contains(krate));
+        if !allowed {
+            failures.push(format!("{} panicked at {panic_file}", path.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn reduced_jpeg_inputs_replay() {
+    replay("reduced_jpeg");
+}
+
+#[test]
+fn pipeline_inputs_replay() {
+    replay("pipeline");
+}
+
+#[test]
+fn operation_inputs_replay() {
+    replay("operation");
+}
+
+#[test]
+fn paths_inputs_replay() {
+    replay("paths");
+}
+
+#[test]
+fn conditional_inputs_replay() {
+    replay("conditional");
+}
+
+#[test]
+fn upload_multi_inputs_replay() {
+    replay("upload_multi");
+}
+
+/// The target body of each target name.
+fn check_of(target: &str) -> fn(&[u8]) {
+    match target {
+        "reduced_jpeg" => entries::check_reduced_jpeg,
+        "pipeline" => entries::check_pipeline,
+        "operation" => entries::check_operation,
+        "paths" => entries::check_paths,
+        "conditional" => entries::check_conditional,
+        "upload_multi" => entries::check_upload_multi,
+        other => panic!("no fuzz target {other}"),
+    }
+}
+
+/// The crash inputs of open defects; each passes once its defect is fixed.
+#[test]
+#[ignore = "replays the crash inputs of open defects listed in OPEN_DEFECTS"]
+fn open_defects_replay() {
+    record_panic_locations();
+    let failures: Vec<String> = OPEN_DEFECTS
+        .iter()
+        .filter_map(|(target, file, defect)| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/artifacts")
+                .join(target)
+                .join(file);
+            let data = std::fs::read(&path).expect("listed crash input exists");
+            run(check_of(target), &data)
+                .err()
+                .map(|at| format!("{}: {defect} (panicked at {at})", path.display()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every crash input listed names a file that exists.
+#[test]
+fn listed_crash_inputs_exist() {
+    for (target, file, _) in THIRD_PARTY_PANICS.iter().chain(OPEN_DEFECTS) {
+        assert!(
+            saved("artifacts", target)
+                .iter()
+                .any(|p| p.file_name().is_some_and(|n| n == *file)),
+            "fuzz/artifacts/{target}/{file} is listed but missing"
+        );
+    }
+}
