@@ -31,6 +31,8 @@ const PIPELINE_LIMITS: Limits = Limits {
     max_pixels: 1 << 20,
     max_frames: 32,
     max_output_side: 256,
+    max_pieces: 16,
+    max_icc_bytes: 64 * 1024,
 };
 
 /// Boundary of the multipart bodies the upload target reads (its seeds use it).
@@ -40,8 +42,8 @@ const MULTIPART_BOUNDARY: &str = "pictor-fuzz-boundary";
 /// libjpeg-turbo reads from the same header, divided and rounded up, and both scales agree
 /// on whether the file is decodable.
 pub fn check_reduced_jpeg(data: &[u8]) {
-    let quarter = reduced::decode(data, 4);
-    let eighth = reduced::decode(data, 8);
+    let quarter = reduced::decode(data, 4, PIPELINE_LIMITS.max_pixels);
+    let eighth = reduced::decode(data, 8, PIPELINE_LIMITS.max_pixels);
     assert_eq!(
         quarter.is_some(),
         eighth.is_some(),
@@ -288,6 +290,9 @@ fn upload_limits() -> LimitsConfig {
         max_request_bytes: 1024 * 1024,
         max_path_bytes: 1024,
         max_items: 64,
+        max_inflated_bytes: 4 * 1024 * 1024,
+        max_operation_ids: 20,
+        max_params_bytes: 64 * 1024,
     }
 }
 
