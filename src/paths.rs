@@ -24,7 +24,10 @@ pub fn normalize(raw: &str, max_path_bytes: usize) -> Result<String, ResultCode>
     if trimmed.is_empty() {
         return Ok("/".to_owned());
     }
-    let mut out = String::with_capacity(raw.len() + 1);
+    if trimmed.len() + 1 > max_path_bytes {
+        return Err(ResultCode::PathLengthLimit);
+    }
+    let mut out = String::with_capacity(trimmed.len() + 1);
     for segment in trimmed.split('/') {
         check_name(segment)?;
         out.push('/');

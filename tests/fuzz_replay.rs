@@ -6,9 +6,9 @@
 //! listed in [`THIRD_PARTY_PANICS`] with the crate it must come from: it may panic there, or
 //! (once the imaging boundary turns panics into errors) not at all, but nowhere else.
 //!
-//! A crash input that shows a defect of Pictor itself is listed in [`OPEN_DEFECTS`]: the
-//! ordinary replay skips it and `open_defects_replay` (ignored until the defect is fixed)
-//! replays it; fixing the defect means emptying the entry and un-ignoring that test.
+//! Crash inputs that showed defects of Pictor itself (the reduced decoder accepting headers
+//! libjpeg-turbo refuses, a zip entry with an empty name, a normalised path one byte over its
+//! limit) are kept under `fuzz/artifacts/` and replay like the corpus: they must not panic.
 
 #[path = "../fuzz/src/lib.rs"]
 mod entries;
@@ -41,47 +41,6 @@ const THIRD_PARTY_PANICS: &[(&str, &str, &str)] = &[
     ),
     ("pipeline", "image-webp-0.2.4-yuv-90-30.bin", "/image-webp-"),
     ("pipeline", "image-webp-0.2.4-yuv-93-37.bin", "/image-webp-"),
-];
-
-/// Crash inputs that show open defects of Pictor: target, file name under
-/// `fuzz/artifacts/<target>/`, and the defect.
-const OPEN_DEFECTS: &[(&str, &str, &str)] = &[
-    (
-        "reduced_jpeg",
-        "reduced-accepts-sos-length-18.jpg",
-        "the reduced decoder decodes a file whose SOS length is not 6 + 2 x components, \
-         which libjpeg-turbo refuses (Bogus marker length)",
-    ),
-    (
-        "reduced_jpeg",
-        "reduced-accepts-dri-length-16.jpg",
-        "the reduced decoder decodes a file whose DRI length is not 4, which libjpeg-turbo \
-         refuses (Bogus marker length)",
-    ),
-    (
-        "reduced_jpeg",
-        "reduced-accepts-unknown-marker-ff6b.jpg",
-        "the reduced decoder skips marker FF6B as a segment, which libjpeg-turbo refuses \
-         (Unsupported marker type 0x6b)",
-    ),
-    (
-        "reduced_jpeg",
-        "reduced-accepts-jfif-revision-178.jpg",
-        "the reduced decoder decodes a file with JFIF revision 178.00, whose header \
-         libjpeg-turbo refuses (unknown JFIF revision number)",
-    ),
-    (
-        "paths",
-        "normalize-adds-slash-over-limit.bin",
-        "normalize accepts a relative path of exactly the limit and returns it one byte over \
-         the limit, with the leading slash added",
-    ),
-    (
-        "upload_multi",
-        "zip-entry-empty-name-lands-on-basepath.bin",
-        "a zip entry with an empty name normalises to the base path itself, so the upload \
-         stores a file at the folder's own path",
-    ),
 ];
 
 /// The inputs saved for `target` under `fuzz/<kind>/`, sorted by name; none when the folder
@@ -141,16 +100,7 @@ fn replay(target: &str) {
         "fuzz/corpus/{target} holds no inputs to replay"
     );
     let mut failures = Vec::new();
-    let open = |path: &Path| {
-        OPEN_DEFECTS
-            .iter()
-            .any(|(t, file, _)| *t == target && path.file_name().is_some_and(|n| n == *file))
-    };
-    for path in corpus
-        .iter()
-        .chain(&saved("artifacts", target))
-        .filter(|p| !open(p))
-    {
+    for path in corpus.iter().chain(&saved("artifacts", target)) {
         let data = std::fs::read(path).expect("readable fuzz input");
         let name = path
             .file_name()
@@ -213,31 +163,9 @@ fn check_of(target: &str) -> fn(&[u8]) {
     }
 }
 
-/// The crash inputs of open defects; each passes once its defect is fixed.
-#[test]
-#[ignore = "replays the crash inputs of open defects listed in OPEN_DEFECTS"]
-fn open_defects_replay() {
-    record_panic_locations();
-    let failures: Vec<String> = OPEN_DEFECTS
-        .iter()
-        .filter_map(|(target, file, defect)| {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fuzz/artifacts")
-                .join(target)
-                .join(file);
-            let data = std::fs::read(&path).expect("listed crash input exists");
-            run(check_of(target), &data)
-                .err()
-                .map(|at| format!("{}: {defect} (panicked at {at})", path.display()))
-        })
-        .collect();
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// Every crash input listed names a file that exists.
 #[test]
 fn listed_crash_inputs_exist() {
-    for (target, file, _) in THIRD_PARTY_PANICS.iter().chain(OPEN_DEFECTS) {
+    for (target, file, _) in THIRD_PARTY_PANICS {
         assert!(
             saved("artifacts", target)
                 .iter()

@@ -410,6 +410,7 @@ fn check_zip(bytes: &[u8], limits: &LimitsConfig) {
         let Some(relative) = entry
             .enclosed_name()
             .and_then(|p| p.to_str().map(str::to_owned))
+            .filter(|name| !name.trim_matches('/').is_empty())
         else {
             continue;
         };

@@ -119,6 +119,7 @@ pub fn read_entry(
     let Some(relative) = entry
         .enclosed_name()
         .and_then(|p| p.to_str().map(str::to_owned))
+        .filter(|name| !name.trim_matches('/').is_empty())
     else {
         return Some(Item::failed(display, declared, ResultCode::InvalidFilename));
     };

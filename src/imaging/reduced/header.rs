@@ -62,10 +62,10 @@ pub fn parse(bytes: &[u8]) -> Option<Header<'_>> {
             0xC2..=0xCF if !matches!(segment.marker, 0xC4 | 0xC8 | 0xCC) => return None,
             0xC4 => read_huffman(payload, &mut dc_tables, &mut ac_tables)?,
             0xDB => read_quant(payload, &mut quant)?,
-            0xDD => {
-                restart_interval =
-                    usize::from(u16::from_be_bytes([*payload.first()?, *payload.get(1)?]))
+            0xDD if payload.len() == 2 => {
+                restart_interval = usize::from(u16::from_be_bytes([payload[0], payload[1]]))
             }
+            0xE0 if payload.starts_with(b"JFIF\0") && payload.get(5) != Some(&1) => return None,
             0xEE if payload.starts_with(b"Adobe") && payload.get(11) == Some(&0) => return None,
             0xDA => {
                 let Frame {
@@ -90,8 +90,8 @@ pub fn parse(bytes: &[u8]) -> Option<Header<'_>> {
                     scan: bytes.get(segment.end..)?,
                 });
             }
-            0xD8 | 0x01 | 0xD0..=0xD7 => return None,
-            _ => {}
+            0xE0..=0xEF | 0xFE => {}
+            _ => return None,
         }
     }
     None
@@ -208,7 +208,10 @@ fn read_scan(
     quant: &[Option<[u16; 64]>; 4],
 ) -> Option<Vec<Component>> {
     let count = usize::from(*p.first()?);
-    if count != frame.len() || p.get(1 + 2 * count..4 + 2 * count)? != [0, 63, 0] {
+    if count != frame.len()
+        || p.len() != 4 + 2 * count
+        || p.get(1 + 2 * count..4 + 2 * count)? != [0, 63, 0]
+    {
         return None;
     }
     let mut components = Vec::with_capacity(count);
