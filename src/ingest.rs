@@ -8,10 +8,6 @@ use crate::imageinfo;
 use crate::result_code::ResultCode;
 use bytes::Bytes;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How long a replaced version's bytes stay readable for requests that already looked it up.
-const REPLACED_BLOB_GRACE: Duration = Duration::from_secs(30);
 
 /// Stores `bytes` as the user file at the normalised `path` of `app`.
 pub async fn store_upload(
@@ -63,11 +59,11 @@ pub async fn store_upload(
             if outcome.overwritten {
                 ctx.renderer.l1.invalidate_source(&app.app_key, path);
             }
-            release_blobs(ctx, outcome.orphaned_blobs.clone(), REPLACED_BLOB_GRACE);
+            release_blobs(ctx, outcome.orphaned_blobs.clone(), Release::AfterDelay);
             Ok(outcome)
         }
         Err(e) => {
-            release_blobs(ctx, vec![key], Duration::ZERO);
+            release_blobs(ctx, vec![key], Release::Now);
             Err(match e {
                 CatalogError::FileExists(_) => ResultCode::FileDuplicatedName,
                 CatalogError::FolderExists(_) => ResultCode::FileDuplicatedName,
@@ -85,18 +81,26 @@ pub fn catalog_failure(ctx: &Context, e: &CatalogError) -> ResultCode {
     ResultCode::Fail
 }
 
-/// Deletes blobs no longer referenced by the catalog, after `grace`, in the background, then
-/// forgets their pending deletion in the catalog. If the process stops first, the catalog
-/// still lists them and the maintenance sweep deletes them.
-pub fn release_blobs(ctx: &Arc<Context>, keys: Vec<String>, grace: Duration) {
-    if keys.is_empty() {
+/// When the bytes of blobs no longer referenced by the catalog are deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// At once: nobody can have looked them up (a failed write, a deleted file).
+    Now,
+    /// Once they are `storage.release_delay_secs` old, so that responses already streaming a
+    /// replaced version finish; the maintenance sweep deletes them from the catalog's list of
+    /// pending deletions, so no timer is held per release.
+    AfterDelay,
+}
+
+/// Deletes blobs no longer referenced by the catalog, then forgets their pending deletion in
+/// the catalog. If the process stops first, the catalog still lists them and the maintenance
+/// sweep deletes them.
+pub fn release_blobs(ctx: &Arc<Context>, keys: Vec<String>, when: Release) {
+    if keys.is_empty() || when == Release::AfterDelay {
         return;
     }
     let ctx = Arc::clone(ctx);
     tokio::spawn(async move {
-        if !grace.is_zero() {
-            tokio::time::sleep(grace).await;
-        }
         let _ = crate::maintenance::delete_blobs(&ctx, &keys).await;
     });
 }

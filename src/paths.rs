@@ -100,6 +100,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_limit_counts_the_added_leading_slash() {
+        assert_eq!(normalize("abcdefg", 8).as_deref(), Ok("/abcdefg"));
+        assert_eq!(normalize("abcdefgh", 8), Err(ResultCode::PathLengthLimit));
+        assert_eq!(normalize("/abcdefg", 8).as_deref(), Ok("/abcdefg"));
+    }
+
+    #[test]
     fn normalises_and_refuses_hostile_paths() {
         let ok = [
             ("/a1/b2.jpg", "/a1/b2.jpg"),

@@ -8,7 +8,7 @@ use crate::catalog::{
 };
 use crate::context::{now_ms, Context};
 use crate::imaging;
-use crate::ingest::release_blobs;
+use crate::ingest::{release_blobs, Release};
 use crate::operation::OperationSpec;
 use crate::paths;
 use crate::render::pool::{Admission, PoolError};
@@ -19,7 +19,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Why an operation could not be produced.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -382,11 +382,11 @@ pub async fn store_outputs(
             .await
         {
             Ok(outcome) => {
-                release_blobs(ctx, outcome.orphaned_blobs, Duration::from_secs(30));
+                release_blobs(ctx, outcome.orphaned_blobs, Release::AfterDelay);
                 stored.push((outcome.file, outcome.overwritten));
             }
             Err(e) => {
-                release_blobs(ctx, vec![key], Duration::ZERO);
+                release_blobs(ctx, vec![key], Release::Now);
                 ctx.metrics.catalog_errors.inc();
                 return Err(ProduceError::Storage(e.to_string()));
             }

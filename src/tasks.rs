@@ -5,7 +5,7 @@
 
 use crate::catalog::{Catalog, CatalogError, ClaimedTask, Task, TaskStatus};
 use crate::context::{now_ms, Context};
-use crate::ingest::release_blobs;
+use crate::ingest::{release_blobs, Release};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
@@ -238,7 +238,7 @@ async fn run_delete(ctx: &Arc<Context>, task: &Task) -> Result<(), String> {
     let (_, keys) = delete_entries(ctx, &task.app_key, &payload)
         .await
         .map_err(|e| e.to_string())?;
-    release_blobs(ctx, keys, Duration::ZERO);
+    release_blobs(ctx, keys, Release::Now);
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::paths;
 use crate::realtime::{self, RealtimeError};
 use crate::render::cache::Variant;
+use crate::result_code::ResultCode;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use std::sync::Arc;
@@ -33,8 +34,11 @@ pub async fn handle<B>(ctx: &Arc<Context>, req: &Request<B>) -> Response<Body> {
     let Some((container, rest)) = trimmed.split_once('/') else {
         return not_found();
     };
-    let Ok(path) = paths::normalize(rest, ctx.config.limits.max_path_bytes) else {
-        return plain(StatusCode::BAD_REQUEST, "invalid path\n");
+    let path = match paths::normalize(rest, ctx.config.limits.max_path_bytes) {
+        Ok(path) => path,
+        // No file can have a path over the limit.
+        Err(ResultCode::PathLengthLimit) => return not_found(),
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "invalid path\n"),
     };
     let app = match ctx.catalog.app_by_container(container).await {
         Ok(Some(app)) => app,

@@ -5,11 +5,10 @@ use super::envelope::{ApiError, Reply};
 use super::{views, Call};
 use crate::catalog::{CatalogError, Task, TaskStatus};
 use crate::context::now_ms;
-use crate::ingest::release_blobs;
+use crate::ingest::{release_blobs, Release};
 use crate::result_code::ResultCode;
 use crate::tasks::DeletePayload;
 use serde_json::json;
-use std::time::Duration;
 
 /// Longest id accepted in a deletion request.
 const MAX_ID_LEN: usize = 50;
@@ -49,7 +48,7 @@ pub async fn delete_sync(call: Call<'_>) -> Result<Reply, ApiError> {
 async fn run_delete(call: &Call<'_>, payload: &DeletePayload) -> Result<usize, ApiError> {
     match crate::tasks::delete_entries(&call.ctx, &call.app.app_key, payload).await {
         Ok((found, keys)) => {
-            release_blobs(&call.ctx, keys, Duration::ZERO);
+            release_blobs(&call.ctx, keys, Release::Now);
             Ok(found)
         }
         Err(CatalogError::NotFound(_)) => Err(ApiError::new(ResultCode::NoFileToDelete)),

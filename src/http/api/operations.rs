@@ -6,7 +6,7 @@ use super::params::{flex_bool, flex_list, json_body};
 use super::{views, Call};
 use crate::catalog::{AppRecord, OperationRecord, SortKey};
 use crate::context::{now_ms, Context};
-use crate::ingest::release_blobs;
+use crate::ingest::{release_blobs, Release};
 use crate::operation::OperationSpec;
 use crate::paths;
 use crate::produce;
@@ -14,7 +14,6 @@ use crate::result_code::ResultCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Largest operation body accepted.
 const MAX_OPERATION_BODY: u64 = 256 * 1024;
@@ -186,7 +185,7 @@ async fn delete_results(
         .catalog
         .delete_produced_by(app_key, operation_id)
         .await?;
-    release_blobs(ctx, keys, Duration::ZERO);
+    release_blobs(ctx, keys, Release::Now);
     Ok(())
 }
 

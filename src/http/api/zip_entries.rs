@@ -222,4 +222,16 @@ mod tests {
             "reading stops at the cap"
         );
     }
+
+    #[test]
+    fn an_entry_without_a_name_is_refused() {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        zip.start_file("", zip::write::SimpleFileOptions::default())
+            .expect("entry");
+        zip.write_all(b"GIF89a").expect("write");
+        let bytes = zip.finish().expect("zip").into_inner();
+        let mut opened = zip::ZipArchive::new(Cursor::new(Bytes::from(bytes))).expect("zip");
+        let item = read_entry(&mut opened, 0, "/z", &limits(1 << 20)).expect("an item");
+        assert_eq!(item.path, Err(ResultCode::InvalidFilename));
+    }
 }
