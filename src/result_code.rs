@@ -64,7 +64,8 @@ pub enum ResultCode {
     UploadSizeLimit,
     /// 11050: forbidden characters in a file or folder name.
     InvalidFilename,
-    /// 11051: a callback URL on a port that is not allowed.
+    /// 11051: a callback URL that is malformed, on a port that is not allowed, or pointing at
+    /// an internal address.
     InvalidUrl,
     /// 11060: an empty file or folder name.
     FilenameEmpty,
