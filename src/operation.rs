@@ -737,7 +737,12 @@ impl OperationSpec {
                     height,
                     ..
                 } => {
-                    for (name, side) in [("width", *width), ("height", *height)] {
+                    let used: &[(&str, u32)] = match mode {
+                        ResizeMode::WidthFit => &[("width", *width)],
+                        ResizeMode::HeightFit => &[("height", *height)],
+                        _ => &[("width", *width), ("height", *height)],
+                    };
+                    for &(name, side) in used {
                         budget::canvas(u64::from(side), 1, limits).map_err(|e| refused(name, e))?;
                     }
                     if *mode == ResizeMode::Fix {

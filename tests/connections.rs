@@ -178,6 +178,69 @@ fn dribbled_request_body_is_cut_off() {
     );
 }
 
+/// A request body that sends a few bytes, then one byte a second for at most 30 s.
+struct DribbledBody {
+    sent: usize,
+}
+
+impl Read for DribbledBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.sent >= 30 || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.sent > 0 {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        self.sent += 1;
+        buf[0] = b'x';
+        Ok(1)
+    }
+}
+
+#[test]
+fn dribbled_http2_request_body_is_answered_and_cut_off() {
+    let server = Server::start_with(&[
+        ("PICTOR_SERVER_READ_TIMEOUT_SECS", "2"),
+        ("PICTOR_SERVER_MIN_READ_BYTES_PER_SEC", "100"),
+    ]);
+    let client = reqwest::blocking::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("HTTP/2 client");
+    let url = format!(
+        "http://{}/image/v2.0/appkeys/{}/images?path=%2Fslow.jpg",
+        server.addr(),
+        server.app.app_key
+    );
+    let started = Instant::now();
+    let sent = client
+        .put(url)
+        .header("Authorization", &server.app.secret_key)
+        .body(reqwest::blocking::Body::new(DribbledBody { sent: 0 }))
+        .send();
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(20),
+        "the stalled body was waited for {waited:?}, not cut off after its window"
+    );
+    // The server answers and resets the stream; the client sees the answer or, when the reset
+    // reaches it first, a failed body.
+    match sent {
+        Ok(resp) => {
+            assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+            let v: serde_json::Value = resp.json().expect("the API envelope");
+            assert_eq!(v["header"]["isSuccessful"], false, "{v}");
+        }
+        Err(e) => assert!(e.is_body() || e.is_request(), "{e:?}"),
+    }
+    assert_eq!(
+        server.get(&server.url("/slow.jpg")).status(),
+        404,
+        "nothing of the stalled upload is stored"
+    );
+}
+
 #[test]
 fn client_that_does_not_read_its_response_is_cut_off() {
     let server = Server::start_with(&[("PICTOR_SERVER_WRITE_TIMEOUT_SECS", "2")]);
@@ -278,7 +341,12 @@ fn metrics_move_to_their_own_listener() {
         "the metrics listener serves nothing else"
     );
     let api = server.get(&server.api("folders?path=%2F"));
-    assert_ne!(api.status(), 404, "the main listener still serves the API");
+    assert_eq!(api.status(), 200, "the main listener still serves the API");
+    let envelope: serde_json::Value = api.json().expect("the API envelope");
+    assert_eq!(
+        envelope["header"]["resultCode"], 30004,
+        "answered by the API (no secret given): {envelope}"
+    );
 }
 
 #[test]

@@ -282,6 +282,54 @@ fn a_png_icc_bomb_is_dropped_without_being_inflated() {
     );
 }
 
+#[test]
+fn enlarged_animation_frames_are_bounded_together() {
+    // 5 frames of 85x77 enlarged to 800x800 each: one frame fits 1,000,000 pixels, five
+    // (3,200,000) do not; the render stops after the first output frame.
+    let limits = Limits {
+        max_pixels: 1_000_000,
+        ..Limits::default()
+    };
+    let grow = one_job(
+        "resize_fix",
+        serde_json::json!({"width": 800, "height": 800, "upDownSizeType": "upDownAll",
+                           "keepAnimation": true}),
+    );
+    let gif = corpus("animated/anim_gif_cogs_transparent_5frames_85x77.gif");
+    let err = imaging::run(&gif, &grow, &limits).expect_err("five enlarged frames refused");
+    assert!(matches!(err, ImagingError::TooLarge { .. }), "{err}");
+    let fits = one_job(
+        "resize_fix",
+        serde_json::json!({"width": 400, "height": 400, "upDownSizeType": "upDownAll",
+                           "keepAnimation": true}),
+    );
+    let out = imaging::run(&gif, &fits, &limits).expect("five 400x400 frames fit");
+    assert_eq!((out[0].width, out[0].height), (400, 400));
+}
+
+#[test]
+fn a_second_png_icc_chunk_is_not_inflated_either() {
+    let bomb = png_with_icc(64 * MIB);
+    let at = bomb
+        .windows(4)
+        .position(|w| w == b"iCCP")
+        .expect("an iCCP chunk")
+        - 4;
+    let len = u32::from_be_bytes([bomb[at], bomb[at + 1], bomb[at + 2], bomb[at + 3]]) as usize;
+    let chunk = bomb[at..at + 12 + len].to_vec();
+    let mut twice = bomb[..at + 12 + len].to_vec();
+    twice.extend_from_slice(&chunk);
+    twice.extend_from_slice(&bomb[at + 12 + len..]);
+    let gray = one_job("gray", serde_json::json!({}));
+    let (out, largest) =
+        largest_allocation(|| imaging::run(&twice, &gray, &Limits::default()).expect("rendered"));
+    assert!(
+        largest < 8 * MIB,
+        "largest allocation {largest} bytes: a profile was inflated"
+    );
+    assert_eq!((out[0].width, out[0].height), (1, 1));
+}
+
 /// Writes `value` as a little-endian 24-bit field (WebP canvas sides minus one).
 fn put_u24(bytes: &mut [u8], at: usize, value: u32) {
     bytes[at..at + 3].copy_from_slice(&value.to_le_bytes()[..3]);

@@ -63,7 +63,7 @@ impl Drop for InFlightGuard {
 /// One direction's progress window: opened when the server starts waiting, checked when it
 /// expires while the server still waits.
 #[derive(Debug)]
-struct Window {
+pub(crate) struct Window {
     rule: Progress,
     timer: Option<Pin<Box<Sleep>>>,
     open: bool,
@@ -71,7 +71,8 @@ struct Window {
 }
 
 impl Window {
-    fn new(rule: Progress) -> Self {
+    /// A window with no wait begun.
+    pub(crate) fn new(rule: Progress) -> Self {
         Self {
             rule,
             timer: None,
@@ -80,7 +81,8 @@ impl Window {
         }
     }
 
-    fn moved(&mut self, n: usize) {
+    /// Counts `n` bytes of progress.
+    pub(crate) fn moved(&mut self, n: usize) {
         if self.open {
             self.moved = self.moved.saturating_add(n as u64);
         }
@@ -94,7 +96,7 @@ impl Window {
     /// minimum progress, otherwise registers the waker for the window's end.
     /// A window that ended more than a window ago expired while nobody waited on the peer
     /// (the server was busy); it is restarted rather than judged.
-    fn waiting(&mut self, cx: &mut Context<'_>, what: &'static str) -> io::Result<()> {
+    pub(crate) fn waiting(&mut self, cx: &mut Context<'_>, what: &'static str) -> io::Result<()> {
         let now = Instant::now();
         let deadline = now + self.rule.window;
         let stale = self
@@ -146,6 +148,33 @@ impl<S> TimedIo<S> {
             in_flight,
             preface_seen: 0,
             http2: false,
+        }
+    }
+
+    /// Accounts for a write: bytes written count as the client's progress (and a response
+    /// under way ends the wait for the client to send); a write that cannot proceed waits
+    /// under the write window.
+    fn wrote(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        match polled {
+            Poll::Ready(Ok(n)) => {
+                self.write.moved(n);
+                if n > 0 {
+                    self.read.close();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => match self
+                .write
+                .waiting(cx, "client read too little for too long")
+            {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            },
         }
     }
 
@@ -204,23 +233,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Ready(Ok(n)) => {
-                this.write.moved(n);
-                if n > 0 {
-                    this.read.close();
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => match this
-                .write
-                .waiting(cx, "client read too little for too long")
-            {
-                Ok(()) => Poll::Pending,
-                Err(e) => Poll::Ready(Err(e)),
-            },
-        }
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.wrote(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -229,23 +243,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(Ok(n)) => {
-                this.write.moved(n);
-                if n > 0 {
-                    this.read.close();
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => match this
-                .write
-                .waiting(cx, "client read too little for too long")
-            {
-                Ok(()) => Poll::Pending,
-                Err(e) => Poll::Ready(Err(e)),
-            },
-        }
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.wrote(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {

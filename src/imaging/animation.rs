@@ -143,6 +143,15 @@ pub fn run(
         }
         Ok(img)
     };
+    // The jobs may enlarge every frame: once the first output frame's size is known, all the
+    // frames of that size must fit the pixel limit together, before the second is made.
+    let check_output = |img: &RgbaImage, first: bool| {
+        if first {
+            let (w, h) = img.dimensions();
+            super::budget::animation(source.frames, u64::from(w), u64::from(h), limits)?;
+        }
+        Ok::<(), ImagingError>(())
+    };
     let no_frames = || ImagingError::Corrupt("the animation has no frames".into());
     let mut size = None;
     let encoded = match format {
@@ -151,6 +160,7 @@ pub fn run(
             let mut anim = super::webp::Animation::new(quality);
             for_each_frame(decoded.frames, limits, total, |img, ms| {
                 let img = each(img)?;
+                check_output(&img, size.is_none())?;
                 size = Some(img.dimensions());
                 anim.push(&img, ms)
             })?;
@@ -180,6 +190,7 @@ pub fn run(
                 }
                 for_each_frame(decoded.frames, limits, total, |img, ms| {
                     let img = each(img)?;
+                    check_output(&img, size.is_none())?;
                     size = Some(img.dimensions());
                     let delay = image::Delay::from_numer_denom_ms(ms, 1);
                     encoder

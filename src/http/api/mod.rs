@@ -138,7 +138,8 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
 /// sending its body reads the answer; a larger body is answered with `Connection: close`.
 pub async fn handle(ctx: &Arc<Context>, req: Request<Incoming>) -> Response<Body> {
     let (parts, incoming) = req.into_parts();
-    let mut body = RequestBody::new(incoming, &parts.headers);
+    let progress = crate::http::connection::read_progress(&ctx.config.server);
+    let mut body = RequestBody::new(incoming, &parts.headers, progress);
     let outcome = dispatch(ctx, parts, &mut body).await;
     let complete = body.drain(ctx.config.limits.max_request_bytes).await;
     ctx.metrics.bytes_in.inc_by(body.bytes_read());

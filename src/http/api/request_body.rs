@@ -1,16 +1,31 @@
 //! The body of a management API request. Handlers borrow it and read what they need; the
 //! dispatcher drains whatever they left before answering, so a client that is still sending
-//! reads the answer instead of a reset connection.
+//! reads the answer instead of a reset connection. Whatever the protocol, a client must keep
+//! sending the body at the configured minimum rate (`server.read_timeout_secs`,
+//! `server.min_read_bytes_per_sec`); HTTP/2 streams are not covered by the socket's own rule.
 
+use crate::http::timed_io::{Progress, Window};
 use bytes::Bytes;
 use http::HeaderMap;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+/// Why a request body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The connection failed or the client sent a malformed body.
+    #[error(transparent)]
+    Read(#[from] hyper::Error),
+    /// The client sent less than the minimum for a whole window.
+    #[error("{0}")]
+    Stalled(std::io::Error),
+}
+
 /// A request body that counts the bytes read from it.
 pub struct RequestBody {
     inner: Incoming,
+    progress: Window,
     announced: Option<u64>,
     expects_continue: bool,
     polled: bool,
@@ -19,8 +34,8 @@ pub struct RequestBody {
 }
 
 impl RequestBody {
-    /// Wraps the body of a request with `headers`.
-    pub fn new(inner: Incoming, headers: &HeaderMap) -> Self {
+    /// Wraps the body of a request with `headers`, which must arrive with `progress`.
+    pub fn new(inner: Incoming, headers: &HeaderMap, progress: Progress) -> Self {
         let announced = headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -30,6 +45,7 @@ impl RequestBody {
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         Self {
             inner,
+            progress: Window::new(progress),
             announced,
             expects_continue,
             polled: false,
@@ -49,7 +65,7 @@ impl RequestBody {
     }
 
     /// The next chunk of data, `None` at the end of the body.
-    pub async fn data(&mut self) -> Option<Result<Bytes, hyper::Error>> {
+    pub async fn data(&mut self) -> Option<Result<Bytes, BodyError>> {
         loop {
             let frame = std::future::poll_fn(|cx| Pin::new(&mut *self).poll_frame(cx)).await?;
             match frame {
@@ -87,25 +103,35 @@ impl RequestBody {
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
         this.polled = true;
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
+        match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.read += data.len() as u64;
+                    this.progress.moved(data.len());
                 }
+                Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(None) => this.ended = true,
-            Poll::Ready(Some(Err(_))) | Poll::Pending => {}
+            Poll::Ready(None) => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Pending => match this.progress.waiting(
+                cx,
+                "the client sent too little of its request body for too long",
+            ) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Some(Err(BodyError::Stalled(e)))),
+            },
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {

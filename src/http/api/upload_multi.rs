@@ -10,6 +10,7 @@ use super::zip_entries::{self, Archive, Budget};
 use super::Call;
 use crate::paths;
 use crate::produce;
+use crate::render::pool::PoolError;
 use crate::result_code::ResultCode;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyDataStream;
@@ -98,7 +99,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
                 for index in 0..archive.len() {
                     let limits = call.ctx.config.limits.clone();
                     let base = basepath.clone();
-                    let (back, item) = on_pool(&call, move || {
+                    let (back, item) = on_pool(&call, Turn::Waiting, move || {
                         let item = zip_entries::read_entry(&mut archive, index, &base, &limits);
                         (archive, item)
                     })
@@ -153,7 +154,7 @@ async fn prepare(
             }
         };
         let job_limits = limits.clone();
-        let (left, measured) = on_pool(call, move || {
+        let (left, measured) = on_pool(call, Turn::Admitted, move || {
             let mut budget = budget;
             let measured = zip_entries::measure(bytes, &mut budget, &job_limits);
             (budget, measured)
@@ -176,16 +177,37 @@ async fn prepare(
     Ok(uploads)
 }
 
+/// When archive work waits for a render worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Take a place in the pool or be refused at once, like a real-time render: measuring
+    /// the archives of a new request.
+    Admitted,
+    /// Wait for a worker: reading the entries of archives already measured and admitted.
+    Waiting,
+}
+
 /// Runs archive work on the render pool, which bounds the CPU that image work of any kind
-/// takes; it waits for a worker like a background task rather than being refused.
-async fn on_pool<T, F>(call: &Call<'_>, job: F) -> Result<T, ApiError>
+/// takes. A request whose archives find the pool full is refused before anything is stored.
+async fn on_pool<T, F>(call: &Call<'_>, turn: Turn, job: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    call.ctx.renderer.pool.run_waiting(job).await.map_err(|e| {
-        tracing::error!(error = %e, "zip extraction aborted");
-        ApiError::new(ResultCode::Fail)
+    let pool = &call.ctx.renderer.pool;
+    let done = match turn {
+        Turn::Admitted => pool.run(job).await,
+        Turn::Waiting => pool.run_waiting(job).await,
+    };
+    done.map_err(|e| match e {
+        PoolError::Overloaded => ApiError {
+            code: ResultCode::Fail,
+            message: Some("The server is busy; send the archive again later.".to_owned()),
+        },
+        PoolError::Aborted => {
+            tracing::error!(error = %e, "zip extraction aborted");
+            ApiError::new(ResultCode::Fail)
+        }
     })
 }
 

@@ -58,40 +58,76 @@ impl Budget {
     }
 }
 
-/// Opens an archive and charges `budget` with its file entries and the bytes they really
-/// inflate to, reading each entry into nothing (at most `max_upload_bytes + 1` of it, and never
-/// more than one byte past the budget). `Ok(None)` when it is not a readable archive.
+/// Opens an archive and charges `budget` with its entries (folders too: they count as items
+/// of the request) and the bytes its files really inflate to, reading each file into nothing
+/// (at most `max_upload_bytes + 1` of it, and never more than one byte past the budget).
+/// The entry count the archive declares is checked before its directory is parsed, since
+/// parsing allocates per entry. `Ok(None)` when it is not a readable archive.
 pub fn measure(
     bytes: Bytes,
     budget: &mut Budget,
     limits: &LimitsConfig,
 ) -> Result<Option<Archive>, Overrun> {
+    if declared_entries(&bytes).is_some_and(|n| n > budget.entries as u64) {
+        return Err(Overrun::Entries);
+    }
     let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
         return Ok(None);
     };
+    if archive.len() > budget.entries {
+        return Err(Overrun::Entries);
+    }
+    let mut scratch = vec![0u8; 64 * 1024];
     for i in 0..archive.len() {
+        budget.take_entry()?;
         let Ok(mut entry) = archive.by_index(i) else {
-            budget.take_entry()?;
             continue;
         };
         if entry.is_dir() {
             continue;
         }
-        budget.take_entry()?;
         let cap = limits.max_upload_bytes.min(budget.bytes);
-        budget.take_bytes(inflated_len(&mut entry, cap.saturating_add(1)))?;
+        budget.take_bytes(inflated_len(
+            &mut entry,
+            cap.saturating_add(1),
+            &mut scratch,
+        ))?;
     }
     Ok(Some(archive))
 }
 
-/// Bytes `reader` yields, reading at most `cap` of them into a small scratch buffer; a read
-/// error ends the count (reading the entry for real reports it).
-fn inflated_len(reader: &mut impl Read, cap: u64) -> u64 {
-    let mut scratch = vec![0u8; 64 * 1024];
+/// The number of entries the end-of-central-directory record of `bytes` declares (the zip64
+/// record's when the classic one says 0xFFFF), or `None` when there is no such record to read.
+fn declared_entries(bytes: &[u8]) -> Option<u64> {
+    const EOCD: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    const ZIP64_LOCATOR: [u8; 4] = [0x50, 0x4b, 0x06, 0x07];
+    const ZIP64_EOCD: [u8; 4] = [0x50, 0x4b, 0x06, 0x06];
+    let search_from = bytes.len().saturating_sub(22 + usize::from(u16::MAX));
+    let eocd = search_from + bytes[search_from..].windows(4).rposition(|w| w == EOCD)?;
+    let record = bytes.get(eocd..eocd + 22)?;
+    let total = u16::from_le_bytes([record[10], record[11]]);
+    if total != u16::MAX {
+        return Some(u64::from(total));
+    }
+    let locator = bytes.get(eocd.checked_sub(20)?..eocd)?;
+    if locator[..4] != ZIP64_LOCATOR {
+        return None;
+    }
+    let offset = usize::try_from(u64::from_le_bytes(locator[8..16].try_into().ok()?)).ok()?;
+    let zip64 = bytes.get(offset..offset.checked_add(56)?)?;
+    if zip64[..4] != ZIP64_EOCD {
+        return None;
+    }
+    Some(u64::from_le_bytes(zip64[32..40].try_into().ok()?))
+}
+
+/// Bytes `reader` yields, reading at most `cap` of them into `scratch`; a read error ends the
+/// count (reading the entry for real reports it).
+fn inflated_len(reader: &mut impl Read, cap: u64, scratch: &mut [u8]) -> u64 {
     let mut limited = reader.take(cap);
     let mut total = 0u64;
     loop {
-        match limited.read(&mut scratch) {
+        match limited.read(scratch) {
             Ok(0) | Err(_) => return total,
             Ok(n) => total += n as u64,
         }
@@ -217,7 +253,7 @@ mod tests {
         assert_eq!(item.data, Err(ResultCode::UploadSizeLimit));
         let entry = opened.by_index(0).expect("entry");
         assert_eq!(
-            inflated_len(&mut { entry }, 100),
+            inflated_len(&mut { entry }, 100, &mut [0u8; 64]),
             100,
             "reading stops at the cap"
         );
@@ -233,5 +269,27 @@ mod tests {
         let mut opened = zip::ZipArchive::new(Cursor::new(Bytes::from(bytes))).expect("zip");
         let item = read_entry(&mut opened, 0, "/z", &limits(1 << 20)).expect("an item");
         assert_eq!(item.path, Err(ResultCode::InvalidFilename));
+    }
+
+    #[test]
+    fn folders_count_and_the_declared_count_is_checked_first() {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..50 {
+            zip.add_directory(format!("d{i}/"), zip::write::SimpleFileOptions::default())
+                .expect("folder");
+        }
+        let bytes = Bytes::from(zip.finish().expect("zip").into_inner());
+        assert_eq!(declared_entries(&bytes), Some(50));
+        let mut budget = Budget::new(1 << 20, 49);
+        assert_eq!(
+            measure(bytes.clone(), &mut budget, &limits(1 << 20)).err(),
+            Some(Overrun::Entries)
+        );
+        let mut budget = Budget::new(1 << 20, 50);
+        assert!(matches!(
+            measure(bytes, &mut budget, &limits(1 << 20)),
+            Ok(Some(_))
+        ));
+        assert_eq!(budget, Budget::new(1 << 20, 0), "every folder charged");
     }
 }
