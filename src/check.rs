@@ -93,7 +93,7 @@ pub async fn run(ctx: &Context, repair: bool, now: i64) -> Result<CheckReport, C
     orphans.sort();
 
     let deleted = if repair {
-        crate::maintenance::delete_blobs(ctx, &orphans).await
+        crate::maintenance::delete_blobs(ctx, &orphans).await?
     } else {
         0
     };

@@ -59,11 +59,13 @@ pub async fn store_upload(
             if outcome.overwritten {
                 ctx.renderer.l1.invalidate_source(&app.app_key, path);
             }
-            release_blobs(ctx, outcome.orphaned_blobs.clone(), Release::AfterDelay);
             Ok(outcome)
         }
         Err(e) => {
-            release_blobs(ctx, vec![key], Release::Now);
+            // The catalog never referenced these bytes: nobody can be reading them.
+            if ctx.blob.delete(&key).await.is_err() {
+                ctx.metrics.blob_errors.inc();
+            }
             Err(match e {
                 CatalogError::FileExists(_) => ResultCode::FileDuplicatedName,
                 CatalogError::FolderExists(_) => ResultCode::FileDuplicatedName,
@@ -79,28 +81,4 @@ pub fn catalog_failure(ctx: &Context, e: &CatalogError) -> ResultCode {
     ctx.metrics.catalog_errors.inc();
     tracing::error!(error = %e, "catalog failure");
     ResultCode::Fail
-}
-
-/// When the bytes of blobs no longer referenced by the catalog are deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Release {
-    /// At once: nobody can have looked them up (a failed write, a deleted file).
-    Now,
-    /// Once they are `storage.release_delay_secs` old, so that responses already streaming a
-    /// replaced version finish; the maintenance sweep deletes them from the catalog's list of
-    /// pending deletions, so no timer is held per release.
-    AfterDelay,
-}
-
-/// Deletes blobs no longer referenced by the catalog, then forgets their pending deletion in
-/// the catalog. If the process stops first, the catalog still lists them and the maintenance
-/// sweep deletes them.
-pub fn release_blobs(ctx: &Arc<Context>, keys: Vec<String>, when: Release) {
-    if keys.is_empty() || when == Release::AfterDelay {
-        return;
-    }
-    let ctx = Arc::clone(ctx);
-    tokio::spawn(async move {
-        let _ = crate::maintenance::delete_blobs(&ctx, &keys).await;
-    });
 }

@@ -4,6 +4,7 @@
 //! longer ago than `tasks.retention_hours`. It runs at start, then every
 //! `storage.release_delay_secs` (at least 1 s, at most a minute) until shutdown.
 
+use crate::catalog::CatalogError;
 use crate::context::{now_ms, Context};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +36,9 @@ pub async fn sweep(ctx: &Context) {
 }
 
 /// Deletes blobs and forgets their pending deletion; a blob that could not be deleted stays
-/// pending for the next sweep. Returns how many were deleted.
-pub async fn delete_blobs(ctx: &Context, keys: &[String]) -> usize {
+/// pending for the next sweep. Returns how many were deleted, or the catalog's error when
+/// their deletion could not be forgotten.
+pub async fn delete_blobs(ctx: &Context, keys: &[String]) -> Result<usize, CatalogError> {
     let mut deleted = Vec::with_capacity(keys.len());
     for key in keys {
         match ctx.blob.delete(key).await {
@@ -47,11 +49,8 @@ pub async fn delete_blobs(ctx: &Context, keys: &[String]) -> usize {
             }
         }
     }
-    if let Err(e) = ctx.catalog.forget_dropped_blobs(&deleted).await {
-        ctx.metrics.catalog_errors.inc();
-        tracing::error!(error = %e, "could not forget deleted blobs");
-    }
-    deleted.len()
+    ctx.catalog.forget_dropped_blobs(&deleted).await?;
+    Ok(deleted.len())
 }
 
 async fn sweep_dropped_blobs(ctx: &Context) {
@@ -70,9 +69,18 @@ async fn sweep_dropped_blobs(ctx: &Context) {
         if keys.is_empty() {
             return;
         }
-        let deleted = delete_blobs(ctx, &keys).await;
+        let deleted = match delete_blobs(ctx, &keys).await {
+            Ok(deleted) => deleted,
+            Err(e) => {
+                ctx.metrics.catalog_errors.inc();
+                tracing::error!(error = %e, "could not forget deleted blobs");
+                return;
+            }
+        };
         tracing::info!(deleted, "deleted the blobs of replaced or deleted files");
-        if deleted < BATCH {
+        // Blobs that could not be deleted stay pending and are read again by the next sweep,
+        // not by this one.
+        if keys.len() < BATCH || deleted < keys.len() {
             return;
         }
     }

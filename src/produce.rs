@@ -8,7 +8,6 @@ use crate::catalog::{
 };
 use crate::context::{now_ms, Context};
 use crate::imaging;
-use crate::ingest::{release_blobs, Release};
 use crate::operation::OperationSpec;
 use crate::paths;
 use crate::render::pool::{Admission, PoolError};
@@ -382,11 +381,12 @@ pub async fn store_outputs(
             .await
         {
             Ok(outcome) => {
-                release_blobs(ctx, outcome.orphaned_blobs, Release::AfterDelay);
                 stored.push((outcome.file, outcome.overwritten));
             }
             Err(e) => {
-                release_blobs(ctx, vec![key], Release::Now);
+                if ctx.blob.delete(&key).await.is_err() {
+                    ctx.metrics.blob_errors.inc();
+                }
                 ctx.metrics.catalog_errors.inc();
                 return Err(ProduceError::Storage(e.to_string()));
             }
@@ -407,7 +407,7 @@ pub async fn run_image_task(ctx: &Arc<Context>, task: &Task, max_tries: u32) -> 
         Ok(inputs) => inputs,
         Err(attempt) => {
             if attempt.is_final(task.try_count, max_tries) {
-                task_callback::report_lost_inputs(ctx, task, &payload, &attempt).await;
+                task_callback::report_without_result(ctx, task, &payload, &attempt).await;
             }
             return attempt;
         }

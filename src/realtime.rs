@@ -27,7 +27,7 @@ pub enum RealtimeError {
     /// The source image cannot be processed (422).
     #[error("{0}")]
     Unprocessable(String),
-    /// The catalog or the blob store failed (503).
+    /// The catalog or the blob store failed, or a render died outside the imaging guard (503).
     #[error("{0}")]
     Storage(String),
 }
@@ -189,7 +189,7 @@ pub async fn variant(
             }
         })
         .await
-        .map_err(|e| RealtimeError::Unprocessable(e.to_string()))?
+        .map_err(|e| RealtimeError::Storage(e.to_string()))?
         .map_err(RealtimeError::from)
 }
 

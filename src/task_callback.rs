@@ -60,11 +60,16 @@ pub fn result_body(
     }
 }
 
-/// Sends the failure callback of a task whose inputs could not be loaded (its app, source file
-/// or operation no longer exists, or the catalog kept failing), when its payload names a
-/// callback. `sourceFile` is the source when it still exists, `null` otherwise; the result code
+/// Sends the failure callback of a task that ends without a result (its app, source file or
+/// operation no longer exists, the catalog kept failing, or every attempt died with its
+/// worker), when its payload names a callback. `sourceFile` is the source when it still exists, `null` otherwise; the result code
 /// is 40001 for missing inputs and 2 when the catalog failed on every try.
-pub async fn report_lost_inputs(ctx: &Context, task: &Task, payload: &ImagePayload, why: &Attempt) {
+pub async fn report_without_result(
+    ctx: &Context,
+    task: &Task,
+    payload: &ImagePayload,
+    why: &Attempt,
+) {
     let Some(target) = target(payload) else {
         return;
     };

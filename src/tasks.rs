@@ -5,7 +5,8 @@
 
 use crate::catalog::{Catalog, CatalogError, ClaimedTask, Task, TaskStatus};
 use crate::context::{now_ms, Context};
-use crate::ingest::{release_blobs, Release};
+use crate::produce::ImagePayload;
+use crate::task_callback;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::sync::Arc;
@@ -31,14 +32,15 @@ pub struct DeletePayload {
     pub include_thumbnail: bool,
 }
 
-/// Deletes the entries a payload names. Returns how many existed and the blob keys to release.
+/// Deletes the entries a payload names; returns how many existed. Their bytes are left to the
+/// maintenance sweep, which deletes them once `storage.release_delay_secs` have passed, so
+/// responses already streaming them finish.
 pub async fn delete_entries(
     ctx: &Context,
     app_key: &str,
     payload: &DeletePayload,
-) -> Result<(usize, Vec<String>), CatalogError> {
+) -> Result<usize, CatalogError> {
     let mut found = 0;
-    let mut keys = Vec::new();
     for id in &payload.file_ids {
         if let Ok(Some(file)) = ctx.catalog.file_by_id(app_key, id).await {
             ctx.renderer.l1.invalidate_source(app_key, &file.path);
@@ -48,10 +50,7 @@ pub async fn delete_entries(
             .delete_file(app_key, id, payload.include_thumbnail)
             .await
         {
-            Ok(k) => {
-                found += 1;
-                keys.extend(k);
-            }
+            Ok(_) => found += 1,
             Err(CatalogError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
@@ -61,15 +60,12 @@ pub async fn delete_entries(
             ctx.renderer.l1.invalidate_below(app_key, &folder.path);
         }
         match ctx.catalog.delete_folder(app_key, id).await {
-            Ok(k) => {
-                found += 1;
-                keys.extend(k);
-            }
+            Ok(_) => found += 1,
             Err(CatalogError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
     }
-    Ok((found, keys))
+    Ok(found)
 }
 
 /// Starts `tasks.workers` workers and the catalog maintenance sweep; all run until
@@ -130,6 +126,12 @@ async fn expire_leases(ctx: &Context) -> Result<(), CatalogError> {
             .tasks
             .with_label_values(&[task.queue_type.as_str(), TaskStatus::Failed.code()])
             .inc();
+        if task.queue_type == IMAGE_QUEUE {
+            if let Ok(payload) = serde_json::from_str::<ImagePayload>(&task.payload) {
+                let why = Attempt::Fail("its attempts never finished".to_owned());
+                task_callback::report_without_result(ctx, &task, &payload, &why).await;
+            }
+        }
     }
     Ok(())
 }
@@ -235,10 +237,9 @@ async fn run(ctx: &Arc<Context>, claimed: ClaimedTask) {
 async fn run_delete(ctx: &Arc<Context>, task: &Task) -> Result<(), String> {
     let payload: DeletePayload =
         serde_json::from_str(&task.payload).map_err(|e| format!("bad payload: {e}"))?;
-    let (_, keys) = delete_entries(ctx, &task.app_key, &payload)
+    delete_entries(ctx, &task.app_key, &payload)
         .await
         .map_err(|e| e.to_string())?;
-    release_blobs(ctx, keys, Release::Now);
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{
-    assert_code, corpus, corpus_dir, create_app_named, list_apps, manifest_dims, pictor,
+    assert_code, corpus, corpus_dir, create_app_named, list_apps, manifest_dims, pictor, transform,
     wait_listening, AppKeys, Server,
 };
 use reqwest::Method;
@@ -247,18 +247,6 @@ fn upload_survives_a_restart() {
     assert_eq!(served.bytes().expect("body").as_ref(), gif.as_slice());
     let list = s.json(Method::GET, "folders?basepath=/keep", None);
     assert_eq!(list["paging"]["totalFileCount"], 1);
-}
-
-/// Runs `pictor transform --operation OP SRC OUTDIR`.
-fn transform(operation: &Path, src: &Path, outdir: &Path) -> std::process::Output {
-    pictor()
-        .arg("transform")
-        .arg("--operation")
-        .arg(operation)
-        .arg(src)
-        .arg(outdir)
-        .output()
-        .expect("run pictor transform")
 }
 
 /// Asserts a failed transform: a non-zero exit and exactly one line on stderr, no panic.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_code, corpus, corpus_dir, pictor, Server};
+use common::{assert_code, corpus, corpus_dir, transform, Server};
 use serde_json::json;
 use std::path::Path;
 
@@ -42,6 +42,9 @@ fn sizes_known_from_the_options_are_refused_when_saved() {
         ("circle", json!({"radius": 4096})),
         ("grid", json!({"countX": 10, "countY": 10})),
         ("resize_fix", json!({"width": 8192, "height": 8192})),
+        // The side a mode ignores is not judged.
+        ("resize_width_fit", json!({"width": 300, "height": 9000})),
+        ("resize_height_fit", json!({"width": 9000, "height": 300})),
     ] {
         let body = json!({"data": [{"templateOperationId": template, "option": option}]});
         assert_code(&s.put_operation("fits", body), 0);
@@ -68,18 +71,6 @@ fn sizes_that_depend_on_the_source_are_refused_when_rendered() {
     let bytes = resp.bytes().expect("body");
     let img = image::load_from_memory(&bytes).expect("a JPEG");
     assert_eq!((img.width(), img.height()), (400, 400));
-}
-
-/// Runs `pictor transform --operation OP SRC OUTDIR`.
-fn transform(operation: &Path, src: &Path, outdir: &Path) -> std::process::Output {
-    pictor()
-        .arg("transform")
-        .arg("--operation")
-        .arg(operation)
-        .arg(src)
-        .arg(outdir)
-        .output()
-        .expect("run pictor transform")
 }
 
 fn assert_one_line_failure(out: &std::process::Output, needle: &str) {

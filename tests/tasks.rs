@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_code, corpus, dims, Server};
+use common::{assert_code, corpus, dims, insert_crashed_task, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -260,21 +260,7 @@ fn tasks_survive_a_crash_and_a_restart() {
     let file_id = up["file"]["id"].as_str().expect("id").to_owned();
     assert_eq!(s.terminate().code(), Some(0));
 
-    let catalog = s.data_dir.join("catalog.sqlite3");
-    let conn = rusqlite::Connection::open(&catalog).expect("open catalog");
-    let app = s.app.app_key.clone();
-    let payload = json!({"source_id": file_id, "operation_id": "thumb",
-                         "callback_url": null, "callback_id": ""})
-    .to_string();
-    conn.execute(
-        "INSERT INTO tasks (id, app_key, queue_type, status, try_count, queued_at, operation_id,
-             path, payload, error, lease_until)
-         VALUES ('crashed-task', ?1, 'image', 'P', 1, 1, 'thumb', '/shop/photo_thumb.jpg', ?2,
-             NULL, 1)",
-        rusqlite::params![app, payload],
-    )
-    .expect("insert a task left in progress by a crash");
-    drop(conn);
+    insert_crashed_task(&s, "crashed-task", &file_id, 1, None);
 
     let s2 = Server::spawn(&s.data_dir.clone(), s.app.clone(), &[]);
     let done = s2.wait_task("crashed-task");

@@ -29,7 +29,8 @@ pub struct Callbacks {
     catalog: Arc<dyn Catalog>,
     /// What callback URLs may name.
     policy: TargetPolicy,
-    /// Bounded name lookups, shared by request-time checks and deliveries.
+    /// Bounded name lookups of request-time checks; deliveries have their own in the client's
+    /// resolver, so names that clients make slow cannot starve deliveries.
     lookups: Lookups,
     /// HTTP client: configured timeout, no redirects, no proxy, filtering resolver.
     client: reqwest::Client,
@@ -53,23 +54,25 @@ impl Callbacks {
             allowed_ports: config.allowed_ports.clone(),
             allow_private_networks: config.allow_private_networks,
         };
-        let lookups = Lookups::new(
-            config.concurrency.max(1),
-            Duration::from_millis(config.resolve_timeout_ms.max(1)),
-        );
+        let lookups = || {
+            Lookups::new(
+                config.concurrency.max(1),
+                Duration::from_millis(config.resolve_timeout_ms.max(1)),
+            )
+        };
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .dns_resolver(Arc::new(FilteringResolver {
                 policy: policy.clone(),
-                lookups: lookups.clone(),
+                lookups: lookups(),
             }))
             .build()?;
         Ok(Self {
             catalog,
             policy,
-            lookups,
+            lookups: lookups(),
             client,
             queued: Arc::new(Notify::new()),
             failures,

@@ -610,3 +610,36 @@ pub fn mean_abs_diff(a: &image::RgbaImage, b: &image::RgbaImage) -> f64 {
         .sum();
     total as f64 / a.as_raw().len() as f64
 }
+
+/// Runs `pictor transform --operation OP SRC OUTDIR`.
+pub fn transform(operation: &Path, src: &Path, outdir: &Path) -> std::process::Output {
+    pictor()
+        .arg("transform")
+        .arg("--operation")
+        .arg(operation)
+        .arg(src)
+        .arg(outdir)
+        .output()
+        .expect("run pictor transform")
+}
+
+/// Inserts an `image` task left in progress (expired lease) after `tries` attempts.
+pub fn insert_crashed_task(
+    s: &Server,
+    id: &str,
+    file_id: &str,
+    tries: u32,
+    callback_url: Option<&str>,
+) {
+    let conn = rusqlite::Connection::open(s.data_dir.join("catalog.sqlite3")).expect("open");
+    let payload = serde_json::json!({"source_id": file_id, "operation_id": "thumb",
+                         "callback_url": callback_url, "callback_id": id})
+    .to_string();
+    conn.execute(
+        "INSERT INTO tasks (id, app_key, queue_type, status, try_count, queued_at, operation_id,
+             path, payload, error, lease_until)
+         VALUES (?1, ?2, 'image', 'P', ?3, 1, 'thumb', '/shop/photo_thumb.jpg', ?4, NULL, 1)",
+        rusqlite::params![id, s.app.app_key, tries, payload],
+    )
+    .expect("insert a task left in progress by a crash");
+}

@@ -5,7 +5,6 @@ use super::envelope::{ApiError, Reply};
 use super::{views, Call};
 use crate::catalog::{CatalogError, Task, TaskStatus};
 use crate::context::now_ms;
-use crate::ingest::{release_blobs, Release};
 use crate::result_code::ResultCode;
 use crate::tasks::DeletePayload;
 use serde_json::json;
@@ -47,10 +46,7 @@ pub async fn delete_sync(call: Call<'_>) -> Result<Reply, ApiError> {
 /// Deletes what `payload` names; returns how many entries existed.
 async fn run_delete(call: &Call<'_>, payload: &DeletePayload) -> Result<usize, ApiError> {
     match crate::tasks::delete_entries(&call.ctx, &call.app.app_key, payload).await {
-        Ok((found, keys)) => {
-            release_blobs(&call.ctx, keys, Release::Now);
-            Ok(found)
-        }
+        Ok(found) => Ok(found),
         Err(CatalogError::NotFound(_)) => Err(ApiError::new(ResultCode::NoFileToDelete)),
         Err(e) => Err(call.catalog_error(&e)),
     }

@@ -6,7 +6,6 @@ use super::params::{flex_bool, flex_list, json_body};
 use super::{views, Call};
 use crate::catalog::{AppRecord, OperationRecord, SortKey};
 use crate::context::{now_ms, Context};
-use crate::ingest::{release_blobs, Release};
 use crate::operation::OperationSpec;
 use crate::paths;
 use crate::produce;
@@ -181,11 +180,9 @@ async fn delete_results(
     app_key: &str,
     operation_id: &str,
 ) -> Result<(), crate::catalog::CatalogError> {
-    let keys = ctx
-        .catalog
+    ctx.catalog
         .delete_produced_by(app_key, operation_id)
         .await?;
-    release_blobs(ctx, keys, Release::Now);
     Ok(())
 }
 
