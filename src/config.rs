@@ -60,7 +60,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
-    /// Address and port serving `/metrics` alone; empty serves it on `listen`.
+    /// Address and port serving `/metrics` (and `/healthz`, `/readyz`) apart from `listen`;
+    /// empty serves `/metrics` on `listen`.
     pub metrics_listen: String,
     /// Open connections at most; when reached, no connection is accepted until one closes.
     pub max_connections: usize,
