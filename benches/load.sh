@@ -8,6 +8,9 @@
 #   4. imgproxy's cold-render method: the 20 photos of ../shared/bench/photos,
 #      resize_max_fit 512x512 quality 80, 2 connections each walking the list, 15 s,
 #      result cache off; requests/s, p50/p95 and the server's peak RSS (VmHWM).
+#   5. overload: 1,000 connections asking for cold renders of the same photos from a process
+#      with one render worker and a queue of 8: most answers are 503 with Retry-After; it
+#      reports their latency, the count of 200s and 503s, and the server's peak RSS.
 # Needs wrk, nginx, curl and python3 (scripts/setup --bench installs them).
 # Usage: benches/load.sh [SECONDS]   (default 10 for the hit tests; the cold test is 15 s)
 set -euo pipefail
@@ -169,6 +172,20 @@ read -r ip_rps ip_p50 ip_p95 ip_p99 ip_err < <(walk 2 2 15 "$work/photos.txt")
 peak_rss="$(rss_kib VmHWM)"
 stop_pictor
 
+# 5. Overload: 1,000 connections on a fresh process with one render worker and a queue of 8,
+# result cache still off, so nearly every request finds the render pool full.
+export PICTOR_RENDER_WORKERS=1 PICTOR_RENDER_QUEUE=8
+start_pictor
+curl -fs -o /dev/null "$base/$container/photos/01_Grey.jpg?fit512"
+ov_base_rss="$(rss_kib VmRSS)"
+read -r ov_rps ov_p50 ov_p99 ov_ok ov_busy ov_other ov_err < <(
+    wrk -t2 -c1000 -d"${secs}s" --timeout 10s -s "$root/benches/overload.lua" "$base" -- "$work/photos.txt" |
+        sed -n 's/^RESULT //p'
+)
+ov_peak_rss="$(rss_kib VmHWM)"
+stop_pictor
+unset PICTOR_RENDER_WORKERS PICTOR_RENDER_QUEUE
+
 mib() { python3 -c "print(f'{$1/1024:.1f}')"; }
 ratio="$(python3 -c "print(f'{100*$hit_rps/$ng_rps:.0f}')")"
 cat <<EOF
@@ -185,4 +202,8 @@ Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | se
 
 L1 hits: ${ratio}% of nginx's requests/s.
 Cold test peak RSS (VmHWM): $(mib "$peak_rss") MiB (RSS before the test: $(mib "$base_rss") MiB).
+
+Overload, 1,000 connections, 1 render worker, queue 8, cache off, ${secs} s:
+$ov_rps answers/s, p50 $ov_p50 ms, p99 $ov_p99 ms; $ov_ok renders (200), $ov_busy refused (503),
+$ov_other other statuses, $ov_err socket errors; peak RSS $(mib "$ov_peak_rss") MiB (before: $(mib "$ov_base_rss") MiB).
 EOF
