@@ -16,7 +16,7 @@
 //! - [`config`], [`context`], [`metrics`], [`server`]: configuration, shared state,
 //!   Prometheus metrics, and process start/stop.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod blob;
