@@ -1228,7 +1228,7 @@ mod tests {
             Some(UpDown::UpOnly)
         );
         assert_eq!(up_down(""), Some(UpDown::DownOnly));
-        assert_eq!(spec.canonical_json().contains("resize_fixed"), false);
+        assert!(!spec.canonical_json().contains("resize_fixed"));
     }
 
     #[test]

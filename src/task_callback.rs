@@ -48,8 +48,6 @@ pub fn result_body(
             "resultFiles": files.iter().map(|(f, _)| file_ref(ctx, app, f)).collect::<Vec<_>>(),
         }),
         Err(e) => {
-            tracing::info!(operation = %op.operation_id, source = %source.path, error = %e,
-                "operation failed");
             json!({
                 "header": failure_header(e.result_code(), &e.to_string()),
                 "id": id,

@@ -25,7 +25,9 @@ fn upload_and_run(s: &Server, path: &str, operation: &str) -> Value {
     let up = s.upload(path, corpus(PHOTO), &format!("operationIds={operation}"));
     assert_code(&up, 0);
     assert_eq!(up["file"]["queues"][0]["tryCount"], 0, "{up}");
-    let queue_id = up["file"]["queues"][0]["queueId"].as_str().expect("queueId");
+    let queue_id = up["file"]["queues"][0]["queueId"]
+        .as_str()
+        .expect("queueId");
     let task = s.wait_task(queue_id);
     assert_eq!(task["queue"]["status"], "D", "{task}");
     task
@@ -72,7 +74,11 @@ fn slice_without_slice_size_yields_the_whole_image_as_one_piece() {
         .collect();
     assert_eq!(names, ["vertical_slice-v_0000.jpg"], "{list}");
     let piece = fetch(&s, "/banner/vertical_slice-v_0000.jpg");
-    assert_eq!(dims(&piece), (640, 480), "one piece holding the whole image");
+    assert_eq!(
+        dims(&piece),
+        (640, 480),
+        "one piece holding the whole image"
+    );
 }
 
 #[test]
@@ -87,8 +93,7 @@ fn fractional_quality_is_rounded_and_shown_as_an_integer() {
     let saved = s.put_operation("100x100", guide_body(json!(80.5)));
     assert_code(&saved, 0);
     assert_eq!(
-        saved["operation"]["jobTemplate"][0]["option"]["quality"],
-        81,
+        saved["operation"]["jobTemplate"][0]["option"]["quality"], 81,
         "{saved}"
     );
     upload_and_run(&s, "/quality/photo.jpg", "100x100");
@@ -126,7 +131,10 @@ fn older_guide_names_are_accepted_and_answered_with_current_ones() {
     assert_code(&grow, 0);
     let option = &grow["operation"]["jobTemplate"][0]["option"];
     assert_eq!(option["upDownSizeType"], "upDownAll", "{grow}");
-    assert_eq!(option["shrinkLargerOnly"], false, "the guide's answer shape");
+    assert_eq!(
+        option["shrinkLargerOnly"], false,
+        "the guide's answer shape"
+    );
 
     let keep = s.put_operation(
         "keep",
@@ -136,8 +144,7 @@ fn older_guide_names_are_accepted_and_answered_with_current_ones() {
     );
     assert_code(&keep, 0);
     assert_eq!(
-        keep["operation"]["jobTemplate"][0]["option"]["upDownSizeType"],
-        "downOnly",
+        keep["operation"]["jobTemplate"][0]["option"]["upDownSizeType"], "downOnly",
         "an explicit upDownSizeType wins"
     );
 
@@ -146,7 +153,11 @@ fn older_guide_names_are_accepted_and_answered_with_current_ones() {
     upload_and_run(&s, "/old/b.jpg", "grow");
     assert_eq!(dims(&fetch(&s, "/old/b_grow.jpg")), (1280, 960), "enlarged");
     upload_and_run(&s, "/old/c.jpg", "keep");
-    assert_eq!(dims(&fetch(&s, "/old/c_keep.jpg")), (640, 480), "never enlarged");
+    assert_eq!(
+        dims(&fetch(&s, "/old/c_keep.jpg")),
+        (640, 480),
+        "never enlarged"
+    );
 }
 
 #[test]
@@ -279,7 +290,11 @@ fn multi_upload_callback_receives_only_the_upload_result() {
 fn rows_over_ten_thousand_answer_file_count_limit() {
     let s = Server::start();
     assert_code(&s.mkdir("/rows"), 0);
-    for listing in ["folders?basepath=/rows", "operations?", "operations?template=true"] {
+    for listing in [
+        "folders?basepath=/rows",
+        "operations?",
+        "operations?template=true",
+    ] {
         let sep = if listing.ends_with('?') { "" } else { "&" };
         let at = |rows: &str| s.json(Method::GET, &format!("{listing}{sep}rows={rows}"), None);
         assert_code(&at("10001"), 11003);
