@@ -248,7 +248,8 @@ pub enum Job {
     Slice {
         /// Pieces stacked top to bottom (`vertical`) or left to right.
         vertical: bool,
-        /// Piece height (vertical) or width (horizontal).
+        /// Piece height (vertical) or width (horizontal); 0 leaves the image whole along that
+        /// direction (one piece).
         size: u32,
         /// Keep every frame of an animation.
         keep_animation: bool,
@@ -287,6 +288,15 @@ const TEMPLATES: [(&str, u8, &str); 11] = [
     ("circle", 2, "CircleCropJob"),
     ("watermark", 2, "WatermarkJob"),
 ];
+
+/// The template a name given on input stands for: the older guide's `resize_fixed` is
+/// `resize_fix`; every other name stands for itself.
+fn current_template_name(name: &str) -> &str {
+    match name {
+        "resize_fixed" => "resize_fix",
+        other => other,
+    }
+}
 
 /// A parsed operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -342,7 +352,48 @@ impl Options<'_> {
         }
     }
 
-    /// A size that may be absent or 0 (the unused side of a one-sided resize).
+    /// The lossy quality, a number 1..=100 that may carry a fraction (`80.5`), rounded half
+    /// away from zero; a number in a string is read the same way. Anything else is 10001.
+    fn quality(&self) -> Result<Option<u8>, OperationError> {
+        let value = match self.map.get("quality") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            Some(_) => None,
+        };
+        value
+            .map(f64::round)
+            .filter(|q| (1.0..=100.0).contains(q))
+            .map(|q| Some(q as u8))
+            .ok_or_else(|| {
+                OperationError::Invalid(format!(
+                    "{} must be a number 1..100",
+                    self.field("quality")
+                ))
+            })
+    }
+
+    /// The enlarge/shrink rule: `upDownSizeType` when given; else the older guide's
+    /// `shrinkLargerOnly` (`true` never enlarges, `false` both enlarges and shrinks); else
+    /// `downOnly`.
+    fn up_down(&self) -> Result<UpDown, OperationError> {
+        if let Some(s) = self.string("upDownSizeType")? {
+            return UpDown::parse(s).ok_or_else(|| {
+                OperationError::Invalid(format!(
+                    "{} must be downOnly, upOnly or upDownAll",
+                    self.field("upDownSizeType")
+                ))
+            });
+        }
+        Ok(match self.map.get("shrinkLargerOnly") {
+            None | Some(Value::Null) => UpDown::DownOnly,
+            Some(_) if self.bool("shrinkLargerOnly", true)? => UpDown::DownOnly,
+            Some(_) => UpDown::UpDownAll,
+        })
+    }
+
+    /// A size that may be absent or 0: the unused side of a one-sided resize, or a `sliceSize`
+    /// that leaves the image whole along the slicing direction.
     fn optional_side(&self, name: &str) -> Result<u32, OperationError> {
         match self.int(name)? {
             None | Some(0) => Ok(0),
@@ -433,16 +484,8 @@ fn parse_job(template: &str, opts: &Options<'_>) -> Result<Job, OperationError> 
                 opts.required("height", MAX_SIDE)?,
             ),
         };
-        let quality = opts.positive("quality", 100)?.unwrap_or(75) as u8;
-        let up_down = match opts.string("upDownSizeType")? {
-            None => UpDown::DownOnly,
-            Some(s) => UpDown::parse(s).ok_or_else(|| {
-                OperationError::Invalid(format!(
-                    "{} must be downOnly, upOnly or upDownAll",
-                    opts.field("upDownSizeType")
-                ))
-            })?,
-        };
+        let quality = opts.quality()?.unwrap_or(75);
+        let up_down = opts.up_down()?;
         let target = match opts.string("targetExtension")? {
             None => None,
             Some(ext) => Some(TargetFormat::parse(ext).ok_or_else(|| {
@@ -495,7 +538,7 @@ fn parse_job(template: &str, opts: &Options<'_>) -> Result<Job, OperationError> 
             };
             Ok(Job::Slice {
                 vertical,
-                size: opts.required("sliceSize", MAX_SIDE)?,
+                size: opts.optional_side("sliceSize")?,
                 keep_animation: opts.bool("keepAnimation", true)?,
             })
         }
@@ -667,6 +710,7 @@ impl OperationSpec {
                     )))
                 }
             };
+            let name = current_template_name(name);
             let Some((template, group, _)) = TEMPLATES.iter().find(|(t, _, _)| *t == name) else {
                 return Err(OperationError::UnknownTemplate(format!(
                     "data[{i}].templateOperationId `{name}` is not a template"
@@ -948,7 +992,6 @@ pub fn templates() -> Vec<Value> {
             let example = match *t {
                 "rectangle" => json!({"width": 100, "height": 100}),
                 "circle" => json!({"radius": 50}),
-                "slice" => json!({"sliceSize": 100}),
                 "grid" => json!({"countX": 2, "countY": 2}),
                 "watermark" => json!({"watermarkImagePath": "/watermark.png"}),
                 t if t.starts_with("resize_") => json!({"width": 100, "height": 100}),
@@ -1104,6 +1147,88 @@ mod tests {
         assert!(plain.job_template()[0]["option"]
             .get("callbackUrl")
             .is_none());
+    }
+
+    #[test]
+    fn slice_size_is_optional_and_defaults_to_zero() {
+        let spec = parse(r#"{"data": [{"templateOperationId": "slice", "option": {}}]}"#)
+            .expect("sliceSize is optional");
+        let opt = &spec.job_template()[0]["option"];
+        assert_eq!(opt["sliceSize"], 0);
+        assert_eq!(opt["sliceCropType"], "vertical");
+        let again = OperationSpec::parse("thumb", spec.canonical_json().as_bytes());
+        assert_eq!(again.as_ref(), Ok(&spec));
+        let err =
+            parse(r#"{"data": [{"templateOperationId": "slice", "option": {"sliceSize": -1}}]}"#)
+                .expect_err("negative");
+        assert_eq!(err.result_code(), 10001);
+    }
+
+    #[test]
+    fn quality_is_a_number_rounded_half_away_from_zero() {
+        let quality = |q: &str| {
+            parse(&format!(
+                r#"{{"data": [{{"templateOperationId": "resize_fix",
+                              "option": {{"width": 1, "height": 1, "quality": {q}}}}}]}}"#
+            ))
+            .map(|s| s.job_template()[0]["option"]["quality"].clone())
+        };
+        assert_eq!(quality("80.5"), Ok(json!(81)));
+        assert_eq!(quality("80.4"), Ok(json!(80)));
+        assert_eq!(quality("0.5"), Ok(json!(1)));
+        assert_eq!(quality("100.4"), Ok(json!(100)));
+        assert_eq!(quality(r#""72.5""#), Ok(json!(73)));
+        for bad in ["0.4", "100.5", "-3", "1e300", r#""high""#, "true", "[80]"] {
+            let err = quality(bad).expect_err(bad);
+            assert_eq!(err.result_code(), 10001, "{bad}: {err}");
+            assert!(
+                err.to_string().contains("data[0].option.quality"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn older_names_are_read_and_answered_with_current_ones() {
+        let spec = parse(
+            r#"{"data": [{"templateOperationId": "resize_fixed",
+                          "option": {"width": 10, "height": 20, "shrinkLargerOnly": false}}]}"#,
+        )
+        .expect("older template name");
+        let view = &spec.job_template()[0];
+        assert_eq!(view["templateOperationId"], "resize_fix");
+        assert_eq!(view["option"]["resizeType"], "fix");
+        assert_eq!(view["option"]["upDownSizeType"], "upDownAll");
+        assert_eq!(view["option"]["shrinkLargerOnly"], false);
+        let up_down = |opt: &str| {
+            parse(&format!(
+                r#"{{"data": [{{"templateOperationId": "resize_max_fit",
+                              "option": {{"width": 10, "height": 10{opt}}}}}]}}"#
+            ))
+            .expect(opt)
+            .jobs()[0]
+                .fit()
+                .map(|(_, _, _, u)| u)
+        };
+        assert_eq!(
+            up_down(r#", "shrinkLargerOnly": true"#),
+            Some(UpDown::DownOnly)
+        );
+        assert_eq!(
+            up_down(r#", "shrinkLargerOnly": "false""#),
+            Some(UpDown::UpDownAll)
+        );
+        assert_eq!(
+            up_down(r#", "shrinkLargerOnly": false, "upDownSizeType": "downOnly""#),
+            Some(UpDown::DownOnly),
+            "an explicit upDownSizeType wins"
+        );
+        assert_eq!(
+            up_down(r#", "shrinkLargerOnly": true, "upDownSizeType": "upOnly""#),
+            Some(UpDown::UpOnly)
+        );
+        assert_eq!(up_down(""), Some(UpDown::DownOnly));
+        assert!(!spec.canonical_json().contains("resize_fixed"));
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub enum ResultCode {
     OperationNoProcessingOption,
     /// 40004: the operation could not be parsed.
     OperationParsingFail,
+    /// 500201: the body of a failure callback of an image operation, as the API guide's
+    /// "fail sample" shows it. Not in the published table, and never in an API answer.
+    CallbackOperationFail,
 }
 
 impl ResultCode {
@@ -134,6 +137,7 @@ impl ResultCode {
             Self::OperationFail => 40001,
             Self::OperationNoProcessingOption => 40003,
             Self::OperationParsingFail => 40004,
+            Self::CallbackOperationFail => 500201,
         }
     }
 
@@ -175,10 +179,11 @@ impl ResultCode {
             Self::OperationFail => "Failed to process the image operation.",
             Self::OperationNoProcessingOption => "There are not any option for image processing.",
             Self::OperationParsingFail => "Failed to parsing the image operation.",
+            Self::CallbackOperationFail => "Operation fail. ",
         }
     }
 
-    /// The code for a numeric value, when it is one of the table's.
+    /// The code for a numeric value, when it is one of the table's (500201 is not).
     pub fn from_code(code: i32) -> Option<Self> {
         ALL.iter().copied().find(|c| c.code() == code)
     }

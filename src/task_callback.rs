@@ -48,9 +48,8 @@ pub fn result_body(
             "resultFiles": files.iter().map(|(f, _)| file_ref(ctx, app, f)).collect::<Vec<_>>(),
         }),
         Err(e) => {
-            let code = e.result_code();
             json!({
-                "header": header(code, &format!("{} {e}", code.message())),
+                "header": failure_header(e.result_code(), &e.to_string()),
                 "id": id,
                 "overwritten": false,
                 "operationId": op.operation_id,
@@ -60,10 +59,25 @@ pub fn result_body(
     }
 }
 
+/// The header of a failure body. A failed operation (40001 in task errors) is reported with
+/// the guide's code and message, 500201 and `Operation fail. ` exactly; other failures (the
+/// catalog or the store, a name held by an uploaded file) keep their code, with the detail
+/// after the table's message.
+fn failure_header(code: ResultCode, detail: &str) -> Value {
+    match code {
+        ResultCode::OperationFail => header(
+            ResultCode::CallbackOperationFail,
+            ResultCode::CallbackOperationFail.message(),
+        ),
+        other => header(other, &format!("{} {detail}", other.message())),
+    }
+}
+
 /// Sends the failure callback of a task that ends without a result (its app, source file or
 /// operation no longer exists, the catalog kept failing, or every attempt died with its
-/// worker), when its payload names a callback. `sourceFile` is the source when it still exists, `null` otherwise; the result code
-/// is 40001 for missing inputs and 2 when the catalog failed on every try.
+/// worker), when its payload names a callback. `sourceFile` is the source when it still
+/// exists, `null` otherwise; the result code is 500201 (`Operation fail. `) for missing inputs
+/// and -1 when the catalog failed on every try.
 pub async fn report_without_result(
     ctx: &Context,
     task: &Task,
@@ -90,7 +104,7 @@ pub async fn report_without_result(
         None => Value::Null,
     };
     let body = json!({
-        "header": header(code, &format!("{} {detail}", code.message())),
+        "header": failure_header(code, detail),
         "id": payload.callback_id,
         "overwritten": false,
         "operationId": payload.operation_id,

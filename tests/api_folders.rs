@@ -247,7 +247,6 @@ fn list_parameter_validation() {
     for bad in [
         "",
         "basepath=/list&rows=0",
-        "basepath=/list&rows=10001",
         "basepath=/list&rows=-1",
         "basepath=/list&rows=abc",
         "basepath=/list&page=0",
@@ -260,6 +259,8 @@ fn list_parameter_validation() {
         let v = list(&s, bad);
         assert_result_for(&v, 10001, bad);
     }
+    let over = "basepath=/list&rows=10001";
+    assert_result_for(&list(&s, over), 11003, over);
     assert_result(&list(&s, "basepath=/nowhere"), 20001);
     assert_result(&list(&s, "basepath=/list/beta/deep_photo.gif"), 20001);
 }

@@ -222,7 +222,7 @@ fn max_items_limits_rows_files_and_ids() {
     );
     assert_result(
         &s.json(Method::GET, "folders?basepath=/items&rows=3", None),
-        10001,
+        11003,
     );
     let mut form =
         reqwest::blocking::multipart::Form::new().text("params", r#"{"basepath": "/items"}"#);

@@ -321,8 +321,15 @@ fn apply(
             vec![ops::circle(&img, *gravity, *offset_x, *offset_y, *radius)?]
         }
         Job::Slice { vertical, size, .. } => {
-            budget::slice(img.dimensions(), *vertical, *size, limits)?;
-            ops::slice(&img, *vertical, *size)?
+            let (w, h) = img.dimensions();
+            // A size of 0 leaves the image whole along the slicing direction: one piece.
+            let size = match (*size, *vertical) {
+                (0, true) => h,
+                (0, false) => w,
+                (size, _) => size,
+            };
+            budget::slice(img.dimensions(), *vertical, size, limits)?;
+            ops::slice(&img, *vertical, size)?
         }
         Job::Grid { count_x, count_y } => {
             budget::grid(img.dimensions(), *count_x, *count_y, limits)?;

@@ -63,9 +63,8 @@ pub async fn list(call: Call<'_>) -> Result<Reply, ApiError> {
         }
         Some(n) => Some(n.to_owned()),
     };
-    let max_rows = u32::try_from(call.ctx.config.limits.max_items).unwrap_or(u32::MAX);
     let page = q.int("page", 1, 1..=u32::MAX)?;
-    let rows = q.int("rows", 100, 1..=max_rows)?;
+    let rows = super::paging::rows(q, 100, call.ctx.config.limits.max_items)?;
     let (sort, descending) = match q.get("sort").map(str::trim) {
         None | Some("") | Some("name:asc") | Some("name") => (SortKey::Name, false),
         Some("name:desc") => (SortKey::Name, true),

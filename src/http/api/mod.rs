@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod folders;
 pub mod images;
 pub mod operations;
+pub mod paging;
 pub mod params;
 pub mod queues;
 pub mod request_body;

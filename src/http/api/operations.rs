@@ -193,9 +193,8 @@ pub async fn list(call: Call<'_>) -> Result<Reply, ApiError> {
     if !prefix.is_empty() {
         check_operation_id(&prefix)?;
     }
-    let max_rows = u32::try_from(call.ctx.config.limits.max_items).unwrap_or(u32::MAX);
     let page = q.int("page", 1, 1..=u32::MAX)?;
-    let rows = q.int("rows", 20, 1..=max_rows)?;
+    let rows = super::paging::rows(q, 20, call.ctx.config.limits.max_items)?;
     let (sort, descending) = match q.get("sort").map(str::trim) {
         None | Some("") | Some("date:desc") => (SortKey::Date, true),
         Some("date:asc") | Some("date") => (SortKey::Date, false),

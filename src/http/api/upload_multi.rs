@@ -91,9 +91,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     for upload in uploads {
         match upload {
             Upload::File(item) => {
-                outcome
-                    .store(&call, item, rule, &ops, callback.as_ref())
-                    .await?;
+                outcome.store(&call, item, rule, &ops).await?;
             }
             Upload::Archive(mut archive) => {
                 for index in 0..archive.len() {
@@ -106,9 +104,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
                     .await?;
                     archive = back;
                     if let Some(item) = item {
-                        outcome
-                            .store(&call, item, rule, &ops, callback.as_ref())
-                            .await?;
+                        outcome.store(&call, item, rule, &ops).await?;
                     }
                 }
             }

@@ -24,14 +24,15 @@ pub struct Outcome {
 
 impl Outcome {
     /// Stores one item (queueing the operations' tasks for it) and records how it went; the
-    /// item's bytes are dropped when this returns.
+    /// item's bytes are dropped when this returns. The request's `callbackUrl` receives only
+    /// the upload-result body of [`Outcome::finish`]: the tasks report to their operation's own
+    /// `callbackUrl` (slice and grid) when it has one, and to nobody otherwise.
     pub async fn store(
         &mut self,
         call: &Call<'_>,
         item: Item,
         rule: OnConflict,
         ops: &[(OperationRecord, OperationSpec)],
-        callback: Option<&CallbackTarget>,
     ) -> Result<(), ApiError> {
         let stored = match (item.path, item.data) {
             (Ok(path), Ok(bytes)) if !bytes.is_empty() => {
@@ -43,7 +44,7 @@ impl Outcome {
         match stored {
             Ok(outcome) => {
                 let f = &outcome.file;
-                let queues = enqueue_all(call, f, ops, callback).await?;
+                let queues = enqueue_all(call, f, ops, None).await?;
                 self.successes
                     .push(views::file(&call.ctx, &call.app, f, queues));
                 self.success_files.push(json!({

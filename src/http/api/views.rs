@@ -91,7 +91,8 @@ pub fn file(ctx: &Context, app: &AppRecord, f: &FileRecord, queues: Vec<Value>) 
     })
 }
 
-/// A task as the Task API shows it.
+/// A task as the Task API shows it. `tryCount` counts retries, as the guide's samples do: a
+/// task that succeeded at its first attempt shows 0 (the catalog counts attempts).
 pub fn queue(ctx: &Context, app: &AppRecord, t: &Task) -> Value {
     let (url, name) = if t.path.is_empty() {
         (String::new(), "")
@@ -102,7 +103,7 @@ pub fn queue(ctx: &Context, app: &AppRecord, t: &Task) -> Value {
         "queueId": t.id,
         "queueType": t.queue_type,
         "status": t.status.code(),
-        "tryCount": t.try_count,
+        "tryCount": t.try_count.saturating_sub(1),
         "queuedAt": time(t.queued_at),
         "operationId": t.operation_id,
         "url": url,
