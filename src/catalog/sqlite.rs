@@ -1560,6 +1560,169 @@ mod tests {
         }
     }
 
+    fn app() -> AppRecord {
+        AppRecord {
+            app_key: "A".to_owned(),
+            secret_key: "s".to_owned(),
+            container: "c".to_owned(),
+            name: "app".to_owned(),
+            realtime_service: true,
+            created_at: 1,
+        }
+    }
+
+    fn file(path: &str, at: i64, source: Option<&FileRecord>) -> FileRecord {
+        FileRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            path: path.to_owned(),
+            bytes: 1,
+            created_by: if source.is_some() {
+                CreatedBy::Operation
+            } else {
+                CreatedBy::User
+            },
+            operation_id: if source.is_some() { "w" } else { "" }.to_owned(),
+            source_id: source.map(|s| s.id.clone()),
+            variant: source.map(|s| format!("{}:1", s.etag)).unwrap_or_default(),
+            blob_key: format!("blob-{path}-{at}"),
+            etag: format!("etag-{at}"),
+            content_type: "image/jpeg".to_owned(),
+            width: 1,
+            height: 1,
+            taken_at: None,
+            lat: None,
+            lng: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    async fn folder_time(c: &SqliteCatalog, path: &str) -> i64 {
+        c.folder_by_path("A", path)
+            .await
+            .expect("read")
+            .expect("folder")
+            .updated_at
+    }
+
+    /// Runs a change stamped with the current time and returns the bounds of that time.
+    async fn timed<F: std::future::Future>(change: F) -> (i64, i64) {
+        let before = crate::context::now_ms();
+        change.await;
+        (before, crate::context::now_ms())
+    }
+
+    #[tokio::test]
+    async fn a_folder_changes_when_an_entry_is_added_or_removed() {
+        let (_dir, c) = open();
+        c.create_app(&app()).await.expect("app");
+        c.create_folder("A", "/a", 10).await.expect("folder");
+        assert_eq!(folder_time(&c, "/").await, 10, "a subfolder created");
+        c.create_folder("A", "/a/b", 15).await.expect("folder");
+        assert_eq!(folder_time(&c, "/a").await, 15, "a subfolder created");
+        assert_eq!(folder_time(&c, "/").await, 10, "the immediate parent only");
+        let up = c
+            .put_file("A", file("/a/x.jpg", 20, None), OnConflict::Fail)
+            .await
+            .expect("put")
+            .file;
+        assert_eq!(folder_time(&c, "/a").await, 20, "a file uploaded");
+        let over = c
+            .put_file("A", file("/a/x.jpg", 30, None), OnConflict::Overwrite)
+            .await
+            .expect("overwrite");
+        assert_eq!(
+            folder_time(&c, "/a").await,
+            20,
+            "a replaced file is no new entry"
+        );
+        c.put_file(
+            "A",
+            file("/a/x_w.jpg", 40, Some(&over.file)),
+            OnConflict::Overwrite,
+        )
+        .await
+        .expect("produced");
+        assert_eq!(folder_time(&c, "/a").await, 40, "a produced file stored");
+        let (lo, hi) = timed(async {
+            c.delete_file("A", &up.id, true).await.expect("delete");
+        })
+        .await;
+        let t = folder_time(&c, "/a").await;
+        assert!((lo..=hi).contains(&t), "a file deleted: {t} in {lo}..={hi}");
+        assert_eq!(folder_time(&c, "/").await, 10);
+        let b = c
+            .folder_by_path("A", "/a/b")
+            .await
+            .expect("read")
+            .expect("b");
+        let (lo, hi) = timed(async {
+            c.delete_folder("A", &b.id).await.expect("delete");
+        })
+        .await;
+        let t = folder_time(&c, "/a").await;
+        assert!((lo..=hi).contains(&t), "a subfolder deleted: {t}");
+        assert_eq!(folder_time(&c, "/").await, 10);
+        let a = c.folder_by_path("A", "/a").await.expect("read").expect("a");
+        let (lo, hi) = timed(async {
+            c.delete_folder("A", &a.id).await.expect("delete");
+        })
+        .await;
+        let t = folder_time(&c, "/").await;
+        assert!(
+            (lo..=hi).contains(&t),
+            "a folder deleted from the root: {t}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_overwrite_keeps_the_files_produced_from_it() {
+        let (_dir, c) = open();
+        c.create_app(&app()).await.expect("app");
+        let source = c
+            .put_file("A", file("/x.jpg", 10, None), OnConflict::Fail)
+            .await
+            .expect("put")
+            .file;
+        c.put_operation(
+            "A",
+            &OperationRecord {
+                operation_id: "w".to_owned(),
+                description: String::new(),
+                realtime_service: true,
+                jobs: "[]".to_owned(),
+                updated_at: 10,
+                version: 0,
+            },
+        )
+        .await
+        .expect("operation");
+        let produced = file("/x_w.jpg", 11, Some(&source));
+        c.put_file("A", produced.clone(), OnConflict::Fail)
+            .await
+            .expect("produced");
+        let over = c
+            .put_file("A", file("/x.jpg", 20, None), OnConflict::Overwrite)
+            .await
+            .expect("overwrite");
+        assert_eq!(over.orphaned_blobs, vec![source.blob_key.clone()]);
+        let stored = c
+            .stored_file("A", "/x_w.jpg")
+            .await
+            .expect("read")
+            .expect("the produced file stays");
+        assert_eq!(stored.file, produced);
+        let now = stored.source.expect("its source");
+        assert_eq!((now.id, now.etag), (source.id, "etag-20".to_owned()));
+        assert_eq!(stored.operation.expect("its operation").operation_id, "w");
+        let upload = c
+            .stored_file("A", "/x.jpg")
+            .await
+            .expect("read")
+            .expect("upload");
+        assert_eq!((upload.source, upload.operation), (None, None));
+    }
+
     #[tokio::test]
     async fn a_busy_tenant_does_not_starve_the_others() {
         let (_dir, c) = open();
