@@ -204,3 +204,50 @@ fn a_failed_render_answers_like_real_time() {
     assert_eq!(stored, realtime);
     assert_eq!(stored.as_u16(), 422, "the source cannot be processed");
 }
+
+#[test]
+fn a_multipart_overwrite_keeps_the_stored_name() {
+    use reqwest::blocking::multipart::{Form, Part};
+    let s = Server::start();
+    assert_code(&s.put_operation("thumb", fit(200)), 0);
+    upload_with(&s, "/shop/photo.jpg", PHOTO, "operationIds=thumb");
+    let url = s.url("/shop/photo_thumb.jpg");
+    assert_eq!(dims(&s.get(&url).bytes().expect("body")), (200, 150));
+    let form = Form::new()
+        .text(
+            "params",
+            json!({"basepath": "/shop", "overwrite": true}).to_string(),
+        )
+        .part(
+            "files",
+            Part::bytes(corpus(PORTRAIT)).file_name("photo.jpg"),
+        );
+    assert_code(&s.multipart(form), 0);
+    let resp = s.get(&url);
+    assert_eq!(resp.status(), 200);
+    assert_eq!(dims(&resp.bytes().expect("body")), (150, 200));
+}
+
+#[test]
+fn results_kept_after_their_operation_is_deleted_are_served_as_stored() {
+    let s = Server::start();
+    assert_code(&s.put_operation("thumb", fit(200)), 0);
+    upload_with(&s, "/shop/photo.jpg", PHOTO, "operationIds=thumb");
+    let url = s.url("/shop/photo_thumb.jpg");
+    let kept = s.get(&url).bytes().expect("body").to_vec();
+    assert_code(
+        &s.json(
+            Method::DELETE,
+            "operations/thumb?deleteThumbnail=false",
+            None,
+        ),
+        0,
+    );
+    assert_code(
+        &s.upload("/shop/photo.jpg", corpus(PORTRAIT), "overwrite=true"),
+        0,
+    );
+    let resp = s.get(&url);
+    assert_eq!(resp.status(), 200, "nothing to render it from: kept as is");
+    assert_eq!(resp.bytes().expect("body").to_vec(), kept);
+}

@@ -16,10 +16,10 @@ use std::sync::Arc;
 /// The file to serve for a stored name: the file itself, unless it is a produced file made
 /// from older versions of its source, operation or watermarks, which is rendered again first.
 ///
-/// A produced file whose source was deleted is served as it is (deleting a source without its
-/// results keeps them); one whose operation was deleted is not found, as `?operationId` would
-/// answer. The real-time switches do not apply: the owner made this file exist, and it is
-/// rendered at most once per change of what it is made of.
+/// A produced file whose source or operation was deleted is served as it is: deleting either
+/// without its results (no `includeThumbnail` / `deleteThumbnail`) keeps them, and there is
+/// nothing to render them from. The real-time switches do not apply: the owner made this file
+/// exist, and it is rendered at most once per change of what it is made of.
 pub async fn current(
     ctx: &Arc<Context>,
     app: &AppRecord,
@@ -33,11 +33,8 @@ pub async fn current(
     if file.created_by != CreatedBy::Operation {
         return Ok(file);
     }
-    let Some(source) = source else {
+    let (Some(source), Some(op)) = (source, operation) else {
         return Ok(file);
-    };
-    let Some(op) = operation else {
-        return Err(RealtimeError::NotFound("unknown operation"));
     };
     // An unchanged operation names the same watermarks as when the file was made, so a stamp
     // without watermark versions that matches the source and the operation is current: the
