@@ -126,6 +126,18 @@ pub struct FileRecord {
     pub updated_at: i64,
 }
 
+/// A file as delivery looks it up: for a produced file, also its source file and its operation
+/// as they are now, to tell whether it was made from them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFile {
+    /// The file.
+    pub file: FileRecord,
+    /// For a produced file, its source, unless that was deleted.
+    pub source: Option<FileRecord>,
+    /// For a produced file, its operation, unless that was deleted.
+    pub operation: Option<OperationRecord>,
+}
+
 /// A named image operation of an app. Its jobs are kept as the canonical JSON of the
 /// operation layer; the catalog does not interpret them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,7 +224,8 @@ pub struct PutOutcome {
     pub file: FileRecord,
     /// Whether an existing file was replaced.
     pub overwritten: bool,
-    /// Blob keys no longer referenced (the replaced version, its produced files).
+    /// Blob keys no longer referenced (the replaced version). Files produced from a replaced
+    /// file stay: their stamps tell delivery to render them again.
     pub orphaned_blobs: Vec<String>,
 }
 
@@ -333,6 +346,8 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// The file at a path.
     async fn file_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<FileRecord>>;
+    /// The file at a path; for a produced file, with its source and operation.
+    async fn stored_file(&self, app_key: &str, path: &str) -> CatalogResult<Option<StoredFile>>;
     /// The file with an id.
     async fn file_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<FileRecord>>;
     /// Every file below a folder, at any depth, made the given way, up to `limit`, by path.
@@ -343,7 +358,8 @@ pub trait Catalog: Send + Sync + 'static {
         created_by: CreatedBy,
         limit: usize,
     ) -> CatalogResult<Vec<FileRecord>>;
-    /// Records a file whose bytes are already stored, creating missing parent folders.
+    /// Records a file whose bytes are already stored, creating missing parent folders. A new
+    /// entry (not a replacement) moves its folder's `updated_at` to the file's.
     async fn put_file(
         &self,
         app_key: &str,

@@ -6,8 +6,8 @@
 use super::{
     AppRecord, BlobReference, BlobReferences, CallbackOutcome, Catalog, CatalogError,
     CatalogResult, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing,
-    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, Task,
-    TaskStatus,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile,
+    Task, TaskStatus,
 };
 use crate::paths;
 use async_trait::async_trait;
@@ -130,6 +130,22 @@ INSERT OR IGNORE INTO task_turns (app_key, turn) SELECT DISTINCT app_key, 0 FROM
 
 const FILE_COLUMNS: &str = "id, path, bytes, created_by, operation_id, source_id, blob_key, \
     etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at, variant";
+
+/// A file by path, with its source file and its operation when it is a produced file: one
+/// statement, the two joins being primary-key and unique-index probes.
+const STORED_FILE_QUERY: &str = "SELECT
+    f.id, f.path, f.bytes, f.created_by, f.operation_id, f.source_id, f.blob_key, f.etag,
+    f.content_type, f.width, f.height, f.taken_at, f.lat, f.lng, f.created_at, f.updated_at,
+    f.variant,
+    s.id, s.path, s.bytes, s.created_by, s.operation_id, s.source_id, s.blob_key, s.etag,
+    s.content_type, s.width, s.height, s.taken_at, s.lat, s.lng, s.created_at, s.updated_at,
+    s.variant,
+    o.operation_id, o.description, o.realtime_service, o.jobs, o.updated_at, o.version
+  FROM files f
+  LEFT JOIN files s ON f.created_by = 'P' AND s.id = f.source_id AND s.app_key = f.app_key
+  LEFT JOIN operations o ON f.created_by = 'P' AND o.app_key = f.app_key
+    AND o.operation_id = f.operation_id
+  WHERE f.app_key = ?1 AND f.path = ?2";
 
 const OPERATION_COLUMNS: &str =
     "operation_id, description, realtime_service, jobs, updated_at, version";
@@ -325,25 +341,60 @@ fn folder_from_row(row: &Row<'_>) -> rusqlite::Result<Folder> {
 }
 
 fn file_from_row(row: &Row<'_>) -> rusqlite::Result<FileRecord> {
-    let created_by: String = row.get(3)?;
+    file_at(row, 0)
+}
+
+/// The [`FILE_COLUMNS`] of a row, starting at column `base`.
+fn file_at(row: &Row<'_>, base: usize) -> rusqlite::Result<FileRecord> {
+    let created_by: String = row.get(base + 3)?;
     Ok(FileRecord {
-        id: row.get(0)?,
-        path: row.get(1)?,
-        bytes: row.get::<_, i64>(2)?.max(0) as u64,
+        id: row.get(base)?,
+        path: row.get(base + 1)?,
+        bytes: row.get::<_, i64>(base + 2)?.max(0) as u64,
         created_by: CreatedBy::from_code(&created_by).unwrap_or(CreatedBy::User),
-        operation_id: row.get(4)?,
-        source_id: row.get(5)?,
-        blob_key: row.get(6)?,
-        etag: row.get(7)?,
-        content_type: row.get(8)?,
-        width: row.get(9)?,
-        height: row.get(10)?,
-        taken_at: row.get(11)?,
-        lat: row.get(12)?,
-        lng: row.get(13)?,
-        created_at: row.get(14)?,
-        updated_at: row.get(15)?,
-        variant: row.get(16)?,
+        operation_id: row.get(base + 4)?,
+        source_id: row.get(base + 5)?,
+        blob_key: row.get(base + 6)?,
+        etag: row.get(base + 7)?,
+        content_type: row.get(base + 8)?,
+        width: row.get(base + 9)?,
+        height: row.get(base + 10)?,
+        taken_at: row.get(base + 11)?,
+        lat: row.get(base + 12)?,
+        lng: row.get(base + 13)?,
+        created_at: row.get(base + 14)?,
+        updated_at: row.get(base + 15)?,
+        variant: row.get(base + 16)?,
+    })
+}
+
+/// Number of [`FILE_COLUMNS`].
+const FILE_COLUMN_COUNT: usize = 17;
+
+/// A file with, for a produced file, its source and its operation as they are now (columns of
+/// the file, then of the source, then of the operation; missing ones are NULL).
+fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<StoredFile> {
+    let file = file_at(row, 0)?;
+    let source = match row.get::<_, Option<String>>(FILE_COLUMN_COUNT)? {
+        Some(_) => Some(file_at(row, FILE_COLUMN_COUNT)?),
+        None => None,
+    };
+    let op_base = 2 * FILE_COLUMN_COUNT;
+    let operation = match row.get::<_, Option<String>>(op_base)? {
+        Some(_) => Some(OperationRecord {
+            operation_id: row.get(op_base)?,
+            description: row.get(op_base + 1)?,
+            realtime_service: row.get(op_base + 2)?,
+            jobs: row.get(op_base + 3)?,
+            updated_at: row.get(op_base + 4)?,
+            version: row.get(op_base + 5)?,
+        }),
+        None => None,
+    };
+    Ok(StoredFile {
+        file,
+        source,
+        operation,
     })
 }
 
@@ -393,6 +444,17 @@ fn folder_at(tx: &Transaction<'_>, app_key: &str, path: &str) -> CatalogResult<O
     .map_err(backend)
 }
 
+/// Marks a folder as changed at `now` (never moving its time backwards): an entry was added
+/// to it or removed from it.
+fn touch_folder(tx: &Transaction<'_>, app_key: &str, path: &str, now: i64) -> CatalogResult<()> {
+    tx.prepare_cached(
+        "UPDATE folders SET updated_at = max(updated_at, ?3) WHERE app_key = ?1 AND path = ?2",
+    )
+    .and_then(|mut s| s.execute(params![app_key, path, now]))
+    .map_err(backend)?;
+    Ok(())
+}
+
 fn file_exists(tx: &Transaction<'_>, app_key: &str, path: &str) -> CatalogResult<bool> {
     tx.query_row(
         "SELECT 1 FROM files WHERE app_key = ?1 AND path = ?2",
@@ -419,6 +481,7 @@ fn ensure_folder(
     }
     if path != "/" {
         ensure_folder(tx, app_key, paths::parent(path), now)?;
+        touch_folder(tx, app_key, paths::parent(path), now)?;
     }
     let folder = Folder {
         id: uuid::Uuid::new_v4().to_string(),
@@ -489,16 +552,38 @@ fn trash(tx: &Transaction<'_>, keys: &[String]) -> CatalogResult<()> {
 }
 
 /// Deletes the files produced from `source_id`; returns their blob keys.
-fn delete_produced(tx: &Transaction<'_>, source_id: &str) -> CatalogResult<Vec<String>> {
+fn delete_produced(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    source_id: &str,
+) -> CatalogResult<Vec<String>> {
     let mut stmt = tx
-        .prepare("DELETE FROM files WHERE source_id = ?1 RETURNING blob_key")
+        .prepare("DELETE FROM files WHERE source_id = ?1 RETURNING blob_key, parent")
         .map_err(backend)?;
-    let keys = stmt
-        .query_map(params![source_id], |r| r.get::<_, String>(0))
+    let rows = stmt
+        .query_map(params![source_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
         .map_err(backend)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
-    Ok(keys)
+    touch_parents(tx, app_key, &rows)?;
+    Ok(rows.into_iter().map(|(key, _)| key).collect())
+}
+
+/// Marks the folders of removed files as changed now.
+fn touch_parents(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    removed: &[(String, String)],
+) -> CatalogResult<()> {
+    let now = crate::context::now_ms();
+    let parents: std::collections::BTreeSet<&str> =
+        removed.iter().map(|(_, parent)| parent.as_str()).collect();
+    for parent in parents {
+        touch_folder(tx, app_key, parent, now)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -731,6 +816,16 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
+    async fn stored_file(&self, app_key: &str, path: &str) -> CatalogResult<Option<StoredFile>> {
+        let (key, path) = (app_key.to_owned(), path.to_owned());
+        self.read(move |conn| {
+            conn.prepare_cached(STORED_FILE_QUERY)
+                .and_then(|mut s| s.query_row(params![key, path], stored_from_row).optional())
+                .map_err(backend)
+        })
+        .await
+    }
+
     async fn file_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<FileRecord>> {
         let (key, id) = (app_key.to_owned(), id.to_owned());
         self.read(move |conn| {
@@ -799,6 +894,7 @@ impl Catalog for SqliteCatalog {
                 .map_err(backend)?;
             let Some(old) = existing else {
                 insert_file(tx, &key, &file)?;
+                touch_folder(tx, &key, &parent, file.updated_at)?;
                 return Ok(PutOutcome {
                     file,
                     overwritten: false,
@@ -808,8 +904,9 @@ impl Catalog for SqliteCatalog {
             match on_conflict {
                 OnConflict::Fail => Err(CatalogError::FileExists(file.path)),
                 OnConflict::Overwrite => {
-                    let mut orphaned = delete_produced(tx, &old.id)?;
-                    orphaned.push(old.blob_key.clone());
+                    // The files produced from it stay: their stamps name the old version, so
+                    // delivery renders them again from the new one when they are asked for.
+                    let orphaned = vec![old.blob_key.clone()];
                     trash(tx, &orphaned)?;
                     tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
                         .map_err(backend)?;
@@ -831,6 +928,7 @@ impl Catalog for SqliteCatalog {
                         {
                             file.path = candidate;
                             insert_file(tx, &key, &file)?;
+                            touch_folder(tx, &key, &parent, file.updated_at)?;
                             return Ok(PutOutcome {
                                 file,
                                 overwritten: false,
@@ -853,20 +951,21 @@ impl Catalog for SqliteCatalog {
     ) -> CatalogResult<Vec<String>> {
         let (key, id) = (app_key.to_owned(), id.to_owned());
         self.tx(move |tx| {
-            let blob: Option<String> = tx
+            let removed: Option<(String, String)> = tx
                 .query_row(
-                    "DELETE FROM files WHERE app_key = ?1 AND id = ?2 RETURNING blob_key",
+                    "DELETE FROM files WHERE app_key = ?1 AND id = ?2 RETURNING blob_key, parent",
                     params![key, id],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
                 .map_err(backend)?;
-            let Some(blob) = blob else {
+            let Some(removed) = removed else {
                 return Err(CatalogError::NotFound(id));
             };
-            let mut keys = vec![blob];
+            touch_parents(tx, &key, std::slice::from_ref(&removed))?;
+            let mut keys = vec![removed.0];
             if with_produced {
-                keys.extend(delete_produced(tx, &id)?);
+                keys.extend(delete_produced(tx, &key, &id)?);
             }
             trash(tx, &keys)?;
             Ok(keys)
@@ -909,6 +1008,7 @@ impl Catalog for SqliteCatalog {
             if path != "/" {
                 tx.execute("DELETE FROM folders WHERE id = ?1", params![id])
                     .map_err(backend)?;
+                touch_folder(tx, &key, paths::parent(&path), crate::context::now_ms())?;
             }
             trash(tx, &keys)?;
             Ok(keys)
@@ -1047,14 +1147,18 @@ impl Catalog for SqliteCatalog {
             let mut stmt = tx
                 .prepare(
                     "DELETE FROM files WHERE app_key = ?1 AND operation_id = ?2
-                       AND created_by = 'P' RETURNING blob_key",
+                       AND created_by = 'P' RETURNING blob_key, parent",
                 )
                 .map_err(backend)?;
-            let keys = stmt
-                .query_map(params![key, id], |r| r.get::<_, String>(0))
+            let rows = stmt
+                .query_map(params![key, id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
                 .map_err(backend)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(backend)?;
+            touch_parents(tx, &key, &rows)?;
+            let keys: Vec<String> = rows.into_iter().map(|(k, _)| k).collect();
             trash(tx, &keys)?;
             Ok(keys)
         })
@@ -1454,6 +1558,169 @@ mod tests {
             payload: "{}".to_owned(),
             error: None,
         }
+    }
+
+    fn app() -> AppRecord {
+        AppRecord {
+            app_key: "A".to_owned(),
+            secret_key: "s".to_owned(),
+            container: "c".to_owned(),
+            name: "app".to_owned(),
+            realtime_service: true,
+            created_at: 1,
+        }
+    }
+
+    fn file(path: &str, at: i64, source: Option<&FileRecord>) -> FileRecord {
+        FileRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            path: path.to_owned(),
+            bytes: 1,
+            created_by: if source.is_some() {
+                CreatedBy::Operation
+            } else {
+                CreatedBy::User
+            },
+            operation_id: if source.is_some() { "w" } else { "" }.to_owned(),
+            source_id: source.map(|s| s.id.clone()),
+            variant: source.map(|s| format!("{}:1", s.etag)).unwrap_or_default(),
+            blob_key: format!("blob-{path}-{at}"),
+            etag: format!("etag-{at}"),
+            content_type: "image/jpeg".to_owned(),
+            width: 1,
+            height: 1,
+            taken_at: None,
+            lat: None,
+            lng: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    async fn folder_time(c: &SqliteCatalog, path: &str) -> i64 {
+        c.folder_by_path("A", path)
+            .await
+            .expect("read")
+            .expect("folder")
+            .updated_at
+    }
+
+    /// Runs a change stamped with the current time and returns the bounds of that time.
+    async fn timed<F: std::future::Future>(change: F) -> (i64, i64) {
+        let before = crate::context::now_ms();
+        change.await;
+        (before, crate::context::now_ms())
+    }
+
+    #[tokio::test]
+    async fn a_folder_changes_when_an_entry_is_added_or_removed() {
+        let (_dir, c) = open();
+        c.create_app(&app()).await.expect("app");
+        c.create_folder("A", "/a", 10).await.expect("folder");
+        assert_eq!(folder_time(&c, "/").await, 10, "a subfolder created");
+        c.create_folder("A", "/a/b", 15).await.expect("folder");
+        assert_eq!(folder_time(&c, "/a").await, 15, "a subfolder created");
+        assert_eq!(folder_time(&c, "/").await, 10, "the immediate parent only");
+        let up = c
+            .put_file("A", file("/a/x.jpg", 20, None), OnConflict::Fail)
+            .await
+            .expect("put")
+            .file;
+        assert_eq!(folder_time(&c, "/a").await, 20, "a file uploaded");
+        let over = c
+            .put_file("A", file("/a/x.jpg", 30, None), OnConflict::Overwrite)
+            .await
+            .expect("overwrite");
+        assert_eq!(
+            folder_time(&c, "/a").await,
+            20,
+            "a replaced file is no new entry"
+        );
+        c.put_file(
+            "A",
+            file("/a/x_w.jpg", 40, Some(&over.file)),
+            OnConflict::Overwrite,
+        )
+        .await
+        .expect("produced");
+        assert_eq!(folder_time(&c, "/a").await, 40, "a produced file stored");
+        let (lo, hi) = timed(async {
+            c.delete_file("A", &up.id, true).await.expect("delete");
+        })
+        .await;
+        let t = folder_time(&c, "/a").await;
+        assert!((lo..=hi).contains(&t), "a file deleted: {t} in {lo}..={hi}");
+        assert_eq!(folder_time(&c, "/").await, 10);
+        let b = c
+            .folder_by_path("A", "/a/b")
+            .await
+            .expect("read")
+            .expect("b");
+        let (lo, hi) = timed(async {
+            c.delete_folder("A", &b.id).await.expect("delete");
+        })
+        .await;
+        let t = folder_time(&c, "/a").await;
+        assert!((lo..=hi).contains(&t), "a subfolder deleted: {t}");
+        assert_eq!(folder_time(&c, "/").await, 10);
+        let a = c.folder_by_path("A", "/a").await.expect("read").expect("a");
+        let (lo, hi) = timed(async {
+            c.delete_folder("A", &a.id).await.expect("delete");
+        })
+        .await;
+        let t = folder_time(&c, "/").await;
+        assert!(
+            (lo..=hi).contains(&t),
+            "a folder deleted from the root: {t}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_overwrite_keeps_the_files_produced_from_it() {
+        let (_dir, c) = open();
+        c.create_app(&app()).await.expect("app");
+        let source = c
+            .put_file("A", file("/x.jpg", 10, None), OnConflict::Fail)
+            .await
+            .expect("put")
+            .file;
+        c.put_operation(
+            "A",
+            &OperationRecord {
+                operation_id: "w".to_owned(),
+                description: String::new(),
+                realtime_service: true,
+                jobs: "[]".to_owned(),
+                updated_at: 10,
+                version: 0,
+            },
+        )
+        .await
+        .expect("operation");
+        let produced = file("/x_w.jpg", 11, Some(&source));
+        c.put_file("A", produced.clone(), OnConflict::Fail)
+            .await
+            .expect("produced");
+        let over = c
+            .put_file("A", file("/x.jpg", 20, None), OnConflict::Overwrite)
+            .await
+            .expect("overwrite");
+        assert_eq!(over.orphaned_blobs, vec![source.blob_key.clone()]);
+        let stored = c
+            .stored_file("A", "/x_w.jpg")
+            .await
+            .expect("read")
+            .expect("the produced file stays");
+        assert_eq!(stored.file, produced);
+        let now = stored.source.expect("its source");
+        assert_eq!((now.id, now.etag), (source.id, "etag-20".to_owned()));
+        assert_eq!(stored.operation.expect("its operation").operation_id, "w");
+        let upload = c
+            .stored_file("A", "/x.jpg")
+            .await
+            .expect("read")
+            .expect("upload");
+        assert_eq!((upload.source, upload.operation), (None, None));
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::paths;
 use crate::realtime::{self, RealtimeError};
 use crate::render::cache::Variant;
+use crate::render::refresh;
 use crate::result_code::ResultCode;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -49,8 +50,8 @@ pub async fn handle<B>(ctx: &Arc<Context>, req: &Request<B>) -> Response<Body> {
             return unavailable();
         }
     };
-    let file = match ctx.catalog.file_by_path(&app.app_key, &path).await {
-        Ok(Some(file)) => file,
+    let stored = match ctx.catalog.stored_file(&app.app_key, &path).await {
+        Ok(Some(stored)) => stored,
         Ok(None) => return not_found(),
         Err(e) => {
             ctx.metrics.catalog_errors.inc();
@@ -58,7 +59,12 @@ pub async fn handle<B>(ctx: &Arc<Context>, req: &Request<B>) -> Response<Body> {
             return unavailable();
         }
     };
-    serve_file(ctx, req, &file).await
+    // A produced file made from older versions is rendered again before its validators are
+    // compared, so a conditional or HEAD request sees the current ETag.
+    match refresh::current(ctx, &app, stored).await {
+        Ok(file) => serve_file(ctx, req, &file).await,
+        Err(e) => realtime_error(ctx, raw, &e),
+    }
 }
 
 /// Serves a file's bytes with its validators, honouring conditional and range headers.

@@ -2,8 +2,10 @@
 
 pub mod cache;
 pub mod pool;
+pub mod refresh;
 pub mod singleflight;
 
+use crate::catalog::FileRecord;
 use crate::config::RenderConfig;
 use crate::produce::ProduceError;
 use cache::{Variant, L1};
@@ -21,6 +23,8 @@ pub struct Renderer {
     pub l1: L1,
     /// Renders in flight, by variant, so concurrent misses compute once.
     pub flight: SingleFlight<String, Result<Arc<Variant>, ProduceError>>,
+    /// Renders again of stale produced files in flight, by (source, operation, stamp).
+    pub refresh: SingleFlight<String, Result<Vec<FileRecord>, ProduceError>>,
 }
 
 impl Renderer {
@@ -33,6 +37,7 @@ impl Renderer {
                 Duration::from_secs(config.l1_ttl_secs.max(1)),
             ),
             flight: SingleFlight::default(),
+            refresh: SingleFlight::default(),
         }
     }
 }

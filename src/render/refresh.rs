@@ -1,0 +1,169 @@
+//! Produced files asked for by their stored name (`photo_thumb.jpg`) are kept current: when
+//! the stamp they were made with (source, operation and watermark versions) no longer matches
+//! what they are made of now, they are rendered again from the current versions, stored under
+//! the same names (the replaced bytes wait for the release delay like any replaced file), and
+//! the fresh file is served.
+
+use crate::catalog::{AppRecord, CreatedBy, FileRecord, OperationRecord, StoredFile};
+use crate::context::Context;
+use crate::operation::OperationSpec;
+use crate::paths;
+use crate::produce::{self, ProduceError, Urgency};
+use crate::realtime::RealtimeError;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// The file to serve for a stored name: the file itself, unless it is a produced file made
+/// from older versions of its source, operation or watermarks, which is rendered again first.
+///
+/// A produced file whose source or operation was deleted is served as it is: deleting either
+/// without its results (no `includeThumbnail` / `deleteThumbnail`) keeps them, and there is
+/// nothing to render them from. The real-time switches do not apply: the owner made this file
+/// exist, and it is rendered at most once per change of what it is made of.
+pub async fn current(
+    ctx: &Arc<Context>,
+    app: &AppRecord,
+    stored: StoredFile,
+) -> Result<FileRecord, RealtimeError> {
+    let StoredFile {
+        file,
+        source,
+        operation,
+    } = stored;
+    if file.created_by != CreatedBy::Operation {
+        return Ok(file);
+    }
+    let (Some(source), Some(op)) = (source, operation) else {
+        return Ok(file);
+    };
+    // An unchanged operation names the same watermarks as when the file was made, so a stamp
+    // without watermark versions that matches the source and the operation is current: the
+    // common case needs no further lookup.
+    let base = format!("{}:{}", source.etag, op.version);
+    if file.variant == base {
+        return Ok(file);
+    }
+    let spec = OperationSpec::parse(&op.operation_id, op.jobs.as_bytes())
+        .map_err(|e| RealtimeError::Unprocessable(e.to_string()))?;
+    let marks = produce::watermark_files(ctx, app, &spec).await?;
+    let stamp = produce::variant_stamp(&source, &op, &marks);
+    if file.variant == stamp {
+        return Ok(file);
+    }
+    let asked = file.path.clone();
+    let made = render_again(ctx, app, file, source, op, spec, marks, stamp).await?;
+    made.into_iter()
+        .find(|f| f.path == asked)
+        .ok_or(RealtimeError::NotFound("not found"))
+}
+
+/// Renders every output of (source, operation) again, at most once at a time per stamp, and
+/// returns the stored files.
+#[allow(clippy::too_many_arguments)]
+async fn render_again(
+    ctx: &Arc<Context>,
+    app: &AppRecord,
+    file: FileRecord,
+    source: FileRecord,
+    op: OperationRecord,
+    spec: OperationSpec,
+    marks: Vec<(String, FileRecord)>,
+    stamp: String,
+) -> Result<Vec<FileRecord>, RealtimeError> {
+    let flight_key = format!(
+        "{}\n{}\n{}\n{stamp}",
+        app.app_key, source.path, op.operation_id
+    );
+    let ctx2 = Arc::clone(ctx);
+    let app = app.clone();
+    ctx.renderer
+        .refresh
+        .run(&flight_key, move || {
+            let admission = ctx2.renderer.pool.admit();
+            async move {
+                let admission = admission.map_err(|_| ProduceError::Overloaded)?;
+                // A render that finished between this request's lookup and its joining the
+                // flight has stored the file: serve it instead of rendering again.
+                let again = ctx2
+                    .catalog
+                    .stored_file(&app.app_key, &file.path)
+                    .await
+                    .map_err(|e| storage(&ctx2, e))?;
+                if let Some(now) = again.filter(|s| s.file.variant == stamp) {
+                    return Ok(vec![now.file]);
+                }
+                let urgency = Urgency::Request(&admission);
+                let mut outputs = produce::render(&ctx2, &source, &spec, &marks, urgency).await?;
+                // The names stay those the files were asked by, even when the new source's
+                // format would give a result another extension.
+                let (_, ext) = paths::split_ext(paths::name(&file.path));
+                for out in &mut outputs {
+                    out.path = with_extension(&out.path, ext);
+                }
+                let stored =
+                    produce::store_outputs(&ctx2, &app, &source, &op, &stamp, &outputs).await?;
+                let fresh: Vec<FileRecord> = stored.into_iter().map(|(f, _)| f).collect();
+                if spec.multiple_outputs() {
+                    drop_leftover_pieces(&ctx2, &app, &source, &op, &fresh).await?;
+                }
+                Ok(fresh)
+            }
+        })
+        .await
+        .map_err(|e| RealtimeError::Storage(e.to_string()))?
+        .map_err(RealtimeError::from)
+}
+
+/// Deletes the pieces of an earlier render that the new one did not make (a smaller new
+/// original cut in fewer slices): left stale, each request for them would render again.
+async fn drop_leftover_pieces(
+    ctx: &Context,
+    app: &AppRecord,
+    source: &FileRecord,
+    op: &OperationRecord,
+    fresh: &[FileRecord],
+) -> Result<(), ProduceError> {
+    let made: HashSet<&str> = fresh.iter().map(|f| f.path.as_str()).collect();
+    let produced = ctx
+        .catalog
+        .produced_from(&app.app_key, &source.id)
+        .await
+        .map_err(|e| storage(ctx, e))?;
+    for old in produced
+        .iter()
+        .filter(|f| f.operation_id == op.operation_id && !made.contains(f.path.as_str()))
+    {
+        match ctx.catalog.delete_file(&app.app_key, &old.id, false).await {
+            Ok(_) | Err(crate::catalog::CatalogError::NotFound(_)) => {}
+            Err(e) => return Err(storage(ctx, e)),
+        }
+    }
+    Ok(())
+}
+
+fn storage(ctx: &Context, e: impl std::fmt::Display) -> ProduceError {
+    ctx.metrics.catalog_errors.inc();
+    ProduceError::Storage(e.to_string())
+}
+
+/// `path` with its file name's extension replaced by `ext` (or removed, without one).
+fn with_extension(path: &str, ext: Option<&str>) -> String {
+    let (stem, _) = paths::split_ext(paths::name(path));
+    let name = match ext {
+        Some(ext) => format!("{stem}.{ext}"),
+        None => stem.to_owned(),
+    };
+    paths::join(paths::parent(path), &name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn extension_is_replaced_in_the_name_only() {
+        assert_eq!(
+            super::with_extension("/a.b/photo_s_0001.png", Some("jpg")),
+            "/a.b/photo_s_0001.jpg"
+        );
+        assert_eq!(super::with_extension("/photo_w.png", None), "/photo_w");
+    }
+}
