@@ -12,6 +12,7 @@
 //!   [`task_callback`] builds the callbacks of their tasks.
 //! - [`imageinfo`]: header-only facts about an image (type, size, EXIF date, GPS).
 //! - [`paths`]: path normalisation and naming rules; [`result_code`]: the API's result codes.
+//! - [`lenient_json`]: JSON bodies in strict form or the single-quoted form older clients send.
 //! - [`check`]: `pictor check`, which compares the catalog with the object store.
 //! - [`config`], [`context`], [`metrics`], [`server`]: configuration, shared state,
 //!   Prometheus metrics, and process start/stop.
@@ -29,6 +30,7 @@ pub mod http;
 pub mod imageinfo;
 pub mod imaging;
 pub mod ingest;
+pub mod lenient_json;
 pub mod maintenance;
 pub mod metrics;
 pub mod operation;

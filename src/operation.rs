@@ -660,7 +660,7 @@ impl OperationSpec {
                 "operationId must be 1..20 letters, digits or '-'".into(),
             ));
         }
-        let root: Value = serde_json::from_slice(body)
+        let root: Value = crate::lenient_json::from_slice(body)
             .map_err(|e| OperationError::Parse(format!("body is not JSON: {e}")))?;
         let Value::Object(root) = root else {
             return Err(OperationError::Parse("body must be a JSON object".into()));

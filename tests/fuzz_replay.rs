@@ -126,6 +126,11 @@ fn upload_multi_inputs_replay() {
     replay("upload_multi");
 }
 
+#[test]
+fn lenient_json_inputs_replay() {
+    replay("lenient_json");
+}
+
 /// The target body of each target name.
 fn check_of(target: &str) -> fn(&[u8]) {
     match target {
@@ -135,6 +140,7 @@ fn check_of(target: &str) -> fn(&[u8]) {
         "paths" => entries::check_paths,
         "conditional" => entries::check_conditional,
         "upload_multi" => entries::check_upload_multi,
+        "lenient_json" => entries::check_lenient_json,
         other => panic!("no fuzz target {other}"),
     }
 }

@@ -6,8 +6,8 @@
 //! under test refuses, and panics (an assertion) only when an invariant is broken.
 //!
 //! Besides `pictor` and `std` it uses only crates the server itself uses for the same job
-//! (`multer`, `zip`, `bytes`, `futures-util`), so the upload target reads bodies as the
-//! server does.
+//! (`multer`, `zip`, `bytes`, `futures-util`, `serde_json`), so the upload target reads bodies
+//! as the server does.
 
 #![forbid(unsafe_code)]
 
@@ -15,6 +15,7 @@ use bytes::Bytes;
 use pictor::config::LimitsConfig;
 use pictor::http::conditional::{self, RangeRequest};
 use pictor::imaging::{self, codec, jpeg, reduced, Limits, Pipeline};
+use pictor::lenient_json;
 use pictor::operation::{Job, OperationSpec, ResizeMode, TargetFormat, UpDown};
 use pictor::paths;
 use std::collections::HashMap;
@@ -37,6 +38,50 @@ const PIPELINE_LIMITS: Limits = Limits {
 
 /// Boundary of the multipart bodies the upload target reads (its seeds use it).
 const MULTIPART_BOUNDARY: &str = "pictor-fuzz-boundary";
+
+/// The lenient JSON reader: strict JSON reads exactly as serde_json reads it and is left
+/// unchanged by the rewriter; a rewriting is at most twice the input, is itself unchanged by a
+/// second rewriting when it is JSON, and is what a lenient read returns; a refusal carries the
+/// strict parser's error.
+pub fn check_lenient_json(data: &[u8]) {
+    let strict = serde_json::from_slice::<serde_json::Value>(data);
+    let lenient = lenient_json::from_slice::<serde_json::Value>(data);
+    let rewritten = lenient_json::rewrite(data);
+    if let Ok(text) = &rewritten {
+        assert!(text.len() <= 2 * data.len(), "rewriting more than doubles");
+    }
+    match (&strict, &lenient) {
+        (Ok(want), Ok(got)) => {
+            assert_eq!(got, want, "strict JSON reads differently");
+            assert_eq!(
+                rewritten.as_deref().ok(),
+                Some(data),
+                "strict JSON is rewritten"
+            );
+            assert!(matches!(
+                lenient_json::to_strict(data),
+                std::borrow::Cow::Borrowed(_)
+            ));
+        }
+        (Ok(_), Err(e)) => panic!("strict JSON refused: {e}"),
+        (Err(want), Err(got)) => {
+            assert_eq!(got.to_string(), want.to_string(), "refusal changed");
+            assert!(!lenient_json::is_json(data));
+        }
+        (Err(_), Ok(got)) => {
+            let text = rewritten.unwrap_or_else(|e| panic!("read without a rewriting: {e}"));
+            let again = serde_json::from_slice::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("rewriting is not JSON: {e}"));
+            assert_eq!(&again, got, "lenient read differs from its rewriting");
+            assert_eq!(
+                lenient_json::rewrite(&text).ok(),
+                Some(text.clone()),
+                "rewriting is not stable"
+            );
+            assert_eq!(&*lenient_json::to_strict(data), &text[..]);
+        }
+    }
+}
 
 /// The reduced JPEG decoder at 1/4 and 1/8: when it decodes, its image has the size
 /// libjpeg-turbo reads from the same header, divided and rounded up, and both scales agree

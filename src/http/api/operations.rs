@@ -143,7 +143,7 @@ pub async fn put(mut call: Call<'_>) -> Result<Reply, ApiError> {
 
 /// Whether a PUT body is a JSON object without `data` (absent or null).
 fn lacks_data(body: &[u8]) -> bool {
-    serde_json::from_slice::<Value>(body)
+    crate::lenient_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| {
             v.as_object()
@@ -156,7 +156,7 @@ fn lacks_data(body: &[u8]) -> bool {
 /// kept, and so are its description and realtimeService unless the body names them. `None`
 /// when the body is not a JSON object (parsing it reports the error).
 fn with_stored_jobs(body: &[u8], stored: &OperationRecord) -> Option<Vec<u8>> {
-    let Value::Object(mut fields) = serde_json::from_slice::<Value>(body).ok()? else {
+    let Value::Object(mut fields) = crate::lenient_json::from_slice::<Value>(body).ok()? else {
         return None;
     };
     let Value::Object(mut canonical) = serde_json::from_str::<Value>(&stored.jobs).ok()? else {

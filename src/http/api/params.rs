@@ -1,5 +1,5 @@
 //! Reading request parameters the way existing clients send them: query strings, JSON bodies
-//! with booleans as `true` or `"true"`, comma-separated id lists.
+//! (strict or single-quoted) with booleans as `true` or `"true"`, comma-separated id lists.
 
 use super::envelope::ApiError;
 use serde::{Deserialize, Deserializer};
@@ -116,9 +116,10 @@ pub fn flex_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Erro
     })
 }
 
-/// Parses a JSON body into `T`, answering 10001 when it does not fit.
+/// Parses a JSON body (strict, or the single-quoted form of [`crate::lenient_json`]) into `T`,
+/// answering 10001 when it does not fit.
 pub fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(&e.to_string()))
+    crate::lenient_json::from_slice(bytes).map_err(|e| ApiError::invalid(&e.to_string()))
 }
 
 #[cfg(test)]

@@ -256,6 +256,9 @@ async fn read_parts(call: &mut Call<'_>) -> Result<(Bytes, Vec<Part>), ApiError>
         constraints,
     );
     let mut params = None;
+    // The first `params` part that is JSON is kept and later ones are skipped: a Python
+    // `requests` client sends the content type it was given as a second `params` part.
+    let mut params_parsed = false;
     let mut parts = Vec::new();
     let multipart_error = |e: multer::Error| match e {
         multer::Error::StreamSizeExceeded { .. } => ApiError::new(ResultCode::UploadSizeLimit),
@@ -263,7 +266,7 @@ async fn read_parts(call: &mut Call<'_>) -> Result<(Bytes, Vec<Part>), ApiError>
     };
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name() {
-            Some("params") => {
+            Some("params") if !params_parsed => {
                 let mut kept = BytesMut::new();
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                     if (kept.len() + chunk.len()) as u64 > limits.max_params_bytes {
@@ -271,6 +274,7 @@ async fn read_parts(call: &mut Call<'_>) -> Result<(Bytes, Vec<Part>), ApiError>
                     }
                     kept.extend_from_slice(&chunk);
                 }
+                params_parsed = crate::lenient_json::is_json(&kept);
                 params = Some(kept.freeze());
             }
             Some("files") | Some("file") => {
