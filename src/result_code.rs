@@ -56,7 +56,8 @@ pub enum ResultCode {
     InvalidFiles,
     /// 11001: a full path over 1024 bytes.
     PathLengthLimit,
-    /// 11002: a file or folder name outside 2..255 characters.
+    /// 11002: a file or folder name over 255 characters. The guide's parameter tables give a
+    /// path a minimum of two characters (`/x`), which every valid path meets.
     FilenameLengthLimit,
     /// 11003: more than 10,000 items in one request.
     FileCountLimit,
