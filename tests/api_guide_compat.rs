@@ -3,10 +3,9 @@
 //! `tryCount` counting retries, the guide's failure callback body, a multi-file upload's
 //! `callbackUrl` receiving only the upload result, and `rows` over the item limit.
 
-mod callback_receiver;
 mod common;
 
-use common::{assert_code, corpus, dims, Server};
+use common::{assert_code, callback_receiver, corpus, dims, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;

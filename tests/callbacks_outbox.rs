@@ -2,10 +2,9 @@
 //! restart, a slow receiver never holds more than `per_host_concurrency` deliveries, and a full
 //! outbox drops (and counts) new callbacks while given-up rows are removed.
 
-mod callback_receiver;
 mod common;
 
-use callback_receiver::Receiver;
+use common::callback_receiver::{self, Receiver};
 use common::{assert_code, corpus, Server};
 use reqwest::blocking::multipart::{Form, Part};
 use reqwest::Method;

@@ -2,10 +2,9 @@
 //! refused with 11051 on every call that takes a `callbackUrl`, and a callback whose URL got
 //! past the request (a stored task) never connects to a refused address, by IP or by name.
 
-mod callback_receiver;
 mod common;
 
-use common::{assert_code, corpus, Server};
+use common::{assert_code, callback_receiver, corpus, Server};
 use reqwest::blocking::multipart::{Form, Part};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -111,6 +111,36 @@ fn auto_orient_on_all_eight_orientations() {
     );
 }
 
+/// How close a gray output must be to the gray conversion of its source.
+#[derive(Debug, Clone, Copy)]
+struct GrayTolerance {
+    /// The widest spread allowed between one pixel's R, G and B.
+    max_spread: u8,
+    /// The largest mean absolute difference allowed between the output's level and the source's
+    /// Rec. 601 luma.
+    max_mean_luma_diff: f64,
+}
+
+/// Lossless outputs (PNG, GIF, lossless WebP): R = G = B, levels off by rounding only.
+const LOSSLESS: GrayTolerance = GrayTolerance {
+    max_spread: 0,
+    max_mean_luma_diff: 0.5,
+};
+
+/// Lossy WebP: its chroma planes leave R, G and B a level or so apart (1 measured); its
+/// compression moves levels (at most 2.8 measured over the corpus).
+const LOSSY_WEBP: GrayTolerance = GrayTolerance {
+    max_spread: 3,
+    max_mean_luma_diff: 4.0,
+};
+
+/// JPEG: a gray image is written with R = G = B; its compression moves levels (at most 5.3
+/// measured, on the high-detail mandrill).
+const JPEG: GrayTolerance = GrayTolerance {
+    max_spread: 0,
+    max_mean_luma_diff: 8.0,
+};
+
 #[test]
 fn every_readable_format_decodes_and_keeps_its_format() {
     let gray = pipeline(serde_json::json!({"data": [{"templateOperationId": "gray"}]}));
@@ -119,70 +149,156 @@ fn every_readable_format_decodes_and_keeps_its_format() {
             "formats/bmp_24bit_bird_192x144.bmp",
             "image/jpeg",
             (192, 144),
+            JPEG,
         ),
         (
             "formats/gif_still_photo_800x533.gif",
             "image/gif",
             (800, 533),
+            LOSSLESS,
         ),
         (
             "formats/png_16bit_rgb_monkey_149x227.png",
             "image/png",
             (149, 227),
+            LOSSLESS,
         ),
         (
             "formats/png_interlaced_adam7_rgba_162x150.png",
             "image/png",
             (162, 150),
+            LOSSLESS,
         ),
         (
             "formats/png_palette_8bit_290x442.png",
             "image/png",
             (290, 442),
+            LOSSLESS,
         ),
         (
             "formats/tiff_rgb_uncompressed_mandrill_512x512.tiff",
             "image/jpeg",
             (512, 512),
+            JPEG,
         ),
         (
             "formats/webp_lossless_300x300.webp",
             "image/webp",
             (300, 300),
+            LOSSLESS,
         ),
         (
             "formats/webp_lossy_alpha_300x300.webp",
             "image/webp",
             (300, 300),
+            LOSSY_WEBP,
         ),
         (
             "formats/webp_lossy_tree_1024x772.webp",
             "image/webp",
             (1024, 772),
+            LOSSY_WEBP,
         ),
         (
             "photos/photo_grayscale_2560x1600.jpg",
             "image/jpeg",
             (2560, 1600),
+            JPEG,
         ),
         (
             "photos/photo_progressive_sony-nex3n_2560x1600.jpg",
             "image/jpeg",
             (2560, 1600),
+            JPEG,
         ),
-        ("malformed/png_data_named.jpg", "image/png", (451, 300)),
+        (
+            "malformed/png_data_named.jpg",
+            "image/png",
+            (451, 300),
+            LOSSLESS,
+        ),
     ];
-    for (file, content_type, dims) in cases {
+    for (file, content_type, dims, tolerance) in cases {
         let out = run(file, &gray).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(out[0].content_type(), content_type, "{file}");
         let img = decoded(&out[0]);
         assert_eq!(img.dimensions(), dims, "{file}");
-        assert!(
-            img.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2])
-                || content_type == "image/webp",
-            "{file}: gray output has R = G = B"
-        );
+        if let Err(why) = check_gray(&img, &decoded_source(file), tolerance) {
+            panic!("{file}: the output is not the gray of its source: {why}");
+        }
     }
+}
+
+#[test]
+fn the_gray_check_refuses_colour_and_wrong_levels() {
+    let file = "formats/webp_lossy_tree_1024x772.webp";
+    let source = decoded_source(file);
+    let same_size = run(file, &resize("resize_fix", 1024, 772, "downOnly")).expect("resize");
+    assert_eq!(same_size[0].content_type(), "image/webp");
+    let colour = decoded(&same_size[0]);
+    let err = check_gray(&colour, &source, LOSSY_WEBP).expect_err("a colour WebP is not gray");
+    assert!(err.contains("apart"), "refused for its colour: {err}");
+
+    let gray = pipeline(serde_json::json!({"data": [{"templateOperationId": "gray"}]}));
+    let mut inverted = decoded(&run(file, &gray).expect("gray")[0]);
+    check_gray(&inverted, &source, LOSSY_WEBP).expect("the gray output passes");
+    for p in inverted.pixels_mut() {
+        for c in &mut p.0[..3] {
+            *c = 255 - *c;
+        }
+    }
+    let err = check_gray(&inverted, &source, LOSSY_WEBP).expect_err("inverted levels");
+    assert!(err.contains("luma"), "refused for its levels: {err}");
+}
+
+/// A corpus file decoded by `image`, independently of the engine under test.
+fn decoded_source(file: &str) -> image::RgbaImage {
+    image::load_from_memory(&corpus(file))
+        .unwrap_or_else(|e| panic!("{file} decodes: {e}"))
+        .to_rgba8()
+}
+
+/// Checks `out` against the gray conversion of `source` (images of equal size) over the pixels
+/// the source does not leave fully transparent, whose colour lossy encoders need not keep.
+fn check_gray(
+    out: &image::RgbaImage,
+    source: &image::RgbaImage,
+    tolerance: GrayTolerance,
+) -> Result<(), String> {
+    assert_eq!(
+        out.dimensions(),
+        source.dimensions(),
+        "images of equal size"
+    );
+    let mut max_spread = 0;
+    let mut total = 0.0;
+    let mut counted = 0u32;
+    for (o, s) in out.pixels().zip(source.pixels()) {
+        if s.0[3] == 0 {
+            continue;
+        }
+        let [r, g, b, _] = o.0;
+        max_spread = max_spread.max(r.max(g).max(b) - r.min(g).min(b));
+        let [sr, sg, sb, _] = s.0.map(f64::from);
+        let luma = 0.299 * sr + 0.587 * sg + 0.114 * sb;
+        total += (f64::from(g) - luma).abs();
+        counted += 1;
+    }
+    assert!(counted > 0, "the source has visible pixels");
+    let mean_luma_diff = total / f64::from(counted);
+    if max_spread > tolerance.max_spread {
+        return Err(format!(
+            "R, G and B up to {max_spread} apart (at most {} allowed)",
+            tolerance.max_spread
+        ));
+    }
+    if mean_luma_diff > tolerance.max_mean_luma_diff {
+        return Err(format!(
+            "levels {mean_luma_diff:.2} from the source's luma on average (at most {} allowed)",
+            tolerance.max_mean_luma_diff
+        ));
+    }
+    Ok(())
 }
 
 /// A predicate on the error a file must give.

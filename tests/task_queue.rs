@@ -1,10 +1,9 @@
 //! The persistent task queue across crashes: a task that keeps killing the process ends in F
 //! after `tasks.max_tries` attempts instead of being claimed after every restart.
 
-mod callback_receiver;
 mod common;
 
-use common::{assert_code, corpus, insert_crashed_task, Server};
+use common::{assert_code, callback_receiver, corpus, insert_crashed_task, Server};
 use serde_json::json;
 use std::time::Duration;
 

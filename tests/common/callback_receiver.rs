@@ -3,8 +3,6 @@
 //! (the status it got and its JSON body) on a channel. It also records the most requests it
 //! ever held at once.
 
-#![allow(dead_code)]
-
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
