@@ -12,8 +12,8 @@
 //! as the container header gives it and again as the decoder reads it, before any frame is
 //! decoded.
 
+use super::job::{Job, TargetFormat};
 use super::{codec, ImagingError, Limits, Output, Pipeline};
-use crate::operation::{Job, TargetFormat};
 use bytes::Bytes;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat as GifRepeat};
 use image::codecs::webp::WebPDecoder;

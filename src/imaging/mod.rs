@@ -8,6 +8,7 @@ pub mod codec;
 pub mod error;
 pub mod geometry;
 mod guard;
+mod job;
 pub mod jpeg;
 pub mod ops;
 mod png;
@@ -16,14 +17,14 @@ mod rgb;
 pub mod webp;
 
 pub use error::ImagingError;
+pub use job::{Gravity, Job, ResizeMode, TargetFormat, UpDown};
 
-use crate::config::ImagingConfig;
-use crate::operation::{Job, ResizeMode, TargetFormat, UpDown};
 use bytes::Bytes;
 use image::RgbaImage;
 use std::collections::HashMap;
 
-/// What the engine accepts and produces.
+/// What the engine accepts and produces. Its defaults and its reading from the `[imaging]`
+/// configuration live with that configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest source, in pixels, checked from the header before decoding.
@@ -39,24 +40,6 @@ pub struct Limits {
     /// Largest ICC profile read from a source and carried into its outputs; a larger one is
     /// dropped.
     pub max_icc_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self::from(&ImagingConfig::default())
-    }
-}
-
-impl From<&ImagingConfig> for Limits {
-    fn from(config: &ImagingConfig) -> Self {
-        Self {
-            max_pixels: config.max_pixels,
-            max_frames: config.max_frames,
-            max_output_side: config.max_output_side,
-            max_pieces: config.max_pieces,
-            max_icc_bytes: config.max_icc_bytes,
-        }
-    }
 }
 
 /// An operation ready to run: its jobs, the watermark images they name, the forced output

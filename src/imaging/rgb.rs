@@ -3,8 +3,8 @@
 //! Taken when the source is a YCbCr or grayscale JPEG, every job is a resize or gray, and the
 //! output is JPEG; anything else goes through the general RGBA pipeline.
 
+use super::job::{Job, TargetFormat};
 use super::{codec, jpeg, ops, ImagingError, Limits, Output, Pipeline};
-use crate::operation::{Job, TargetFormat};
 use bytes::Bytes;
 use image::{DynamicImage, ImageFormat, RgbImage};
 
