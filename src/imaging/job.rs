@@ -127,7 +127,7 @@ impl TargetFormat {
     }
 
     /// File extension of the format.
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             Self::Jpeg => "jpg",
             Self::Png => "png",
@@ -137,7 +137,7 @@ impl TargetFormat {
     }
 
     /// The format of a source media type, when it can be written.
-    pub fn of_media_type(content_type: &str) -> Option<Self> {
+    pub(crate) fn of_media_type(content_type: &str) -> Option<Self> {
         match content_type {
             "image/jpeg" => Some(Self::Jpeg),
             "image/png" => Some(Self::Png),

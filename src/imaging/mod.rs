@@ -1,12 +1,12 @@
 //! The imaging engine: pure, synchronous code that turns source bytes and an operation's jobs
 //! into encoded images. No I/O, no async, no HTTP: the caller passes watermark bytes in.
 
-pub mod animation;
+pub(crate) mod animation;
 pub mod avif;
-pub mod budget;
+pub(crate) mod budget;
 pub mod codec;
 pub mod error;
-pub mod geometry;
+pub(crate) mod geometry;
 mod guard;
 mod job;
 pub mod jpeg;
@@ -76,7 +76,7 @@ pub struct Output {
 
 impl Output {
     /// File extension of the output.
-    pub fn extension(&self) -> &'static str {
+    pub(crate) fn extension(&self) -> &'static str {
         self.format.extension()
     }
 

@@ -164,7 +164,7 @@ impl OperationSpec {
     /// field): a resize box side or a circle diameter over `max_output_side`, a fixed resize
     /// or a circle over `max_pixels`, a grid of more than `max_pieces` pieces. What depends on
     /// the source is checked when it is rendered.
-    pub fn check_limits(&self, limits: &Limits) -> Result<(), OperationError> {
+    pub(crate) fn check_limits(&self, limits: &Limits) -> Result<(), OperationError> {
         for (i, (template, job)) in self.templates.iter().zip(&self.jobs).enumerate() {
             template.check_limits(job, limits).map_err(|(name, e)| {
                 OperationError::Invalid(format!("data[{i}].option.{name}: {e}"))
@@ -175,7 +175,7 @@ impl OperationSpec {
 
     /// The `callbackUrl` of the slice or grid job: where the results of tasks queued without a
     /// request callback are reported.
-    pub fn callback_url(&self) -> Option<&str> {
+    pub(crate) fn callback_url(&self) -> Option<&str> {
         self.split_callback.as_deref()
     }
 
@@ -191,17 +191,17 @@ impl OperationSpec {
     }
 
     /// The operation's name.
-    pub fn operation_id(&self) -> &str {
+    pub(crate) fn operation_id(&self) -> &str {
         &self.operation_id
     }
 
     /// Its description.
-    pub fn description(&self) -> &str {
+    pub(crate) fn description(&self) -> &str {
         &self.description
     }
 
     /// Whether the real-time service may render it.
-    pub fn realtime_service(&self) -> bool {
+    pub(crate) fn realtime_service(&self) -> bool {
         self.realtime_service
     }
 
@@ -257,17 +257,17 @@ impl OperationSpec {
     }
 
     /// Whether the operation yields several images (slice, grid).
-    pub fn multiple_outputs(&self) -> bool {
+    pub(crate) fn multiple_outputs(&self) -> bool {
         self.templates.iter().any(|t| t.stage() == Stage::Split)
     }
 
     /// Whether it can be served by the real-time service (slice and grid cannot).
-    pub fn realtime_capable(&self) -> bool {
+    pub(crate) fn realtime_capable(&self) -> bool {
         !self.multiple_outputs()
     }
 
     /// The template of the first job, for metrics (`none` for an empty operation).
-    pub fn first_template(&self) -> &'static str {
+    pub(crate) fn first_template(&self) -> &'static str {
         self.templates.first().map_or("none", |t| t.name())
     }
 
@@ -275,7 +275,7 @@ impl OperationSpec {
     /// else the source's format when it can be written, else (BMP, TIFF, AVIF) PNG when the
     /// operation cuts a circle and JPEG otherwise. The service renders to this format so the
     /// stored name is known before the render; the engine alone decides by the pixels.
-    pub fn output_format(&self, content_type: &str) -> TargetFormat {
+    pub(crate) fn output_format(&self, content_type: &str) -> TargetFormat {
         self.jobs
             .iter()
             .find_map(|j| match j {

@@ -109,7 +109,8 @@ pub(crate) mod tests {
     #[test]
     fn every_template_reads_back_its_own_view() {
         for t in ALL {
-            let job = parse(*t, t.example()).expect(t.name());
+            let name = t.name();
+            let job = parse(*t, t.example()).unwrap_or_else(|e| panic!("{name}: {e}"));
             let view = t.view(&job);
             assert!(view.is_object(), "{}: {view}", t.name());
             assert_eq!(parse(*t, view).as_ref(), Ok(&job), "{}", t.name());
