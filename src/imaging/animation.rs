@@ -105,7 +105,7 @@ pub fn run(
     let marks = pipeline
         .jobs
         .iter()
-        .map(|job| super::watermark(job, pipeline, limits))
+        .map(|job| super::step::watermark(job, pipeline, limits))
         .collect::<Result<Vec<_>, _>>()?;
     let decoded = decode(bytes, source.format, limits)?;
     let (w, h) = decoded.canvas;
@@ -131,7 +131,7 @@ pub fn run(
             dynamic.into_rgba8()
         };
         for (job, mark) in pipeline.jobs.iter().zip(&marks) {
-            let mut out = super::apply(img, job, mark.as_ref(), limits)?;
+            let mut out = super::step::apply(img, job, mark.as_ref(), limits)?;
             img = match (out.pop(), out.is_empty()) {
                 (Some(one), true) => one,
                 _ => {

@@ -69,7 +69,7 @@ fn finish(
     }
     for job in &pipeline.jobs {
         if let Some(fit) = job.fit() {
-            if let Some((w, h)) = super::resize_target(img.dimensions(), fit, limits)? {
+            if let Some((w, h)) = super::step::resize_target(img.dimensions(), fit, limits)? {
                 img = ops::resize(&img, w, h)?;
             }
         } else if matches!(job, Job::Gray { .. }) {

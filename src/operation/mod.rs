@@ -504,21 +504,6 @@ mod tests {
     }
 
     #[test]
-    fn slice_size_is_optional_and_defaults_to_zero() {
-        let spec = parse(r#"{"data": [{"templateOperationId": "slice", "option": {}}]}"#)
-            .expect("sliceSize is optional");
-        let opt = &spec.job_template()[0]["option"];
-        assert_eq!(opt["sliceSize"], 0);
-        assert_eq!(opt["sliceCropType"], "vertical");
-        let again = OperationSpec::parse("thumb", spec.canonical_json().as_bytes());
-        assert_eq!(again.as_ref(), Ok(&spec));
-        let err =
-            parse(r#"{"data": [{"templateOperationId": "slice", "option": {"sliceSize": -1}}]}"#)
-                .expect_err("negative");
-        assert_eq!(err.result_code(), 10001);
-    }
-
-    #[test]
     fn quality_is_a_number_rounded_half_away_from_zero() {
         let quality = |q: &str| {
             parse(&format!(
