@@ -305,6 +305,24 @@ impl Default for ImagingConfig {
     }
 }
 
+impl Default for crate::imaging::Limits {
+    fn default() -> Self {
+        Self::from(&ImagingConfig::default())
+    }
+}
+
+impl From<&ImagingConfig> for crate::imaging::Limits {
+    fn from(config: &ImagingConfig) -> Self {
+        Self {
+            max_pixels: config.max_pixels,
+            max_frames: config.max_frames,
+            max_output_side: config.max_output_side,
+            max_pieces: config.max_pieces,
+            max_icc_bytes: config.max_icc_bytes,
+        }
+    }
+}
+
 /// `[callbacks]`: POSTs of results to a client's `callbackUrl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

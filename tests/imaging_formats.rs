@@ -9,8 +9,8 @@ use image::codecs::gif::GifDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::metadata::LoopCount;
 use image::{AnimationDecoder, Delay, ImageFormat, RgbaImage};
-use pictor::imaging::{self, codec, ImagingError, Limits, Output, Pipeline};
-use pictor::operation::{OperationSpec, TargetFormat};
+use pictor::imaging::{self, codec, ImagingError, Limits, Output, Pipeline, TargetFormat};
+use pictor::operation::OperationSpec;
 use std::collections::HashMap;
 use std::io::Cursor;
 

@@ -14,9 +14,11 @@
 use bytes::Bytes;
 use pictor::config::LimitsConfig;
 use pictor::http::conditional::{self, RangeRequest};
-use pictor::imaging::{self, codec, jpeg, reduced, Limits, Pipeline};
+use pictor::imaging::{
+    self, codec, jpeg, reduced, Job, Limits, Pipeline, ResizeMode, TargetFormat, UpDown,
+};
 use pictor::lenient_json;
-use pictor::operation::{Job, OperationSpec, ResizeMode, TargetFormat, UpDown};
+use pictor::operation::OperationSpec;
 use pictor::paths;
 use std::collections::HashMap;
 use std::future::Future;

@@ -12,8 +12,8 @@
 //! as the container header gives it and again as the decoder reads it, before any frame is
 //! decoded.
 
+use super::job::{Job, TargetFormat};
 use super::{codec, ImagingError, Limits, Output, Pipeline};
-use crate::operation::{Job, TargetFormat};
 use bytes::Bytes;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat as GifRepeat};
 use image::codecs::webp::WebPDecoder;
@@ -105,7 +105,7 @@ pub fn run(
     let marks = pipeline
         .jobs
         .iter()
-        .map(|job| super::watermark(job, pipeline, limits))
+        .map(|job| super::step::watermark(job, pipeline, limits))
         .collect::<Result<Vec<_>, _>>()?;
     let decoded = decode(bytes, source.format, limits)?;
     let (w, h) = decoded.canvas;
@@ -131,7 +131,7 @@ pub fn run(
             dynamic.into_rgba8()
         };
         for (job, mark) in pipeline.jobs.iter().zip(&marks) {
-            let mut out = super::apply(img, job, mark.as_ref(), limits)?;
+            let mut out = super::step::apply(img, job, mark.as_ref(), limits)?;
             img = match (out.pop(), out.is_empty()) {
                 (Some(one), true) => one,
                 _ => {

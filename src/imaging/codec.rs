@@ -1,8 +1,8 @@
 //! Decoding with the pixel limit checked from the header first, and encoding to JPEG, PNG,
 //! GIF and WebP (lossy or lossless, see [`Carry::lossy_source`]).
 
+use super::job::TargetFormat;
 use super::{budget, ImagingError, Limits};
-use crate::operation::TargetFormat;
 use image::codecs::gif::GifEncoder;
 use image::codecs::png::PngEncoder;
 use image::metadata::Orientation;

@@ -1,6 +1,6 @@
 //! Size and position arithmetic: resize fits and gravity placement.
 
-use crate::operation::{Gravity, ResizeMode, UpDown};
+use super::job::{Gravity, ResizeMode, UpDown};
 
 /// The output size of a resize of a `w` x `h` source, or `None` when the up/down rule says
 /// to leave the image as it is.

@@ -1,29 +1,30 @@
 //! The imaging engine: pure, synchronous code that turns source bytes and an operation's jobs
 //! into encoded images. No I/O, no async, no HTTP: the caller passes watermark bytes in.
 
-pub mod animation;
+pub(crate) mod animation;
 pub mod avif;
-pub mod budget;
+pub(crate) mod budget;
 pub mod codec;
 pub mod error;
-pub mod geometry;
+pub(crate) mod geometry;
 mod guard;
+mod job;
 pub mod jpeg;
 pub mod ops;
 mod png;
 pub mod reduced;
 mod rgb;
+mod step;
 pub mod webp;
 
 pub use error::ImagingError;
+pub use job::{Gravity, Job, ResizeMode, TargetFormat, UpDown};
 
-use crate::config::ImagingConfig;
-use crate::operation::{Job, ResizeMode, TargetFormat, UpDown};
 use bytes::Bytes;
-use image::RgbaImage;
 use std::collections::HashMap;
 
-/// What the engine accepts and produces.
+/// What the engine accepts and produces. Its defaults and its reading from the `[imaging]`
+/// configuration live with that configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest source, in pixels, checked from the header before decoding.
@@ -39,24 +40,6 @@ pub struct Limits {
     /// Largest ICC profile read from a source and carried into its outputs; a larger one is
     /// dropped.
     pub max_icc_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self::from(&ImagingConfig::default())
-    }
-}
-
-impl From<&ImagingConfig> for Limits {
-    fn from(config: &ImagingConfig) -> Self {
-        Self {
-            max_pixels: config.max_pixels,
-            max_frames: config.max_frames,
-            max_output_side: config.max_output_side,
-            max_pieces: config.max_pieces,
-            max_icc_bytes: config.max_icc_bytes,
-        }
-    }
 }
 
 /// An operation ready to run: its jobs, the watermark images they name, the forced output
@@ -93,7 +76,7 @@ pub struct Output {
 
 impl Output {
     /// File extension of the output.
-    pub fn extension(&self) -> &'static str {
+    pub(crate) fn extension(&self) -> &'static str {
         self.format.extension()
     }
 
@@ -168,10 +151,10 @@ fn render(
     };
     let mut images = vec![image.into_rgba8()];
     for job in &pipeline.jobs {
-        let mark = watermark(job, pipeline, limits)?;
+        let mark = step::watermark(job, pipeline, limits)?;
         images = images
             .into_iter()
-            .map(|img| apply(img, job, mark.as_ref(), limits))
+            .map(|img| step::apply(img, job, mark.as_ref(), limits))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .flatten()
@@ -233,120 +216,4 @@ fn shrink_hint(
             (mw, mh)
         }
     })
-}
-
-/// The decoded overlay of a watermark job, `None` for other jobs.
-fn watermark(
-    job: &Job,
-    pipeline: &Pipeline,
-    limits: &Limits,
-) -> Result<Option<RgbaImage>, ImagingError> {
-    let Job::Watermark { image_path, .. } = job else {
-        return Ok(None);
-    };
-    let bytes = pipeline.watermarks.get(image_path).ok_or_else(|| {
-        ImagingError::InvalidParameter(format!("watermark {image_path} not given"))
-    })?;
-    Ok(Some(codec::decode(bytes, limits, None)?.image))
-}
-
-/// The size a resize job gives an image of `dims`, `None` when its up/down rule leaves the
-/// image as it is; an output side over the limit is an error.
-fn resize_target(
-    dims: (u32, u32),
-    (mode, width, height, up_down): (ResizeMode, u32, u32, UpDown),
-    limits: &Limits,
-) -> Result<Option<(u32, u32)>, ImagingError> {
-    let target = geometry::resize_dims(dims.0, dims.1, mode, width, height, up_down);
-    if let Some((w, h)) = target {
-        budget::canvas(u64::from(w), u64::from(h), limits)?;
-    }
-    Ok(target)
-}
-
-/// Applies one job to one image; `mark` is the job's decoded watermark ([`watermark`]).
-fn apply(
-    mut img: RgbaImage,
-    job: &Job,
-    mark: Option<&RgbaImage>,
-    limits: &Limits,
-) -> Result<Vec<RgbaImage>, ImagingError> {
-    let out = match job {
-        Job::Resize { .. } => {
-            let fit = job
-                .fit()
-                .ok_or_else(|| ImagingError::InvalidParameter("resize without a fit".into()))?;
-            match resize_target(img.dimensions(), fit, limits)? {
-                None => vec![img],
-                Some((w, h)) => vec![ops::resize(&img, w, h)?],
-            }
-        }
-        Job::Gray { .. } => {
-            ops::gray(&mut img);
-            vec![img]
-        }
-        Job::Rectangle {
-            gravity,
-            offset_x,
-            offset_y,
-            width,
-            height,
-            ..
-        } => {
-            let (x, y) = geometry::place(
-                img.width(),
-                img.height(),
-                *width,
-                *height,
-                *gravity,
-                *offset_x,
-                *offset_y,
-            );
-            if let Some((_, _, w, h)) =
-                geometry::clip(x, y, *width, *height, img.width(), img.height())
-            {
-                budget::canvas(u64::from(w), u64::from(h), limits)?;
-            }
-            vec![ops::rectangle(
-                &img, *gravity, *offset_x, *offset_y, *width, *height,
-            )?]
-        }
-        Job::Circle {
-            gravity,
-            offset_x,
-            offset_y,
-            radius,
-        } => {
-            budget::circle(*radius, limits)?;
-            vec![ops::circle(&img, *gravity, *offset_x, *offset_y, *radius)?]
-        }
-        Job::Slice { vertical, size, .. } => {
-            let (w, h) = img.dimensions();
-            // A size of 0 leaves the image whole along the slicing direction: one piece.
-            let size = match (*size, *vertical) {
-                (0, true) => h,
-                (0, false) => w,
-                (size, _) => size,
-            };
-            budget::slice(img.dimensions(), *vertical, size, limits)?;
-            ops::slice(&img, *vertical, size)?
-        }
-        Job::Grid { count_x, count_y } => {
-            budget::grid(img.dimensions(), *count_x, *count_y, limits)?;
-            ops::grid(&img, *count_x, *count_y)?
-        }
-        Job::Watermark {
-            gravity,
-            offset_x,
-            offset_y,
-            image_path,
-        } => {
-            let mark = mark.ok_or_else(|| {
-                ImagingError::InvalidParameter(format!("watermark {image_path} not given"))
-            })?;
-            ops::watermark(&mut img, mark, *gravity, *offset_x, *offset_y);
-            vec![img]
-        }
-    };
-    Ok(out)
 }

@@ -1,8 +1,8 @@
 //! The pixel operations of the templates, on RGBA images.
 
 use super::geometry::{clip, place};
+use super::job::Gravity;
 use super::ImagingError;
-use crate::operation::Gravity;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{imageops, ImageBuffer, Pixel, Rgba, RgbaImage};

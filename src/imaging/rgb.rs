@@ -3,8 +3,8 @@
 //! Taken when the source is a YCbCr or grayscale JPEG, every job is a resize or gray, and the
 //! output is JPEG; anything else goes through the general RGBA pipeline.
 
+use super::job::{Job, TargetFormat};
 use super::{codec, jpeg, ops, ImagingError, Limits, Output, Pipeline};
-use crate::operation::{Job, TargetFormat};
 use bytes::Bytes;
 use image::{DynamicImage, ImageFormat, RgbImage};
 
@@ -69,7 +69,7 @@ fn finish(
     }
     for job in &pipeline.jobs {
         if let Some(fit) = job.fit() {
-            if let Some((w, h)) = super::resize_target(img.dimensions(), fit, limits)? {
+            if let Some((w, h)) = super::step::resize_target(img.dimensions(), fit, limits)? {
                 img = ops::resize(&img, w, h)?;
             }
         } else if matches!(job, Job::Gray { .. }) {
