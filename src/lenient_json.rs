@@ -45,13 +45,16 @@ pub fn to_strict(bytes: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// Whether `bytes` are one JSON value in strict or lenient form.
+/// Whether `bytes` are one JSON value in strict or lenient form. The text must be UTF-8:
+/// serde_json skips a string it is told to ignore without checking its bytes, so this check
+/// answers what a typed read of the same bytes would.
 pub fn is_json(bytes: &[u8]) -> bool {
-    from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    std::str::from_utf8(bytes).is_ok() && from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
 }
 
 fn parses(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    std::str::from_utf8(bytes).is_ok()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
 }
 
 /// Rewrites the lenient form into strict JSON in one pass without recursion. Single-quoted
@@ -249,6 +252,15 @@ mod tests {
         let err = from_slice::<Needs>(br#"{"n": 300}"#).expect_err("out of range");
         assert!(err.is_data());
         assert_eq!(from_slice::<Needs>(b"{'n': 3}").expect("parses").n, 3);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_not_json() {
+        let body = b"{'basepath': '/x', 'overw\xff\xff': 'false'}";
+        assert!(!is_json(body));
+        assert!(from_slice::<Value>(body).is_err());
+        assert!(!is_json(b"{\"a\": \"\xff\"}"));
+        assert!(is_json(b"{'a': 'caf\xc3\xa9'}"));
     }
 
     #[test]
