@@ -12,19 +12,15 @@ use crate::paths;
 /// Every path below `/a` starts with `/a/`; `0` is the byte after `/`, so `/a0` is the least
 /// string greater than every `/a/...`. Names that sort between the two bounds' neighbours
 /// (`/a-x`, `/a.x`, both less than `/a/`) and names such as `/a0b` fall outside the range.
-/// The range lets a backend answer "everything below" with one index range scan.
+/// The range lets a backend answer "everything below" with one index range scan. The root's
+/// range, `["/", "0")`, also holds the root folder itself: a backend leaves the path `/` out
+/// of folder counts and deletions (no file has that path).
 pub fn subtree_range(folder: &str) -> (String, String) {
     if folder == "/" {
         ("/".to_owned(), "0".to_owned())
     } else {
         (format!("{folder}/"), format!("{folder}0"))
     }
-}
-
-/// Whether `path` lies strictly below `folder` (the predicate [`subtree_range`] stands for).
-pub fn is_below(folder: &str, path: &str) -> bool {
-    let (lo, hi) = subtree_range(folder);
-    path >= lo.as_str() && path < hi.as_str() && path != folder
 }
 
 /// The folders a file or folder at `path` needs, from the root down to its parent.
@@ -51,12 +47,27 @@ pub fn rename_candidates(path: &str) -> impl Iterator<Item = String> + '_ {
 mod tests {
     use super::*;
 
+    /// Whether `path` falls in the range of `folder`.
+    fn in_range(folder: &str, path: &str) -> bool {
+        let (lo, hi) = subtree_range(folder);
+        path >= lo.as_str() && path < hi.as_str()
+    }
+
+    /// What "below" means, segment by segment.
+    fn is_below(folder: &str, path: &str) -> bool {
+        let prefix = if folder == "/" {
+            "/".to_owned()
+        } else {
+            format!("{folder}/")
+        };
+        path.len() > prefix.len() && path.starts_with(&prefix)
+    }
+
     #[test]
     fn the_subtree_range_holds_exactly_the_paths_below() {
         for (path, below) in [
             ("/f/x.jpg", true),
             ("/f/g/h/x.jpg", true),
-            ("/f/", true),
             ("/f", false),
             ("/f-x", false),
             ("/f.x", false),
@@ -67,9 +78,10 @@ mod tests {
             ("/g", false),
         ] {
             assert_eq!(is_below("/f", path), below, "{path}");
+            assert_eq!(in_range("/f", path), below, "{path}");
+            assert_eq!(in_range("/", path), is_below("/", path), "{path}");
         }
-        assert!(is_below("/", "/f-x"));
-        assert!(!is_below("/", "/"));
+        assert!(in_range("/", "/"), "the root's range holds the root itself");
         assert_eq!(
             subtree_range("/a/b"),
             ("/a/b/".to_owned(), "/a/b0".to_owned())

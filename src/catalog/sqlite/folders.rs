@@ -257,23 +257,24 @@ pub(super) fn ensure_folder(
     if let Some(existing) = folder_at(tx, app_key, path)? {
         return Ok((existing, false));
     }
-    let mut created = None;
-    for at in ancestors(path).into_iter().chain(std::iter::once(path)) {
-        if folder_at(tx, app_key, at)?.is_some() {
-            continue;
+    for at in ancestors(path) {
+        if folder_at(tx, app_key, at)?.is_none() {
+            add_folder(tx, app_key, at, now)?;
         }
-        if file_exists(tx, app_key, at)? {
-            return Err(CatalogError::NotAFolder(at.to_owned()));
-        }
-        if at != "/" {
-            touch_folder(tx, app_key, paths::parent(at), now)?;
-        }
-        created = Some(insert_folder(tx, app_key, at, now)?);
     }
-    match created {
-        Some(folder) => Ok((folder, true)),
-        None => Err(CatalogError::NotFound(path.to_owned())),
+    Ok((add_folder(tx, app_key, path, now)?, true))
+}
+
+/// Adds the missing folder `path` whose parent exists, marking the parent as changed;
+/// `NotAFolder` when a file holds the path.
+fn add_folder(tx: &Transaction<'_>, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder> {
+    if file_exists(tx, app_key, path)? {
+        return Err(CatalogError::NotAFolder(path.to_owned()));
     }
+    if path != "/" {
+        touch_folder(tx, app_key, paths::parent(path), now)?;
+    }
+    insert_folder(tx, app_key, path, now)
 }
 
 /// Inserts a folder row whose parent exists.

@@ -198,7 +198,13 @@ pub(super) fn version(conn: &Connection) -> CatalogResult<u32> {
         .map_err(backend)
 }
 
-/// Brings the catalog to [`CURRENT_VERSION`], one transaction per missing step.
+/// Run at every open, after the migrations: every app with tasks takes part in the turns of
+/// `claim_task`, also for tasks written into the file by other tools.
+const TURNS_FOR_EVERY_APP: &str =
+    "INSERT OR IGNORE INTO task_turns (app_key, turn) SELECT DISTINCT app_key, 0 FROM tasks";
+
+/// Brings the catalog to [`CURRENT_VERSION`], one transaction per missing step, then gives
+/// every app with tasks its turn.
 pub(super) fn migrate(conn: &mut Connection) -> CatalogResult<()> {
     let found = version(conn)?;
     if found > CURRENT_VERSION {
@@ -226,5 +232,5 @@ pub(super) fn migrate(conn: &mut Connection) -> CatalogResult<()> {
             .map_err(backend)?;
         tx.commit().map_err(backend)?;
     }
-    Ok(())
+    conn.execute_batch(TURNS_FOR_EVERY_APP).map_err(backend)
 }

@@ -315,3 +315,21 @@ async fn every_commit_is_synced_to_disk() {
         .expect("pragma");
     assert_eq!(level, 2, "synchronous = FULL");
 }
+
+#[tokio::test]
+async fn a_task_written_by_another_tool_is_claimed_after_a_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.sqlite3");
+    drop(SqliteCatalog::open(&path, 1).expect("open"));
+    let conn = Connection::open(&path).expect("open");
+    conn.execute(
+        "INSERT INTO tasks (id, app_key, queue_type, status, try_count, queued_at, operation_id,
+             path, payload, error) VALUES ('t', 'A', 'image', 'W', 0, 1, 'op', '', '{}', NULL)",
+        [],
+    )
+    .expect("insert");
+    drop(conn);
+    let c = SqliteCatalog::open(&path, 1).expect("reopen");
+    let claimed = c.claim_task(10).await.expect("claim").expect("the task");
+    assert_eq!(claimed.task.id, "t");
+}
