@@ -3,8 +3,16 @@
 //! Handlers talk to the [`Catalog`] trait only; [`sqlite::SqliteCatalog`] is the embedded
 //! default. Every method is one transaction: a reader never sees half of a change. Times are
 //! milliseconds since the Unix epoch, UTC.
+//!
+//! The trait's doc comments are the contract every backend keeps; the rules that are mere
+//! path arithmetic (the range of paths below a folder, the parents of a path, the names an
+//! automatic rename tries) are written once in [`tree`], and `contract` (tests) checks every
+//! rule against any `&dyn Catalog`.
 
+#[cfg(test)]
+pub(crate) mod contract;
 pub mod sqlite;
+pub mod tree;
 
 use async_trait::async_trait;
 
@@ -23,9 +31,38 @@ pub enum CatalogError {
     /// The entry to change does not exist.
     #[error("not found: {0}")]
     NotFound(String),
-    /// The backend failed (I/O, SQL, corruption).
-    #[error("catalog backend: {0}")]
-    Backend(String),
+    /// The backend failed (I/O, SQL, corruption, a busy store).
+    #[error("catalog backend: {source}")]
+    Backend {
+        /// What failed, as the backend reported it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+        /// Whether the same call may succeed when made again: the store was busy or locked
+        /// by another writer, nothing is wrong with the call or the data.
+        retryable: bool,
+    },
+}
+
+impl CatalogError {
+    /// A backend failure that trying again will not cure.
+    pub fn backend(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Backend {
+            source: source.into(),
+            retryable: false,
+        }
+    }
+
+    /// Whether the same call may succeed when made again (the store was busy or locked).
+    /// Refusals of the call itself (`FolderExists`, `NotFound`, ...) are final.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Backend {
+                retryable: true,
+                ..
+            }
+        )
+    }
 }
 
 /// Result of catalog calls.
@@ -333,15 +370,21 @@ pub trait Catalog: Send + Sync + 'static {
     /// Turns the real-time service of an app on or off.
     async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()>;
 
-    /// Creates a folder and its missing parents; fails if the folder exists.
+    /// Creates a folder and its missing parents (root first, see [`tree::ancestors`]), each
+    /// new folder moving its parent's `updated_at` to `now`. `FolderExists` when the folder
+    /// exists; `NotAFolder` when a file holds the path or one of its parents.
     async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder>;
     /// The folder at a path.
     async fn folder_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<Folder>>;
     /// The folder with an id.
     async fn folder_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<Folder>>;
-    /// One page of a folder's direct children.
+    /// One page of a folder's direct children: folders and files are paged separately with
+    /// the same page and size, both filtered by `name` (a case-sensitive substring of the
+    /// last segment), files also by `created_by`. By name sorts in byte order; by date sorts
+    /// by `updated_at`, ties by name ascending. Totals count every match, not just the page.
     async fn list(&self, app_key: &str, folder: &str, query: &ListQuery) -> CatalogResult<Listing>;
-    /// Recursive totals below a folder.
+    /// Recursive totals of the files and folders strictly below a folder
+    /// ([`tree::subtree_range`]).
     async fn folder_stats(&self, app_key: &str, folder: &str) -> CatalogResult<FolderStats>;
 
     /// The file at a path.
@@ -350,7 +393,8 @@ pub trait Catalog: Send + Sync + 'static {
     async fn stored_file(&self, app_key: &str, path: &str) -> CatalogResult<Option<StoredFile>>;
     /// The file with an id.
     async fn file_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<FileRecord>>;
-    /// Every file below a folder, at any depth, made the given way, up to `limit`, by path.
+    /// Every file strictly below a folder at any depth ([`tree::subtree_range`]: `/f-x` and
+    /// `/f.x` are not below `/f`), made the given way, up to `limit`, in path byte order.
     async fn files_below(
         &self,
         app_key: &str,
@@ -358,25 +402,44 @@ pub trait Catalog: Send + Sync + 'static {
         created_by: CreatedBy,
         limit: usize,
     ) -> CatalogResult<Vec<FileRecord>>;
-    /// Records a file whose bytes are already stored, creating missing parent folders. A new
-    /// entry (not a replacement) moves its folder's `updated_at` to the file's.
+    /// Records a file whose bytes are already stored, in one transaction:
+    ///
+    /// - missing parent folders are created as by `create_folder` (at the file's
+    ///   `updated_at`); `NotAFolder` when a file holds a parent's path;
+    /// - `FolderExists` when a folder holds the path itself;
+    /// - a free path: the file is inserted as given;
+    /// - a taken path, by `on_conflict`: `Fail` gives `FileExists`; `Overwrite` replaces the
+    ///   row but keeps its `id` and `created_at`, returns the old `blob_key` in
+    ///   `orphaned_blobs` and records it as dropped (see `dropped_blobs`), and keeps the files
+    ///   produced from it (their `variant` stamps name the old version); `Rename` stores the
+    ///   file at the first of [`tree::rename_candidates`] held by neither a file nor a folder.
+    ///
+    /// A new entry (inserted or renamed, not a replacement) moves its folder's `updated_at` to
+    /// the file's (never backwards).
     async fn put_file(
         &self,
         app_key: &str,
         file: FileRecord,
         on_conflict: OnConflict,
     ) -> CatalogResult<PutOutcome>;
-    /// Removes a file (and, if asked, the files produced from it); returns their blob keys.
+    /// Removes a file (and, if asked, the files produced from it); returns their blob keys,
+    /// the file's first, and records them as dropped. `NotFound` when no file has the id.
+    /// The folders that lost an entry move their `updated_at` to now.
     async fn delete_file(
         &self,
         app_key: &str,
         id: &str,
         with_produced: bool,
     ) -> CatalogResult<Vec<String>>;
-    /// Removes a folder and everything below it; returns the blob keys of the removed files.
+    /// Removes a folder and every file and folder below it ([`tree::subtree_range`]);
+    /// returns the blob keys of the removed files and records them as dropped. The root folder
+    /// is emptied but stays. The parent moves its `updated_at` to now. `NotFound` when no
+    /// folder has the id.
     async fn delete_folder(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>>;
 
-    /// Creates or replaces an operation; returns it with its new version.
+    /// Creates or replaces an operation; returns it with its new version: 1 for a name never
+    /// used, else one more than the last version the name had, even if it was deleted since
+    /// (so a re-created operation never repeats a version that stamped a produced file).
     async fn put_operation(
         &self,
         app_key: &str,
@@ -396,23 +459,26 @@ pub trait Catalog: Send + Sync + 'static {
     ) -> CatalogResult<(Vec<OperationRecord>, u64)>;
     /// Deletes an operation; `NotFound` when it does not exist.
     async fn delete_operation(&self, app_key: &str, id: &str) -> CatalogResult<()>;
-    /// Deletes every file produced by an operation; returns their blob keys.
+    /// Deletes every file produced by an operation; returns their blob keys and records them
+    /// as dropped; their folders move their `updated_at` to now.
     async fn delete_produced_by(
         &self,
         app_key: &str,
         operation_id: &str,
     ) -> CatalogResult<Vec<String>>;
-    /// Files produced from a source file.
+    /// Files produced from a source file, by path.
     async fn produced_from(&self, app_key: &str, source_id: &str)
         -> CatalogResult<Vec<FileRecord>>;
 
-    /// Queues a task.
+    /// Queues a task; its app joins the turns of `claim_task` if it was not in them.
     async fn enqueue_task(&self, task: &Task) -> CatalogResult<()>;
     /// A task of an app.
     async fn task(&self, app_key: &str, id: &str) -> CatalogResult<Option<Task>>;
-    /// Takes a waiting task under a fresh lease until `lease_until`, marks it in progress and
-    /// counts the attempt. Apps take turns: the app served least recently goes first, then
-    /// its oldest waiting task.
+    /// Takes a waiting task under a fresh lease token until `lease_until`, marks it in
+    /// progress and counts the attempt (`try_count + 1`). Apps take turns: among apps with a
+    /// waiting task, the app served least recently goes first (apps never served first, ties
+    /// by their oldest waiting task), then that app's oldest waiting task (ties in queue
+    /// order). `None` when nothing waits.
     async fn claim_task(&self, lease_until: i64) -> CatalogResult<Option<ClaimedTask>>;
     /// Tasks waiting and in progress, over every app: `(waiting, in_progress)`.
     async fn pending_tasks(&self) -> CatalogResult<(u64, u64)>;
@@ -426,10 +492,13 @@ pub trait Catalog: Send + Sync + 'static {
         error: Option<&str>,
         now: i64,
     ) -> CatalogResult<bool>;
-    /// Extends the lease of a claimed task to `lease_until`; false when the lease was lost.
+    /// Extends the lease of a claimed task to `lease_until`; false, changing nothing, when the
+    /// lease was lost.
     async fn renew_task(&self, claimed: &ClaimedTask, lease_until: i64) -> CatalogResult<bool>;
     /// Ends the leases that expired before `now` (their worker died): the task waits again,
-    /// or ends in `Failed` when it has had `max_tries` attempts. Returns the tasks that failed.
+    /// or ends in `Failed` with an error when it has had `max_tries` attempts, finished at
+    /// `now`. The old lease token no longer renews nor finishes it. Returns the tasks that
+    /// failed.
     async fn expire_task_leases(&self, now: i64, max_tries: u32) -> CatalogResult<Vec<Task>>;
     /// Deletes up to `limit` tasks that ended (`Done`, `Failed`) before `finished_before`;
     /// returns how many.
@@ -446,8 +515,9 @@ pub trait Catalog: Send + Sync + 'static {
     /// may still stream them).
     async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences>;
 
-    /// Stores a callback in the outbox unless it already holds `max_pending` callbacks;
-    /// `false` when it is full and the callback was not stored.
+    /// Stores a callback in the outbox, due at its `created_at` with no attempt made, unless
+    /// the outbox already holds `max_pending` callbacks; `false` when it is full and the
+    /// callback was not stored.
     async fn add_callback(&self, callback: &NewCallback, max_pending: u64) -> CatalogResult<bool>;
     /// Takes up to `limit` callbacks due at `now`, oldest due first, and leases them until
     /// `lease_until`: no other claim returns them before the lease ends.
@@ -457,7 +527,8 @@ pub trait Catalog: Send + Sync + 'static {
         lease_until: i64,
         limit: usize,
     ) -> CatalogResult<Vec<PendingCallback>>;
-    /// Records what happened to a claimed callback, if the claim's lease still holds it.
+    /// Records what happened to a claimed callback, if the claim's lease still holds it (a
+    /// later claim of the same callback makes this one's finish change nothing).
     async fn finish_callback(
         &self,
         claimed: &PendingCallback,

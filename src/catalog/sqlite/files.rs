@@ -1,0 +1,308 @@
+//! Files: lookups, recording with the naming rules, removal.
+
+use super::blobs::trash;
+use super::folders::{ensure_folder, folder_at, touch_folder};
+use super::rows::{file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
+use super::{backend, SqliteCatalog};
+use crate::catalog::tree::{rename_candidates, subtree_range};
+use crate::catalog::{
+    CatalogError, CatalogResult, CreatedBy, FileRecord, OnConflict, PutOutcome, StoredFile,
+};
+use crate::paths;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+pub(super) async fn file_by_path(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    path: &str,
+) -> CatalogResult<Option<FileRecord>> {
+    let (key, path) = (app_key.to_owned(), path.to_owned());
+    catalog
+        .read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND path = ?2"
+            ))
+            .and_then(|mut s| s.query_row(params![key, path], file_from_row).optional())
+            .map_err(backend)
+        })
+        .await
+}
+
+pub(super) async fn stored_file(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    path: &str,
+) -> CatalogResult<Option<StoredFile>> {
+    let (key, path) = (app_key.to_owned(), path.to_owned());
+    catalog
+        .read(move |conn| {
+            conn.prepare_cached(STORED_FILE_QUERY)
+                .and_then(|mut s| s.query_row(params![key, path], stored_from_row).optional())
+                .map_err(backend)
+        })
+        .await
+}
+
+pub(super) async fn file_by_id(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    id: &str,
+) -> CatalogResult<Option<FileRecord>> {
+    let (key, id) = (app_key.to_owned(), id.to_owned());
+    catalog
+        .read(move |conn| {
+            conn.query_row(
+                &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND id = ?2"),
+                params![key, id],
+                file_from_row,
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+}
+
+pub(super) async fn files_below(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    folder: &str,
+    created_by: CreatedBy,
+    limit: usize,
+) -> CatalogResult<Vec<FileRecord>> {
+    let (key, (lo, hi)) = (app_key.to_owned(), subtree_range(folder));
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    catalog
+        .read(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {FILE_COLUMNS} FROM files
+                 WHERE app_key = ?1 AND path >= ?2 AND path < ?3 AND created_by = ?4
+                 ORDER BY path LIMIT ?5"
+                ))
+                .map_err(backend)?;
+            let files = stmt
+                .query_map(
+                    params![key, lo, hi, created_by.code(), limit],
+                    file_from_row,
+                )
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(files)
+        })
+        .await
+}
+
+pub(super) async fn put_file(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    file: FileRecord,
+    on_conflict: OnConflict,
+) -> CatalogResult<PutOutcome> {
+    let key = app_key.to_owned();
+    catalog
+        .tx(move |tx| {
+            let mut file = file;
+            let parent = paths::parent(&file.path).to_owned();
+            ensure_folder(tx, &key, &parent, file.updated_at)?;
+            if folder_at(tx, &key, &file.path)?.is_some() {
+                return Err(CatalogError::FolderExists(file.path));
+            }
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND path = ?2"),
+                    params![key, file.path],
+                    file_from_row,
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(old) = existing else {
+                insert_file(tx, &key, &file)?;
+                touch_folder(tx, &key, &parent, file.updated_at)?;
+                return Ok(PutOutcome {
+                    file,
+                    overwritten: false,
+                    orphaned_blobs: Vec::new(),
+                });
+            };
+            match on_conflict {
+                OnConflict::Fail => Err(CatalogError::FileExists(file.path)),
+                OnConflict::Overwrite => {
+                    // The files produced from it stay: their stamps name the old version, so
+                    // delivery renders them again from the new one when they are asked for.
+                    let orphaned = vec![old.blob_key.clone()];
+                    trash(tx, &orphaned)?;
+                    tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
+                        .map_err(backend)?;
+                    file.id = old.id;
+                    file.created_at = old.created_at;
+                    insert_file(tx, &key, &file)?;
+                    Ok(PutOutcome {
+                        file,
+                        overwritten: true,
+                        orphaned_blobs: orphaned,
+                    })
+                }
+                OnConflict::Rename => {
+                    let requested = file.path.clone();
+                    for candidate in rename_candidates(&requested) {
+                        if !file_exists(tx, &key, &candidate)?
+                            && folder_at(tx, &key, &candidate)?.is_none()
+                        {
+                            file.path = candidate;
+                            insert_file(tx, &key, &file)?;
+                            touch_folder(tx, &key, &parent, file.updated_at)?;
+                            return Ok(PutOutcome {
+                                file,
+                                overwritten: false,
+                                orphaned_blobs: Vec::new(),
+                            });
+                        }
+                    }
+                    Err(CatalogError::FileExists(file.path))
+                }
+            }
+        })
+        .await
+}
+
+pub(super) async fn delete_file(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    id: &str,
+    with_produced: bool,
+) -> CatalogResult<Vec<String>> {
+    let (key, id) = (app_key.to_owned(), id.to_owned());
+    catalog
+        .tx(move |tx| {
+            let removed: Option<(String, String)> = tx
+                .query_row(
+                    "DELETE FROM files WHERE app_key = ?1 AND id = ?2 RETURNING blob_key, parent",
+                    params![key, id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            let Some(removed) = removed else {
+                return Err(CatalogError::NotFound(id));
+            };
+            touch_parents(tx, &key, std::slice::from_ref(&removed))?;
+            let mut keys = vec![removed.0];
+            if with_produced {
+                keys.extend(delete_produced(tx, &key, &id)?);
+            }
+            trash(tx, &keys)?;
+            Ok(keys)
+        })
+        .await
+}
+
+pub(super) async fn produced_from(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    source_id: &str,
+) -> CatalogResult<Vec<FileRecord>> {
+    let (key, id) = (app_key.to_owned(), source_id.to_owned());
+    catalog
+        .read(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND source_id = ?2
+                 ORDER BY path"
+                ))
+                .map_err(backend)?;
+            let files = stmt
+                .query_map(params![key, id], file_from_row)
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(files)
+        })
+        .await
+}
+
+/// Whether a file is at a path.
+pub(super) fn file_exists(tx: &Transaction<'_>, app_key: &str, path: &str) -> CatalogResult<bool> {
+    tx.query_row(
+        "SELECT 1 FROM files WHERE app_key = ?1 AND path = ?2",
+        params![app_key, path],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|o| o.is_some())
+    .map_err(backend)
+}
+
+/// Inserts a file row.
+pub(super) fn insert_file(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    f: &FileRecord,
+) -> CatalogResult<()> {
+    tx.execute(
+        "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
+             source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
+             created_at, updated_at, variant)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18, ?19, ?20)",
+        params![
+            f.id,
+            app_key,
+            f.path,
+            paths::parent(&f.path),
+            paths::name(&f.path),
+            f.bytes as i64,
+            f.created_by.code(),
+            f.operation_id,
+            f.source_id,
+            f.blob_key,
+            f.etag,
+            f.content_type,
+            f.width,
+            f.height,
+            f.taken_at,
+            f.lat,
+            f.lng,
+            f.created_at,
+            f.updated_at,
+            f.variant
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Deletes the files produced from `source_id`; returns their blob keys.
+pub(super) fn delete_produced(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    source_id: &str,
+) -> CatalogResult<Vec<String>> {
+    let mut stmt = tx
+        .prepare("DELETE FROM files WHERE source_id = ?1 RETURNING blob_key, parent")
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map(params![source_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    touch_parents(tx, app_key, &rows)?;
+    Ok(rows.into_iter().map(|(key, _)| key).collect())
+}
+
+/// Marks the folders of removed files as changed now.
+pub(super) fn touch_parents(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    removed: &[(String, String)],
+) -> CatalogResult<()> {
+    let now = crate::context::now_ms();
+    let parents: std::collections::BTreeSet<&str> =
+        removed.iter().map(|(_, parent)| parent.as_str()).collect();
+    for parent in parents {
+        touch_folder(tx, app_key, parent, now)?;
+    }
+    Ok(())
+}

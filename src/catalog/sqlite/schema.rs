@@ -1,0 +1,236 @@
+//! The versioned schema of the SQLite catalog.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Opening a catalog runs the
+//! missing ones in order, each in one transaction together with its new version number, so a
+//! crash leaves the catalog at one version or the next, never between. A catalog written by a
+//! newer release (a version above [`MIGRATIONS`]' length) is refused rather than misread.
+//!
+//! Catalogs made before the version was kept read version 0 whatever their shape, so the
+//! first two migrations are idempotent (`IF NOT EXISTS`, columns added only when missing).
+//! Later migrations run on a known shape and need no such care.
+
+use super::backend;
+use crate::catalog::{CatalogError, CatalogResult};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+/// Why the schema could not be brought to this release's version.
+#[derive(Debug, thiserror::Error)]
+enum SchemaError {
+    /// The catalog was written by a newer release.
+    #[error("the catalog has schema version {found}, newer than this release's {supported}")]
+    TooNew {
+        /// Version of the catalog.
+        found: u32,
+        /// Version this release writes.
+        supported: u32,
+    },
+    /// A step failed; its transaction was rolled back.
+    #[error("schema migration {step} ({name}): {source}")]
+    Step {
+        /// Number of the step, from 1.
+        step: usize,
+        /// What the step does.
+        name: &'static str,
+        /// The failure.
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+/// One step of the schema.
+struct Migration {
+    /// What the step does, for errors.
+    name: &'static str,
+    /// The change, run inside the step's transaction.
+    apply: fn(&Transaction<'_>) -> rusqlite::Result<()>,
+}
+
+/// Every step, in order; the schema version is the number of steps applied.
+const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
+        apply: create_tables,
+    },
+    Migration {
+        name: "task leases, finish times and fair turns",
+        apply: task_leases,
+    },
+];
+
+/// The schema version this release writes.
+pub(super) const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The first release's tables.
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS apps (
+    app_key TEXT PRIMARY KEY,
+    secret_key TEXT NOT NULL,
+    container TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    realtime_service INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS folders (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (app_key, path)
+);
+CREATE INDEX IF NOT EXISTS folders_parent ON folders (app_key, parent);
+CREATE TABLE IF NOT EXISTS files (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    source_id TEXT,
+    variant TEXT NOT NULL DEFAULT '',
+    blob_key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    taken_at INTEGER,
+    lat REAL,
+    lng REAL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (app_key, path)
+);
+CREATE INDEX IF NOT EXISTS files_parent ON files (app_key, parent);
+CREATE INDEX IF NOT EXISTS files_source ON files (source_id);
+CREATE INDEX IF NOT EXISTS files_operation ON files (app_key, operation_id);
+CREATE TABLE IF NOT EXISTS operations (
+    app_key TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    description TEXT NOT NULL,
+    realtime_service INTEGER NOT NULL,
+    jobs TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (app_key, operation_id)
+);
+CREATE TABLE IF NOT EXISTS operation_versions (
+    app_key TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (app_key, operation_id)
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    queue_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    try_count INTEGER NOT NULL,
+    queued_at INTEGER NOT NULL,
+    operation_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    error TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, queued_at);
+CREATE TABLE IF NOT EXISTS blob_trash (
+    blob_key TEXT PRIMARY KEY,
+    dropped_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blob_trash_dropped ON blob_trash (dropped_at);
+CREATE TABLE IF NOT EXISTS task_turns (
+    app_key TEXT PRIMARY KEY,
+    turn INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS callback_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    max_tries INTEGER NOT NULL,
+    backoff_ms INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS callback_outbox_due ON callback_outbox (next_attempt_at);
+";
+
+/// Columns added to `tasks` after its first release: `(name, declaration)`.
+const TASK_COLUMNS_ADDED: [(&str, &str); 2] = [
+    ("lease_token", "TEXT NOT NULL DEFAULT ''"),
+    ("finished_at", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// Indexes and rows that depend on the added columns, run after they exist.
+const TASK_LEASES: &str = "
+CREATE INDEX IF NOT EXISTS tasks_app_status ON tasks (app_key, status, queued_at);
+CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (status, finished_at);
+UPDATE tasks SET finished_at = queued_at WHERE status IN ('D', 'F') AND finished_at = 0;
+INSERT OR IGNORE INTO task_turns (app_key, turn) SELECT DISTINCT app_key, 0 FROM tasks;
+";
+
+fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(TABLES)
+}
+
+/// Adds the columns of [`TASK_COLUMNS_ADDED`] that the catalog lacks, then their indexes.
+fn task_leases(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let present = tx
+        .prepare("SELECT name FROM pragma_table_info('tasks')")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (name, declaration) in TASK_COLUMNS_ADDED {
+        if !present.iter().any(|p| p == name) {
+            tx.execute_batch(&format!(
+                "ALTER TABLE tasks ADD COLUMN {name} {declaration}"
+            ))?;
+        }
+    }
+    tx.execute_batch(TASK_LEASES)
+}
+
+/// The schema version of a catalog.
+pub(super) fn version(conn: &Connection) -> CatalogResult<u32> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend)
+}
+
+/// Run at every open, after the migrations: every app with tasks takes part in the turns of
+/// `claim_task`, also for tasks written into the file by other tools.
+const TURNS_FOR_EVERY_APP: &str =
+    "INSERT OR IGNORE INTO task_turns (app_key, turn) SELECT DISTINCT app_key, 0 FROM tasks";
+
+/// Brings the catalog to [`CURRENT_VERSION`], one transaction per missing step, then gives
+/// every app with tasks its turn.
+pub(super) fn migrate(conn: &mut Connection) -> CatalogResult<()> {
+    let found = version(conn)?;
+    if found > CURRENT_VERSION {
+        return Err(CatalogError::backend(SchemaError::TooNew {
+            found,
+            supported: CURRENT_VERSION,
+        }));
+    }
+    for (done, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        // Another process may have migrated while this one waited for the write lock.
+        if version(&tx)? as usize > done {
+            continue;
+        }
+        (step.apply)(&tx).map_err(|source| {
+            CatalogError::backend(SchemaError::Step {
+                step: done + 1,
+                name: step.name,
+                source,
+            })
+        })?;
+        tx.pragma_update(None, "user_version", done + 1)
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    conn.execute_batch(TURNS_FOR_EVERY_APP).map_err(backend)
+}
