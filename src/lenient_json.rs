@@ -7,6 +7,7 @@
 //! parser's error.
 
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// Why lenient text could not be rewritten into strict JSON.
@@ -45,16 +46,16 @@ pub fn to_strict(bytes: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// Whether `bytes` are one JSON value in strict or lenient form. The text must be UTF-8:
-/// serde_json skips a string it is told to ignore without checking its bytes, so this check
-/// answers what a typed read of the same bytes would.
+/// Whether `bytes` are one JSON value in strict or lenient form. The bytes are read into a
+/// `Value`, not skipped: serde_json skips a string without checking that it is UTF-8 and a
+/// number without checking its range, so only a real read answers what a typed read of the
+/// same bytes will.
 pub fn is_json(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok() && from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    from_slice::<Value>(bytes).is_ok()
 }
 
 fn parses(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok()
-        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    serde_json::from_slice::<Value>(bytes).is_ok()
 }
 
 /// Rewrites the lenient form into strict JSON in one pass without recursion. Single-quoted
@@ -162,7 +163,7 @@ fn convert_single_quoted(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     fn strict(text: &str) -> String {
         String::from_utf8(rewrite(text.as_bytes()).expect("rewrites")).expect("utf-8")
@@ -261,6 +262,13 @@ mod tests {
         assert!(from_slice::<Value>(body).is_err());
         assert!(!is_json(b"{\"a\": \"\xff\"}"));
         assert!(is_json(b"{'a': 'caf\xc3\xa9'}"));
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_not_json() {
+        assert!(!is_json(br#"{"basepath": 66666666666666.666E666665}"#));
+        assert!(!is_json(b"{'basepath': 1e400}"));
+        assert!(is_json(b"{'basepath': 1e300}"));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!
 //! Crash inputs that showed defects of Pictor itself (the reduced decoder accepting headers
 //! libjpeg-turbo refuses, a zip entry with an empty name, a normalised path one byte over its
-//! limit, a lenient body that is not UTF-8 judged to be JSON) are kept under `fuzz/artifacts/` and replay like the corpus: they must not panic.
+//! limit, a lenient body that is not UTF-8 or holds a number out of range judged to be JSON)
+//! are kept under `fuzz/artifacts/` and replay like the corpus: they must not panic.
 
 #[path = "../fuzz/src/lib.rs"]
 mod entries;
