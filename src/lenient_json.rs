@@ -68,8 +68,7 @@ pub fn rewrite(bytes: &[u8]) -> Result<Vec<u8>, RewriteError> {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'"' => i = copy_double_quoted(bytes, i, &mut out)?,
-            b'\'' => i = convert_single_quoted(bytes, i, &mut out)?,
+            b'"' | b'\'' => i = copy_string(bytes, i, b, &mut out)?,
             b if is_word_byte(b) => {
                 let end = bytes[i..]
                     .iter()
@@ -97,10 +96,14 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Copies the double-quoted string opening at `start`; returns the offset after it.
-fn copy_double_quoted(
+/// Writes the string opening at `start` with `quote` (`"` or `'`) as a
+/// double-quoted one; returns the offset after it. A double-quoted string is copied unchanged;
+/// in a single-quoted one `\'` becomes `'` and a bare `"` becomes `\"`. Other escapes are kept
+/// for serde_json to judge.
+fn copy_string(
     bytes: &[u8],
     start: usize,
+    quote: u8,
     out: &mut Vec<u8>,
 ) -> Result<usize, RewriteError> {
     out.push(b'"');
@@ -108,42 +111,13 @@ fn copy_double_quoted(
     loop {
         match bytes.get(i) {
             None => return Err(RewriteError::Unterminated(start)),
-            Some(b'"') => {
-                out.push(b'"');
-                return Ok(i + 1);
-            }
-            Some(b'\\') => {
-                let escaped = bytes.get(i + 1).ok_or(RewriteError::Unterminated(start))?;
-                out.extend_from_slice(&[b'\\', *escaped]);
-                i += 2;
-            }
-            Some(&b) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-}
-
-/// Writes the single-quoted string opening at `start` as a double-quoted one; returns the
-/// offset after it.
-fn convert_single_quoted(
-    bytes: &[u8],
-    start: usize,
-    out: &mut Vec<u8>,
-) -> Result<usize, RewriteError> {
-    out.push(b'"');
-    let mut i = start + 1;
-    loop {
-        match bytes.get(i) {
-            None => return Err(RewriteError::Unterminated(start)),
-            Some(b'\'') => {
+            Some(&b) if b == quote => {
                 out.push(b'"');
                 return Ok(i + 1);
             }
             Some(b'\\') => {
                 match bytes.get(i + 1).ok_or(RewriteError::Unterminated(start))? {
-                    b'\'' => out.push(b'\''),
+                    b'\'' if quote == b'\'' => out.push(b'\''),
                     escaped => out.extend_from_slice(&[b'\\', *escaped]),
                 }
                 i += 2;
