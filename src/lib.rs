@@ -1,45 +1,39 @@
 //! Pictor: a self-hosted image service with two front doors on one catalog.
 //!
-//! Layout:
+//! Layers, each importing only the ones below it (ARCHITECTURE.md lists what each may import):
+//! - [`app`]: the composition root: opens the resources, builds the services, runs the commands.
 //! - [`http`]: the hyper server. [`http::delivery`] answers `GET /<container>/<path>`;
 //!   [`http::api`] is the management API under `/image/v2.0/appkeys/{appKey}/...`, one file
 //!   per section of the API guide; [`http::ops`] serves `/metrics`, `/healthz`, `/readyz`.
-//! - [`catalog`]: the metadata model (apps, folders, files, tasks) behind the [`catalog::Catalog`]
-//!   trait; [`catalog::sqlite`] is the embedded default.
-//! - [`blob`]: image bytes in an `object_store`, written under never-reused keys.
-//! - [`ingest`]: the upload path (checks, blob first, catalog second).
-//! - [`tasks`]: workers of the persistent task queue; [`maintenance`] its periodic sweep; [`produce`] renders operations and
-//!   [`task_callback`] builds the callbacks of their tasks.
-//! - [`imageinfo`]: header-only facts about an image (type, size, EXIF date, GPS).
-//! - [`paths`]: path normalisation and naming rules; [`result_code`]: the API's result codes.
-//! - [`lenient_json`]: JSON bodies in strict form or the single-quoted form older clients send.
-//! - [`check`]: `pictor check`, which compares the catalog with the object store.
-//! - [`config`], [`context`], [`metrics`], [`server`]: configuration, shared state,
-//!   Prometheus metrics, and process start/stop.
+//! - Services: [`variant`] (operation results: cache tiers, render pool, single flight),
+//!   [`ingest`] (uploads and archives: checks, blob first, catalog second) and [`jobs`] (the
+//!   persistent task queue, its callbacks and the periodic sweep).
+//! - [`context`]: the resources the services share.
+//! - Stores and specs: [`catalog`] (metadata behind the [`catalog::Catalog`] trait),
+//!   [`storage`] (image bytes in an `object_store`), [`callback`] (callback targets and the
+//!   outbox sender), [`operation`] (operation specs, one file per template).
+//! - [`imaging`]: pure image work, importing nothing of the crate.
+//! - Leaves: [`config`], [`metrics`], [`paths`], [`result_code`], [`lenient_json`],
+//!   [`imageinfo`], [`clock`].
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod blob;
+pub mod app;
 pub mod callback;
 pub mod catalog;
-pub mod check;
+pub mod clock;
 pub mod config;
 pub mod context;
 pub mod http;
 pub mod imageinfo;
 pub mod imaging;
 pub mod ingest;
+pub mod jobs;
 pub mod lenient_json;
-pub mod maintenance;
 pub mod metrics;
 pub mod operation;
 pub mod paths;
-pub mod produce;
-pub mod realtime;
-pub mod render;
 pub mod result_code;
-pub mod server;
-pub mod task_callback;
-pub mod tasks;
-pub mod transform;
+pub mod storage;
+pub mod variant;

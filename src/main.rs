@@ -1,8 +1,8 @@
 //! The `pictor` command: `serve`, `transform`, `app create|list`, `check [--repair]`.
 
 use clap::{Args, Parser, Subcommand};
+use pictor::app::{app_json, open_context, StartError};
 use pictor::config::Config;
-use pictor::context::{Context, StartError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -139,7 +139,7 @@ fn run(command: Command) -> Result<(), StartError> {
         Command::Serve { common, listen } => {
             let config = common.load(listen.as_deref())?;
             init_logging(&config);
-            runtime()?.block_on(pictor::server::run(config))
+            runtime()?.block_on(pictor::app::server::run(config))
         }
         Command::Transform {
             operation,
@@ -149,7 +149,7 @@ fn run(command: Command) -> Result<(), StartError> {
         } => {
             let config = common.load(None)?;
             let limits = pictor::imaging::Limits::from(&config.imaging);
-            let written = pictor::transform::run(&operation, &src, &outdir, &limits)?;
+            let written = pictor::app::transform::run(&operation, &src, &outdir, &limits)?;
             for path in written {
                 println!("{}", path.display());
             }
@@ -159,23 +159,18 @@ fn run(command: Command) -> Result<(), StartError> {
             AppCommand::Create { common, name } => {
                 let config = common.load(None)?;
                 runtime()?.block_on(async {
-                    let ctx = Context::open(config, None)?;
+                    let ctx = open_context(config, None)?;
                     let app = ctx.create_app(&name).await?;
-                    let line = serde_json::json!({
-                        "appKey": app.app_key,
-                        "secretKey": app.secret_key,
-                        "container": app.container,
-                    });
-                    println!("{line}");
+                    println!("{}", app_json(&app));
                     Ok(())
                 })
             }
             AppCommand::List { common } => {
                 let config = common.load(None)?;
                 runtime()?.block_on(async {
-                    let ctx = Context::open(config, None)?;
+                    let ctx = open_context(config, None)?;
                     let apps = ctx.catalog.apps().await?;
-                    let list: Vec<_> = apps.iter().map(pictor::server::app_json).collect();
+                    let list: Vec<_> = apps.iter().map(app_json).collect();
                     println!("{}", serde_json::Value::Array(list));
                     Ok(())
                 })
@@ -185,8 +180,8 @@ fn run(command: Command) -> Result<(), StartError> {
             let config = common.load(None)?;
             init_logging(&config);
             runtime()?.block_on(async {
-                let ctx = Context::open(config, None)?;
-                let report = pictor::check::run(&ctx, repair, pictor::context::now_ms()).await?;
+                let ctx = open_context(config, None)?;
+                let report = pictor::app::check::run(&ctx, repair, pictor::clock::now_ms()).await?;
                 println!("{}", serde_json::json!(report));
                 if report.is_clean() {
                     Ok(())

@@ -62,8 +62,9 @@ pub struct HotCounters {
 }
 
 impl Metrics {
-    /// Creates and registers every metric.
-    pub fn new() -> Result<Self, prometheus::Error> {
+    /// Creates and registers every metric; the task and render series of the given task types
+    /// and templates exist from the start, at zero.
+    pub fn new(task_types: &[&str], templates: &[&str]) -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new(
@@ -144,12 +145,12 @@ impl Metrics {
         registry.register(Box::new(tasks.clone()))?;
         // Task and render series exist from the start, at zero: a rate or an alert on them
         // reads 0 rather than no data.
-        for queue_type in crate::tasks::QUEUE_TYPES {
+        for queue_type in task_types {
             for status in ["D", "F"] {
                 tasks.with_label_values(&[queue_type, status]);
             }
         }
-        for template in crate::operation::template_names() {
+        for template in templates {
             render_seconds.with_label_values(&[template]);
         }
         let hot = HotCounters {

@@ -195,6 +195,15 @@ impl ResultCode {
     }
 }
 
+/// The `header` object of the API's envelope (and of callback bodies) for a code and message.
+pub fn header(code: ResultCode, message: &str) -> serde_json::Value {
+    serde_json::json!({
+        "isSuccessful": code == ResultCode::Success,
+        "resultCode": code.code(),
+        "resultMessage": message,
+    })
+}
+
 #[cfg(test)]
 mod tests {
 

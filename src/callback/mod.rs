@@ -117,7 +117,7 @@ impl Callbacks {
             body: body.to_string(),
             max_tries: self.config.max_tries.max(1),
             backoff_ms: self.config.backoff_ms,
-            created_at: crate::context::now_ms(),
+            created_at: crate::clock::now_ms(),
         };
         match self
             .catalog

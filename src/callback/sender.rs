@@ -6,7 +6,7 @@
 
 use super::Callbacks;
 use crate::catalog::{CallbackOutcome, PendingCallback};
-use crate::context::now_ms;
+use crate::clock::now_ms;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

@@ -162,9 +162,9 @@ async fn folder_time(c: &dyn Catalog, path: &str) -> i64 {
 
 /// Runs a change stamped with the current time and returns the bounds of that time.
 async fn timed<F: Future>(change: F) -> (i64, i64) {
-    let before = crate::context::now_ms();
+    let before = crate::clock::now_ms();
     change.await;
-    (before, crate::context::now_ms())
+    (before, crate::clock::now_ms())
 }
 
 async fn dropped(c: &dyn Catalog) -> Vec<String> {
@@ -1020,10 +1020,10 @@ async fn dropped_blobs_wait_until_forgotten(c: &dyn Catalog) {
     with_app(c).await;
     let a = put(c, file("/a.jpg", 1, None)).await;
     let b = put(c, file("/b.jpg", 1, None)).await;
-    let before = crate::context::now_ms();
+    let before = crate::clock::now_ms();
     c.delete_file(APP, &a.id, false).await.expect("delete");
     c.delete_file(APP, &b.id, false).await.expect("delete");
-    let after = crate::context::now_ms();
+    let after = crate::clock::now_ms();
     assert!(
         c.dropped_blobs(before, 10)
             .await

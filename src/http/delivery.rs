@@ -1,280 +1,294 @@
-//! `GET`/`HEAD /<container>/<path>`: delivery of stored files with validators, conditional
-//! requests and byte ranges.
+//! `GET`/`HEAD /<container>/<path>[?<operationId>]`, as one pipeline:
+//! method check -> L1 (operation requests) -> decode the path once -> resolve a
+//! [`Representation`] (a variant, or a stored file kept current) -> one responder for
+//! conditional requests, byte ranges and `HEAD`.
 
 use super::body::{self, Body};
 use super::conditional::{self, RangeRequest};
+use super::state::State;
 use crate::catalog::FileRecord;
-use crate::context::Context;
 use crate::paths;
-use crate::realtime::{self, RealtimeError};
-use crate::render::cache::Variant;
-use crate::render::refresh;
 use crate::result_code::ResultCode;
+use crate::variant::cache::Variant;
+use crate::variant::produce::ProduceError;
+use crate::variant::refresh;
+use crate::variant::resolve::{self, RealtimeError};
+use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Answers a delivery request.
-pub async fn handle<B>(ctx: &Arc<Context>, req: &Request<B>) -> Response<Body> {
+pub async fn handle<B>(state: &Arc<State>, req: &Request<B>) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
         resp.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return resp;
     }
-    let raw = req.uri().path();
-    let operation_query = req.uri().query().filter(|q| realtime::names_operation(q));
-    if let Some(query) = operation_query {
-        return realtime(ctx, req, raw, query).await;
+    let raw_path = req.uri().path();
+    let operation = req.uri().query().filter(|q| resolve::names_operation(q));
+    if let Some(query) = operation {
+        if let Some(variant) = state.cached(raw_path, query).await {
+            return respond(state, req, &Representation::of_variant(&variant)).await;
+        }
     }
-    let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
-        return plain(StatusCode::BAD_REQUEST, "path is not valid UTF-8\n");
+    let (container, path) = match decode(raw_path, state.config.limits.max_path_bytes) {
+        Ok(target) => target,
+        Err(bad) => return bad.response(),
     };
-    let trimmed = decoded.trim_start_matches('/');
-    let Some((container, rest)) = trimmed.split_once('/') else {
-        return not_found();
-    };
-    let path = match paths::normalize(rest, ctx.config.limits.max_path_bytes) {
-        Ok(path) => path,
-        // No file can have a path over the limit.
-        Err(ResultCode::PathLengthLimit) => return not_found(),
-        Err(_) => return plain(StatusCode::BAD_REQUEST, "invalid path\n"),
-    };
-    let app = match ctx.catalog.app_by_container(container).await {
-        Ok(Some(app)) => app,
-        Ok(None) => return not_found(),
-        Err(e) => {
-            ctx.metrics.catalog_errors.inc();
-            tracing::error!(error = %e, path = %raw, "catalog lookup failed");
-            return unavailable();
-        }
-    };
-    let stored = match ctx.catalog.stored_file(&app.app_key, &path).await {
-        Ok(Some(stored)) => stored,
-        Ok(None) => return not_found(),
-        Err(e) => {
-            ctx.metrics.catalog_errors.inc();
-            tracing::error!(error = %e, path = %raw, "catalog lookup failed");
-            return unavailable();
-        }
-    };
-    // A produced file made from older versions is rendered again before its validators are
-    // compared, so a conditional or HEAD request sees the current ETag.
-    match refresh::current(ctx, &app, stored).await {
-        Ok(file) => serve_file(ctx, req, &file).await,
-        Err(e) => realtime_error(ctx, raw, &e),
+    match operation {
+        Some(query) => match state
+            .variants
+            .resolve(&container, &path, raw_path, query)
+            .await
+        {
+            Ok(variant) => respond(state, req, &Representation::of_variant(&variant)).await,
+            Err(e) => failure(state, raw_path, &e),
+        },
+        None => match stored_file(state, &container, &path).await {
+            Ok(file) => respond(state, req, &Representation::of_file(&file)).await,
+            Err(e) => failure(state, raw_path, &e),
+        },
     }
 }
 
-/// Serves a file's bytes with its validators, honouring conditional and range headers.
-async fn serve_file<B>(ctx: &Context, req: &Request<B>, file: &FileRecord) -> Response<Body> {
-    let etag = format!("\"{}\"", file.etag);
-    let modified =
-        SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(file.updated_at).unwrap_or(0));
+/// Why a raw path names no file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BadPath {
+    /// Not UTF-8 once percent-decoded, or not a valid path (400).
+    Invalid(&'static str),
+    /// No container, or longer than any stored path can be (404).
+    NoSuchFile,
+}
+
+impl BadPath {
+    fn response(self) -> Response<Body> {
+        match self {
+            Self::Invalid(text) => plain(StatusCode::BAD_REQUEST, text),
+            Self::NoSuchFile => not_found(),
+        }
+    }
+}
+
+/// Decodes a raw request path into its container and normalised catalog path, once for both
+/// kinds of request.
+fn decode(raw_path: &str, max_path_bytes: usize) -> Result<(String, String), BadPath> {
+    let Ok(decoded) = percent_encoding::percent_decode_str(raw_path).decode_utf8() else {
+        return Err(BadPath::Invalid("path is not valid UTF-8\n"));
+    };
+    let Some((container, rest)) = decoded.trim_start_matches('/').split_once('/') else {
+        return Err(BadPath::NoSuchFile);
+    };
+    match paths::normalize(rest, max_path_bytes) {
+        Ok(path) => Ok((container.to_owned(), path)),
+        Err(ResultCode::PathLengthLimit) => Err(BadPath::NoSuchFile),
+        Err(_) => Err(BadPath::Invalid("invalid path\n")),
+    }
+}
+
+/// A stored file by its name. A produced file made from older versions is rendered again
+/// before its validators are compared, so a conditional or `HEAD` request sees the current
+/// `ETag`.
+async fn stored_file(
+    state: &Arc<State>,
+    container: &str,
+    path: &str,
+) -> Result<FileRecord, RealtimeError> {
+    let app = state
+        .catalog
+        .app_by_container(container)
+        .await?
+        .ok_or(RealtimeError::NotFound("not found"))?;
+    let stored = state
+        .catalog
+        .stored_file(&app.app_key, path)
+        .await?
+        .ok_or(RealtimeError::NotFound("not found"))?;
+    refresh::current(&state.variants, &app, stored).await
+}
+
+/// Where the bytes of a representation are.
+enum Content<'a> {
+    /// In memory (a variant).
+    Memory(&'a Bytes),
+    /// In the object store, under this key.
+    Stored(&'a str),
+}
+
+/// One image as the responder sees it: validators, type, length and where its bytes are.
+struct Representation<'a> {
+    etag: HeaderValue,
+    last_modified: HeaderValue,
+    modified: SystemTime,
+    content_type: HeaderValue,
+    len: u64,
+    content: Content<'a>,
+}
+
+impl<'a> Representation<'a> {
+    /// A variant: its header values share the variant's bytes, so a hit copies nothing.
+    fn of_variant(v: &'a Variant) -> Self {
+        Self {
+            etag: HeaderValue::from_maybe_shared(v.etag.clone())
+                .unwrap_or(HeaderValue::from_static("\"0\"")),
+            last_modified: HeaderValue::from_maybe_shared(v.last_modified.clone())
+                .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            modified: v.modified,
+            content_type: HeaderValue::from_static(v.content_type),
+            len: v.body.len() as u64,
+            content: Content::Memory(&v.body),
+        }
+    }
+
+    /// A stored file: its content hash is its `ETag`, its last change `Last-Modified`.
+    fn of_file(file: &'a FileRecord) -> Self {
+        let modified = SystemTime::UNIX_EPOCH
+            + Duration::from_millis(u64::try_from(file.updated_at).unwrap_or(0));
+        Self {
+            etag: HeaderValue::from_str(&format!("\"{}\"", file.etag))
+                .unwrap_or(HeaderValue::from_static("\"0\"")),
+            last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(modified))
+                .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            modified,
+            content_type: HeaderValue::from_str(&file.content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            len: file.bytes,
+            content: Content::Stored(&file.blob_key),
+        }
+    }
+}
+
+/// The one responder: `If-None-Match` / `If-Modified-Since` (304), `If-Range` and `Range`
+/// (206, 416), `HEAD` without a body, then the bytes.
+async fn respond<B>(state: &State, req: &Request<B>, rep: &Representation<'_>) -> Response<Body> {
     let headers = req.headers();
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-
-    let unchanged = match text(header::IF_NONE_MATCH) {
-        Some(inm) => conditional::none_match(inm, &etag),
-        None => text(header::IF_MODIFIED_SINCE)
-            .is_some_and(|ims| conditional::not_modified_since(ims, modified)),
-    };
-    let mut builder = Response::builder()
-        .header(header::ETAG, &etag)
-        .header(header::LAST_MODIFIED, httpdate::fmt_http_date(modified))
-        .header(header::CACHE_CONTROL, ctx.cache_control.clone());
-    if unchanged {
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(body::empty())
-            .unwrap_or_else(|_| internal_error());
-    }
-    builder = builder
-        .header(header::CONTENT_TYPE, &file.content_type)
-        .header(header::ACCEPT_RANGES, "bytes");
-
-    let len = file.bytes;
-    let range_allowed =
-        text(header::IF_RANGE).is_none_or(|ir| conditional::if_range_matches(ir, &etag, modified));
-    let range = match text(header::RANGE) {
-        Some(r) if range_allowed => conditional::parse_range(r, len),
-        _ => RangeRequest::Full,
-    };
-    let (status, span) = match range {
-        RangeRequest::Full => (StatusCode::OK, None),
-        RangeRequest::Partial(span) => {
-            builder = builder.header(
-                header::CONTENT_RANGE,
-                format!("bytes {}-{}/{len}", span.start, span.end - 1),
-            );
-            (StatusCode::PARTIAL_CONTENT, Some(span))
-        }
-        RangeRequest::Unsatisfiable => {
-            return builder
-                .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
-                .body(body::empty())
-                .unwrap_or_else(|_| internal_error());
-        }
-    };
-    let body_len = span.as_ref().map_or(len, |s| s.end - s.start);
-    builder = builder
-        .status(status)
-        .header(header::CONTENT_LENGTH, body_len);
-    if req.method() == Method::HEAD {
-        return builder
-            .body(body::empty())
-            .unwrap_or_else(|_| internal_error());
-    }
-    match ctx.blob.stream(&file.blob_key, span).await {
-        Ok(stream) => {
-            ctx.metrics.bytes_out.inc_by(body_len);
-            builder
-                .body(body::stream(stream))
-                .unwrap_or_else(|_| internal_error())
-        }
-        Err(e) => {
-            ctx.metrics.blob_errors.inc();
-            tracing::error!(
-                error = %e,
-                path = %req.uri().path(),
-                key = %file.blob_key,
-                "blob read failed"
-            );
-            unavailable()
-        }
-    }
-}
-
-/// Answers `GET /<container>/<path>?<operationId>` from L1, L2 or a render.
-async fn realtime<B>(
-    ctx: &Arc<Context>,
-    req: &Request<B>,
-    raw_path: &str,
-    query: &str,
-) -> Response<Body> {
-    let caching = ctx.config.render.result_cache;
-    let mut key = 0;
-    if caching {
-        let (k, hit) = realtime::cached(ctx, raw_path, query).await;
-        if let Some(variant) = hit {
-            return serve_variant(ctx, req, &variant);
-        }
-        key = k;
-    }
-    let generation = ctx.renderer.l1.generation();
-    match realtime::variant(ctx, raw_path, query).await {
-        Ok(variant) => {
-            let resp = serve_variant(ctx, req, &variant);
-            if caching {
-                ctx.renderer.l1.insert(key, variant, generation).await;
-            }
-            resp
-        }
-        Err(e) => realtime_error(ctx, raw_path, &e),
-    }
-}
-
-/// The status and the generic body of a real-time failure. The reason (which may name
-/// catalog, blob or imaging internals) is only logged, never sent to the anonymous client.
-fn public_answer(e: &RealtimeError) -> (StatusCode, &'static str) {
-    match e {
-        RealtimeError::NotFound(_) => (StatusCode::NOT_FOUND, NOT_FOUND),
-        RealtimeError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden\n"),
-        RealtimeError::Overloaded | RealtimeError::Storage(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
-        }
-        RealtimeError::Unprocessable(_) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "image cannot be processed\n",
-        ),
-    }
-}
-
-fn realtime_error(ctx: &Context, raw_path: &str, e: &RealtimeError) -> Response<Body> {
-    match e {
-        RealtimeError::Storage(_) => {
-            tracing::error!(error = %e, path = %raw_path, "real-time render failed");
-        }
-        RealtimeError::Unprocessable(_) => {
-            tracing::warn!(error = %e, path = %raw_path, "real-time render refused");
-        }
-        _ => tracing::debug!(error = %e, path = %raw_path, "real-time request refused"),
-    }
-    let (status, text) = public_answer(e);
-    let mut resp = plain(status, text);
-    let headers = resp.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if matches!(e, RealtimeError::Overloaded) {
-        ctx.metrics.render_overload.inc();
-        headers.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(ctx.config.render.retry_after_secs),
-        );
-    }
-    resp
-}
-
-/// Serves an in-memory variant with its validators, honouring conditional and range headers.
-fn serve_variant<B>(ctx: &Context, req: &Request<B>, v: &Variant) -> Response<Body> {
-    let headers = req.headers();
-    let text = |name: header::HeaderName| headers.get(name).and_then(|h| h.to_str().ok());
-    let etag = v.etag.to_str().unwrap_or("");
+    let etag = rep.etag.to_str().unwrap_or("");
     let unchanged = match text(header::IF_NONE_MATCH) {
         Some(inm) => conditional::none_match(inm, etag),
         None => text(header::IF_MODIFIED_SINCE)
-            .is_some_and(|ims| conditional::not_modified_since(ims, v.modified)),
+            .is_some_and(|ims| conditional::not_modified_since(ims, rep.modified)),
     };
     let mut resp = Response::new(body::empty());
     let h = resp.headers_mut();
-    h.insert(header::ETAG, v.etag.clone());
-    h.insert(header::LAST_MODIFIED, v.last_modified.clone());
-    h.insert(header::CACHE_CONTROL, ctx.cache_control.clone());
+    h.insert(header::ETAG, rep.etag.clone());
+    h.insert(header::LAST_MODIFIED, rep.last_modified.clone());
+    h.insert(header::CACHE_CONTROL, state.cache_control.clone());
     if unchanged {
         *resp.status_mut() = StatusCode::NOT_MODIFIED;
         return resp;
     }
-    h.insert(header::CONTENT_TYPE, v.content_type.clone());
+    h.insert(header::CONTENT_TYPE, rep.content_type.clone());
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let len = v.body.len() as u64;
-    let range_allowed =
-        text(header::IF_RANGE).is_none_or(|ir| conditional::if_range_matches(ir, etag, v.modified));
+    let len = rep.len;
+    let range_allowed = text(header::IF_RANGE)
+        .is_none_or(|ir| conditional::if_range_matches(ir, etag, rep.modified));
     let range = match text(header::RANGE) {
         Some(r) if range_allowed => conditional::parse_range(r, len),
         _ => RangeRequest::Full,
     };
-    let body_bytes = match range {
-        RangeRequest::Full => v.body.clone(),
+    let span: Option<Range<u64>> = match range {
+        RangeRequest::Full => None,
         RangeRequest::Partial(span) => {
             if let Ok(value) =
                 HeaderValue::from_str(&format!("bytes {}-{}/{len}", span.start, span.end - 1))
             {
-                resp.headers_mut().insert(header::CONTENT_RANGE, value);
+                h.insert(header::CONTENT_RANGE, value);
             }
-            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
-            let (start, end) = (
-                usize::try_from(span.start).unwrap_or(0),
-                usize::try_from(span.end).unwrap_or(0),
-            );
-            v.body.slice(start..end)
+            Some(span)
         }
         RangeRequest::Unsatisfiable => {
-            *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                resp.headers_mut().insert(header::CONTENT_RANGE, value);
+                h.insert(header::CONTENT_RANGE, value);
             }
+            *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
             return resp;
         }
     };
-    let body_len = body_bytes.len() as u64;
+    if span.is_some() {
+        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    let h = resp.headers_mut();
+    let body_len = span.as_ref().map_or(len, |s| s.end - s.start);
     if req.method() == Method::HEAD {
-        resp.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
         return resp;
     }
-    ctx.metrics.bytes_out.inc_by(body_len);
-    *resp.body_mut() = body::full(body_bytes);
+    match &rep.content {
+        Content::Memory(bytes) => {
+            let part = match span {
+                Some(s) => bytes.slice(
+                    usize::try_from(s.start).unwrap_or(0)..usize::try_from(s.end).unwrap_or(0),
+                ),
+                None => Bytes::clone(bytes),
+            };
+            *resp.body_mut() = body::full(part);
+        }
+        Content::Stored(key) => match state.blob.stream(key, span).await {
+            Ok(stream) => {
+                h.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
+                *resp.body_mut() = body::stream(stream);
+            }
+            Err(e) => {
+                state.metrics.blob_errors.inc();
+                tracing::error!(error = %e, path = %req.uri().path(), key = %key,
+                    "blob read failed");
+                return unavailable();
+            }
+        },
+    }
+    state.metrics.bytes_out.inc_by(body_len);
+    resp
+}
+
+/// The status and the generic body of a failure. The reason (which may name catalog, blob or
+/// imaging internals) is only logged, never sent to the anonymous client.
+fn public_answer(e: &RealtimeError) -> (StatusCode, &'static str) {
+    match e {
+        RealtimeError::NotFound(_) | RealtimeError::Produce(ProduceError::Missing(_)) => {
+            (StatusCode::NOT_FOUND, NOT_FOUND)
+        }
+        RealtimeError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden\n"),
+        RealtimeError::Produce(p) => match p {
+            ProduceError::Imaging(_) | ProduceError::Operation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "image cannot be processed\n",
+            ),
+            ProduceError::Aborted => (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n"),
+            _ => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+        },
+    }
+}
+
+/// Answers a failure: logged by kind, generic to the client, never cached; an overloaded
+/// pool adds `Retry-After`.
+fn failure(state: &State, raw_path: &str, e: &RealtimeError) -> Response<Body> {
+    let (status, text) = public_answer(e);
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::INTERNAL_SERVER_ERROR => {
+            if matches!(e, RealtimeError::Produce(ProduceError::Catalog(_))) {
+                state.metrics.catalog_errors.inc();
+            }
+            tracing::error!(error = %e, path = %raw_path, "delivery failed");
+        }
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            tracing::warn!(error = %e, path = %raw_path, "real-time render refused");
+        }
+        _ => tracing::debug!(error = %e, path = %raw_path, "delivery refused"),
+    }
+    let mut resp = plain(status, text);
+    let headers = resp.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if matches!(e, RealtimeError::Produce(ProduceError::Overloaded)) {
+        state.metrics.render_overload.inc();
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(state.config.render.retry_after_secs),
+        );
+    }
     resp
 }
 
@@ -306,33 +320,40 @@ pub fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     resp
 }
 
-fn internal_error() -> Response<Body> {
-    plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::CatalogError;
+    use crate::imaging::ImagingError;
 
     #[test]
-    fn real_time_failures_answer_without_their_reason() {
+    fn failures_answer_by_kind_without_their_reason() {
+        let catalog = ProduceError::from(CatalogError::backend("disk I/O error at /data/c"));
         let cases = [
+            (RealtimeError::Produce(catalog), 503, UNAVAILABLE),
             (
-                RealtimeError::Storage("blob not found: /data/blobs/c/ab/abcdef".into()),
+                RealtimeError::Produce(ProduceError::Overloaded),
                 503,
-                "service unavailable\n",
+                UNAVAILABLE,
             ),
-            (RealtimeError::Overloaded, 503, "service unavailable\n"),
             (
-                RealtimeError::Unprocessable("corrupt image: TurboJPEG error".into()),
+                RealtimeError::Produce(ProduceError::Imaging(ImagingError::Panicked(
+                    "webp".into(),
+                ))),
                 422,
                 "image cannot be processed\n",
             ),
             (
-                RealtimeError::NotFound("unknown operation"),
-                404,
-                "not found\n",
+                RealtimeError::Produce(ProduceError::Aborted),
+                500,
+                "internal error\n",
             ),
+            (
+                RealtimeError::Produce(ProduceError::Missing("/mark.png".into())),
+                404,
+                NOT_FOUND,
+            ),
+            (RealtimeError::NotFound("unknown operation"), 404, NOT_FOUND),
             (
                 RealtimeError::Forbidden("real-time service is off for this app"),
                 403,
@@ -342,8 +363,23 @@ mod tests {
         for (e, status, text) in cases {
             assert_eq!(
                 public_answer(&e),
-                (StatusCode::from_u16(status).expect("status"), text)
+                (StatusCode::from_u16(status).expect("status"), text),
+                "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_path_is_decoded_once_with_one_outcome_per_defect() {
+        assert_eq!(
+            decode("/c/a%20b/x.jpg", 1024).expect("decoded"),
+            ("c".to_owned(), "/a b/x.jpg".to_owned())
+        );
+        let status =
+            |raw: &str, max: usize| decode(raw, max).expect_err("refused").response().status();
+        assert_eq!(status("/c/%FF.jpg", 1024), StatusCode::BAD_REQUEST);
+        assert_eq!(status("/c/a/../../b.jpg", 1024), StatusCode::BAD_REQUEST);
+        assert_eq!(status("/nocontainer", 1024), StatusCode::NOT_FOUND);
+        assert_eq!(status("/c/aaaaaaaaaa.jpg", 8), StatusCode::NOT_FOUND);
     }
 }

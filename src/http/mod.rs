@@ -8,9 +8,9 @@ pub mod conditional;
 pub mod connection;
 pub mod delivery;
 pub mod ops;
+pub mod state;
 pub mod timed_io;
 
-use crate::context::Context;
 use body::Body;
 use http::StatusCode;
 use http::{Request, Response};
@@ -18,6 +18,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
+pub use state::State;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -93,7 +94,7 @@ impl Door {
 pub struct ResultLabel(pub i32);
 
 /// Routes one request and records its metrics.
-pub async fn handle(ctx: Arc<Context>, door: Door, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(ctx: Arc<State>, door: Door, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let class = RouteClass::of(req.uri().path());
     let resp = match class {
@@ -159,7 +160,7 @@ fn decimal(n: i64, buf: &mut [u8; 20]) -> &str {
 /// clients; the read, write and header timeouts already bound how long a stalled connection
 /// holds its place.
 pub async fn serve(
-    ctx: Arc<Context>,
+    ctx: Arc<State>,
     listener: TcpListener,
     door: Door,
     shutdown: impl Future<Output = ()>,

@@ -85,7 +85,7 @@ pub(super) async fn blob_references(
 /// Records blob keys the catalog no longer references, in the transaction that dropped them,
 /// so their deletion survives a crash.
 pub(super) fn trash(tx: &Transaction<'_>, keys: &[String]) -> CatalogResult<()> {
-    let now = crate::context::now_ms();
+    let now = crate::clock::now_ms();
     let mut stmt = tx
         .prepare_cached("INSERT OR IGNORE INTO blob_trash (blob_key, dropped_at) VALUES (?1, ?2)")
         .map_err(backend)?;

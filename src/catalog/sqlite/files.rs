@@ -298,7 +298,7 @@ pub(super) fn touch_parents(
     app_key: &str,
     removed: &[(String, String)],
 ) -> CatalogResult<()> {
-    let now = crate::context::now_ms();
+    let now = crate::clock::now_ms();
     let parents: std::collections::BTreeSet<&str> =
         removed.iter().map(|(_, parent)| parent.as_str()).collect();
     for parent in parents {

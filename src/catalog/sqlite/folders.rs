@@ -206,7 +206,7 @@ pub(super) async fn delete_folder(
             if path != "/" {
                 tx.execute("DELETE FROM folders WHERE id = ?1", params![id])
                     .map_err(backend)?;
-                touch_folder(tx, &key, paths::parent(&path), crate::context::now_ms())?;
+                touch_folder(tx, &key, paths::parent(&path), crate::clock::now_ms())?;
             }
             trash(tx, &keys)?;
             Ok(keys)

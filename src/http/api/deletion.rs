@@ -3,10 +3,10 @@
 
 use super::envelope::{ApiError, Reply};
 use super::{views, Call};
-use crate::catalog::{CatalogError, Task, TaskStatus};
-use crate::context::now_ms;
+use crate::catalog::CatalogError;
+use crate::jobs::delete::{delete_entries, DeletePayload};
+use crate::jobs::{self, Work};
 use crate::result_code::ResultCode;
-use crate::tasks::DeletePayload;
 use serde_json::json;
 
 /// Longest id accepted in a deletion request.
@@ -45,7 +45,7 @@ pub async fn delete_sync(call: Call<'_>) -> Result<Reply, ApiError> {
 
 /// Deletes what `payload` names; returns how many entries existed.
 async fn run_delete(call: &Call<'_>, payload: &DeletePayload) -> Result<usize, ApiError> {
-    match crate::tasks::delete_entries(&call.ctx, &call.app.app_key, payload).await {
+    match delete_entries(&call.ctx, &call.app.app_key, payload).await {
         Ok(found) => Ok(found),
         Err(CatalogError::NotFound(_)) => Err(ApiError::new(ResultCode::NoFileToDelete)),
         Err(e) => Err(call.catalog_error(&e)),
@@ -97,28 +97,14 @@ pub async fn delete_async(call: Call<'_>) -> Result<Reply, ApiError> {
     if !any {
         return Err(ApiError::new(ResultCode::NoFileToDelete));
     }
-    let payload = DeletePayload {
+    let work = Work::Delete(DeletePayload {
         file_ids,
         folder_ids,
         include_thumbnail,
-    };
-    let task = Task {
-        id: uuid::Uuid::new_v4().to_string(),
-        app_key: key.clone(),
-        queue_type: crate::tasks::DELETE_QUEUE.to_owned(),
-        status: TaskStatus::Waiting,
-        try_count: 0,
-        queued_at: now_ms(),
-        operation_id: String::new(),
-        path: String::new(),
-        payload: serde_json::to_string(&payload).map_err(|_| ApiError::new(ResultCode::Fail))?,
-        error: None,
-    };
-    catalog
-        .enqueue_task(&task)
+    });
+    let task = jobs::enqueue(&call.ctx, key, "", "", &work)
         .await
         .map_err(|e| call.catalog_error(&e))?;
-    call.ctx.tasks_queued.notify_one();
     Ok(Reply::ok(
         json!({ "queue": views::queue(&call.ctx, &call.app, &task) }),
     ))

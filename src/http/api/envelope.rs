@@ -3,7 +3,7 @@
 
 use crate::http::body::{self, Body};
 use crate::http::ResultLabel;
-use crate::result_code::ResultCode;
+use crate::result_code::{header, ResultCode};
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::Response;
 use serde_json::{json, Map, Value};
@@ -70,15 +70,6 @@ impl Reply {
         };
         Self { code, fields }
     }
-}
-
-/// The `header` object for a code and message.
-pub fn header(code: ResultCode, message: &str) -> Value {
-    json!({
-        "isSuccessful": code == ResultCode::Success,
-        "resultCode": code.code(),
-        "resultMessage": message,
-    })
 }
 
 /// Writes an API outcome as the HTTP 200 JSON answer.

@@ -3,7 +3,7 @@
 use super::envelope::{ApiError, Reply};
 use super::{views, Call};
 use crate::catalog::{CatalogError, CreatedBy, ListQuery, SortKey};
-use crate::context::now_ms;
+use crate::clock::now_ms;
 use crate::paths;
 use crate::result_code::ResultCode;
 use serde::Deserialize;

@@ -4,9 +4,8 @@ use super::envelope::{ApiError, Reply};
 use super::operations::load_requested;
 use super::{views, Call};
 use crate::catalog::OnConflict;
-use crate::ingest;
+use crate::jobs::image;
 use crate::paths;
-use crate::produce;
 use crate::result_code::ResultCode;
 use serde_json::json;
 
@@ -43,7 +42,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
-    let outcome = ingest::store_upload(&call.ctx, &call.app, &path, bytes, rule).await?;
+    let outcome = call.store_upload(&path, bytes, rule).await?;
     let queues = enqueue_all(&call, &outcome.file, &ops, None).await?;
     Ok(Reply::ok(json!({
         "file": views::file(&call.ctx, &call.app, &outcome.file, queues)
@@ -62,7 +61,7 @@ pub async fn enqueue_all(
 ) -> Result<Vec<serde_json::Value>, ApiError> {
     let mut queues = Vec::with_capacity(ops.len());
     for (op, spec) in ops {
-        let task = produce::enqueue(&call.ctx, &call.app, file, op, spec, callback).await?;
+        let task = image::enqueue_image(&call.ctx, &call.app, file, op, spec, callback).await?;
         queues.push(views::queue(&call.ctx, &call.app, &task));
     }
     Ok(queues)

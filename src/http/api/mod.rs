@@ -14,13 +14,11 @@ pub mod upload_multi;
 pub mod upload_outcome;
 pub mod users;
 pub mod views;
-pub mod zip_entries;
 
 use super::body::Body;
 use super::API_PREFIX;
 use crate::catalog::AppRecord;
-use crate::context::Context;
-use crate::ingest::catalog_failure;
+use crate::http::state::State;
 use crate::result_code::ResultCode;
 use bytes::Bytes;
 use envelope::{respond, ApiError, Reply};
@@ -38,7 +36,7 @@ const MAX_JSON_BODY: u64 = 1024 * 1024;
 /// One authenticated API call, handed to a section handler.
 pub struct Call<'a> {
     /// Shared state.
-    pub ctx: Arc<Context>,
+    pub ctx: Arc<State>,
     /// The app named by the path, whose secret the caller presented.
     pub app: AppRecord,
     /// Query-string parameters.
@@ -79,9 +77,24 @@ impl Call<'_> {
         params::json_body(&bytes)
     }
 
+    /// Stores an upload of this app ([`crate::ingest::store_upload`]); a replaced original
+    /// drops the variants made from it from L1.
+    pub async fn store_upload(
+        &self,
+        path: &str,
+        bytes: Bytes,
+        rule: crate::catalog::OnConflict,
+    ) -> Result<crate::catalog::PutOutcome, ResultCode> {
+        let outcome = crate::ingest::store_upload(&self.ctx, &self.app, path, bytes, rule).await?;
+        if outcome.overwritten {
+            self.ctx.l1.invalidate_source(&self.app.app_key, path);
+        }
+        Ok(outcome)
+    }
+
     /// Answers a catalog failure with -1, counting it.
     pub fn catalog_error(&self, e: &crate::catalog::CatalogError) -> ApiError {
-        ApiError::new(catalog_failure(&self.ctx, e))
+        ApiError::new(self.ctx.catalog_failure(e))
     }
 }
 
@@ -137,7 +150,7 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
 /// Answers one management API request. Whatever the outcome, the unread rest of the body
 /// is read and dropped first (up to `limits.max_request_bytes`), so that a client still
 /// sending its body reads the answer; a larger body is answered with `Connection: close`.
-pub async fn handle(ctx: &Arc<Context>, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(ctx: &Arc<State>, req: Request<Incoming>) -> Response<Body> {
     let (parts, incoming) = req.into_parts();
     let progress = crate::http::connection::read_progress(&ctx.config.server);
     let mut body = RequestBody::new(incoming, &parts.headers, progress);
@@ -153,7 +166,7 @@ pub async fn handle(ctx: &Arc<Context>, req: Request<Incoming>) -> Response<Body
 }
 
 async fn dispatch(
-    ctx: &Arc<Context>,
+    ctx: &Arc<State>,
     parts: http::request::Parts,
     body: &mut RequestBody,
 ) -> Result<Reply, ApiError> {
@@ -196,7 +209,7 @@ async fn dispatch(
 
 /// Finds the app of the path and checks the `Authorization` secret in constant time.
 async fn authenticate(
-    ctx: &Arc<Context>,
+    ctx: &Arc<State>,
     app_key: &str,
     headers: &HeaderMap,
 ) -> Result<AppRecord, ApiError> {
@@ -211,7 +224,7 @@ async fn authenticate(
     let app = match ctx.catalog.app(app_key).await {
         Ok(Some(app)) => app,
         Ok(None) => return Err(denied()),
-        Err(e) => return Err(ApiError::new(catalog_failure(ctx, &e))),
+        Err(e) => return Err(ApiError::new(ctx.catalog_failure(&e))),
     };
     if bool::from(app.secret_key.as_bytes().ct_eq(presented)) {
         Ok(app)

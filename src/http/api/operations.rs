@@ -5,10 +5,11 @@ use super::envelope::{ApiError, Reply};
 use super::params::{flex_bool, flex_list, json_body};
 use super::{views, Call};
 use crate::catalog::{AppRecord, OperationRecord, SortKey};
-use crate::context::{now_ms, Context};
+use crate::clock::now_ms;
+use crate::http::state::State;
+use crate::jobs::image;
 use crate::operation::OperationSpec;
 use crate::paths;
-use crate::produce;
 use crate::result_code::ResultCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -61,7 +62,7 @@ pub async fn load_requested(
     raw: &[String],
 ) -> Result<Vec<(OperationRecord, OperationSpec)>, ApiError> {
     let ids = distinct_operation_ids(raw, call.ctx.config.limits.max_operation_ids)?;
-    Ok(produce::load_operations(&call.ctx, &call.app, &ids).await?)
+    Ok(image::load_operations(&call.ctx, &call.app, &ids).await?)
 }
 
 /// The JSON view of an operation.
@@ -111,7 +112,7 @@ pub async fn put(mut call: Call<'_>) -> Result<Reply, ApiError> {
                 message: Some(format!("{} {e}", code.message())),
             }
         })?;
-    produce::callback_target(&call.ctx, spec.callback_url()).await?;
+    image::callback_target(&call.ctx, spec.callback_url()).await?;
     let flags: PutFlags = json_body(&body)?;
     let delete_thumbnail =
         flags.delete_thumbnail.unwrap_or(false) || call.query.bool("deleteThumbnail", false)?;
@@ -130,7 +131,7 @@ pub async fn put(mut call: Call<'_>) -> Result<Reply, ApiError> {
         .put_operation(&key, &record)
         .await
         .map_err(|e| call.catalog_error(&e))?;
-    call.ctx.renderer.l1.invalidate_operation(&key, &id);
+    call.ctx.l1.invalidate_operation(&key, &id);
     if delete_thumbnail {
         delete_results(&call.ctx, &key, &id)
             .await
@@ -176,7 +177,7 @@ fn with_stored_jobs(body: &[u8], stored: &OperationRecord) -> Option<Vec<u8>> {
 }
 
 async fn delete_results(
-    ctx: &Arc<Context>,
+    ctx: &Arc<State>,
     app_key: &str,
     operation_id: &str,
 ) -> Result<(), crate::catalog::CatalogError> {
@@ -274,7 +275,7 @@ pub async fn delete(call: Call<'_>) -> Result<Reply, ApiError> {
         }
         Err(e) => return Err(call.catalog_error(&e)),
     }
-    call.ctx.renderer.l1.invalidate_operation(&key, &id);
+    call.ctx.l1.invalidate_operation(&key, &id);
     if delete_thumbnail {
         delete_results(&call.ctx, &key, &id)
             .await
@@ -314,7 +315,7 @@ pub async fn exec(mut call: Call<'_>) -> Result<Reply, ApiError> {
     if body.filepaths.len() > limits.max_items {
         return Err(ApiError::new(ResultCode::FileCountLimit));
     }
-    let callback = produce::callback_target(&call.ctx, body.callback_url.as_deref()).await?;
+    let callback = image::callback_target(&call.ctx, body.callback_url.as_deref()).await?;
     let ops = load_requested(&call, &body.operation_ids).await?;
     let mut sources = Vec::new();
     for raw in &body.filepaths {
@@ -324,7 +325,7 @@ pub async fn exec(mut call: Call<'_>) -> Result<Reply, ApiError> {
             paths::join(&basepath, raw)
         };
         let path = paths::normalize(&joined, limits.max_path_bytes)?;
-        let found = produce::sources_at(&call.ctx, &call.app, &path)
+        let found = image::sources_at(&call.ctx, &call.app, &path)
             .await
             .map_err(ApiError::from)?;
         sources.extend(found);
@@ -339,7 +340,8 @@ pub async fn exec(mut call: Call<'_>) -> Result<Reply, ApiError> {
     for source in &sources {
         for (op, spec) in &ops {
             let task =
-                produce::enqueue(&call.ctx, &call.app, source, op, spec, callback.as_ref()).await?;
+                image::enqueue_image(&call.ctx, &call.app, source, op, spec, callback.as_ref())
+                    .await?;
             queues.push(views::queue(&call.ctx, &call.app, &task));
         }
     }

@@ -6,12 +6,13 @@ use super::images::on_conflict;
 use super::operations::load_requested;
 use super::params::{flex_bool, flex_list, json_body};
 use super::upload_outcome::Outcome;
-use super::zip_entries::{self, Archive, Budget};
 use super::Call;
+use crate::ingest::zip::{self as zip_entries, Archive, Budget};
+use crate::ingest::Item;
+use crate::jobs::image;
 use crate::paths;
-use crate::produce;
-use crate::render::pool::PoolError;
 use crate::result_code::ResultCode;
+use crate::variant::pool::PoolError;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyDataStream;
 use serde::Deserialize;
@@ -34,30 +35,6 @@ struct Part {
     file_name: String,
     size: u64,
     data: Result<Bytes, ResultCode>,
-}
-
-/// One file to store, after zip archives are expanded.
-pub struct Item {
-    /// Its catalog path, or why it has none.
-    pub path: Result<String, ResultCode>,
-    /// The path shown in the answer.
-    pub display_path: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Its bytes, or why they were refused.
-    pub data: Result<Bytes, ResultCode>,
-}
-
-impl Item {
-    /// An item refused with `code`.
-    pub fn failed(display_path: String, size: u64, code: ResultCode) -> Self {
-        Self {
-            path: Err(code),
-            display_path,
-            size,
-            data: Err(code),
-        }
-    }
 }
 
 /// A part ready to store: a plain file, or a measured archive read one entry at a time.
@@ -84,7 +61,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     if parts.is_empty() {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
-    let callback = produce::callback_target(&call.ctx, params.callback_url.as_deref()).await?;
+    let callback = image::callback_target(&call.ctx, params.callback_url.as_deref()).await?;
     let ops = load_requested(&call, &params.operation_ids).await?;
     let uploads = prepare(&call, &basepath, parts).await?;
     let mut outcome = Outcome::default();
@@ -190,7 +167,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let pool = &call.ctx.renderer.pool;
+    let pool = &call.ctx.pool;
     let done = match turn {
         Turn::Admitted => pool.run(job).await,
         Turn::Waiting => pool.run_waiting(job).await,

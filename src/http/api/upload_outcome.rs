@@ -3,11 +3,10 @@
 
 use super::envelope::{ApiError, Reply};
 use super::images::enqueue_all;
-use super::upload_multi::Item;
 use super::{views, Call};
 use crate::callback::CallbackTarget;
 use crate::catalog::{OnConflict, OperationRecord};
-use crate::ingest;
+use crate::ingest::Item;
 use crate::operation::OperationSpec;
 use crate::paths;
 use crate::result_code::ResultCode;
@@ -36,7 +35,7 @@ impl Outcome {
     ) -> Result<(), ApiError> {
         let stored = match (item.path, item.data) {
             (Ok(path), Ok(bytes)) if !bytes.is_empty() => {
-                ingest::store_upload(&call.ctx, &call.app, &path, bytes, rule).await
+                call.store_upload(&path, bytes, rule).await
             }
             (Ok(_), Ok(_)) => Err(ResultCode::InvalidFiles),
             (Err(code), _) | (_, Err(code)) => Err(code),
@@ -90,7 +89,7 @@ impl Outcome {
                 .send(
                     target,
                     json!({
-                        "header": super::envelope::header(code, code.message()),
+                        "header": crate::result_code::header(code, code.message()),
                         "id": target.id,
                         "successFiles": self.success_files,
                         "failFiles": self.fail_files,

@@ -34,6 +34,6 @@ pub async fn put(mut call: Call<'_>) -> Result<Reply, ApiError> {
         .set_realtime_service(&call.app.app_key, on)
         .await
         .map_err(|e| call.catalog_error(&e))?;
-    call.ctx.renderer.l1.invalidate_app(&call.app.app_key);
+    call.ctx.l1.invalidate_app(&call.app.app_key);
     Ok(Reply::ok(json!({})))
 }

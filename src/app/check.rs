@@ -5,9 +5,9 @@
 //! `storage.orphan_grace_secs` are not orphans yet (an upload may be in flight), nor are
 //! those dropped less than `storage.release_delay_secs` ago (a reader may stream them).
 
-use crate::blob::BlobError;
 use crate::catalog::{BlobReference, CatalogError};
 use crate::context::Context;
+use crate::storage::BlobError;
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -93,7 +93,7 @@ pub async fn run(ctx: &Context, repair: bool, now: i64) -> Result<CheckReport, C
     orphans.sort();
 
     let deleted = if repair {
-        crate::maintenance::delete_blobs(ctx, &orphans).await?
+        crate::jobs::maintenance::delete_blobs(ctx, &orphans).await?
     } else {
         0
     };

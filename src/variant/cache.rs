@@ -4,12 +4,10 @@
 //! and expire after a TTL so that changes made through other nodes are picked up too.
 
 use bytes::Bytes;
-use http::HeaderValue;
 use moka::future::Cache;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use xxhash_rust::xxh3::Xxh3;
 
 /// A rendered variant ready to be served.
 #[derive(Debug)]
@@ -26,12 +24,13 @@ pub struct Variant {
     pub watermarks: Vec<String>,
     /// Encoded image.
     pub body: Bytes,
-    /// `Content-Type`.
-    pub content_type: HeaderValue,
-    /// `ETag` (quoted), derived from the source's and the operation's versions.
-    pub etag: HeaderValue,
+    /// Media type.
+    pub content_type: &'static str,
+    /// `ETag` (quoted), derived from the source's and the operation's versions
+    /// ([`super::key::etag`]), kept as shared bytes so a hit copies nothing.
+    pub etag: Bytes,
     /// `Last-Modified` as an HTTP date.
-    pub last_modified: HeaderValue,
+    pub last_modified: Bytes,
     /// Last-Modified as a time, for `If-Modified-Since`.
     pub modified: SystemTime,
 }
@@ -71,15 +70,6 @@ impl L1 {
             cache,
             generation: Arc::new(AtomicU64::new(0)),
         }
-    }
-
-    /// The key of a raw request path and query.
-    pub fn key(path: &str, query: &str) -> u64 {
-        let mut h = Xxh3::new();
-        h.update(path.as_bytes());
-        h.update(b"?");
-        h.update(query.as_bytes());
-        h.digest()
     }
 
     /// The cached variant for a raw path and query.
@@ -169,9 +159,9 @@ mod tests {
             operation_id: op.into(),
             watermarks: vec!["/mark.png".into()],
             body: Bytes::from_static(b"img"),
-            content_type: HeaderValue::from_static("image/jpeg"),
-            etag: HeaderValue::from_static("\"e\""),
-            last_modified: HeaderValue::from_static("Tue, 24 Nov 2026 12:00:00 GMT"),
+            content_type: "image/jpeg",
+            etag: Bytes::from_static(b"\"e\""),
+            last_modified: Bytes::from_static(b"Tue, 24 Nov 2026 12:00:00 GMT"),
             modified: SystemTime::UNIX_EPOCH,
         })
     }
@@ -179,9 +169,9 @@ mod tests {
     #[tokio::test]
     async fn hits_verify_the_request_and_invalidation_is_targeted() {
         let l1 = L1::new(1 << 20, Duration::from_secs(60));
-        let k1 = L1::key("/c/a.jpg", "small");
-        let k2 = L1::key("/c/b.jpg", "small");
-        let k3 = L1::key("/c/a.jpg", "big");
+        let k1 = crate::variant::key::l1("/c/a.jpg", "small");
+        let k2 = crate::variant::key::l1("/c/b.jpg", "small");
+        let k3 = crate::variant::key::l1("/c/a.jpg", "big");
         l1.insert(
             k1,
             variant("/c/a.jpg?small", "app", "/a.jpg", "small"),
@@ -237,7 +227,7 @@ mod tests {
     #[tokio::test]
     async fn a_render_older_than_an_invalidation_is_not_cached() {
         let l1 = L1::new(1 << 20, Duration::from_secs(60));
-        let k = L1::key("/c/a.jpg", "small");
+        let k = crate::variant::key::l1("/c/a.jpg", "small");
         let before = l1.generation();
         l1.invalidate_operation("app", "small");
         l1.insert(

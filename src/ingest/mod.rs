@@ -1,17 +1,20 @@
 //! Storing uploaded files: size and content checks, bytes to the blob store first, then the
-//! catalog entry, so a failed or interrupted upload leaves nothing visible.
+//! catalog entry, so a failed or interrupted upload leaves nothing visible. `zip` reads the
+//! archives of a multipart upload under one budget per request.
 
-use crate::blob::BlobStore;
+pub mod zip;
+
 use crate::catalog::{AppRecord, CatalogError, CreatedBy, FileRecord, OnConflict, PutOutcome};
-use crate::context::{now_ms, Context};
+use crate::clock::now_ms;
+use crate::context::Context;
 use crate::imageinfo;
 use crate::result_code::ResultCode;
+use crate::storage::BlobStore;
 use bytes::Bytes;
-use std::sync::Arc;
 
 /// Stores `bytes` as the user file at the normalised `path` of `app`.
 pub async fn store_upload(
-    ctx: &Arc<Context>,
+    ctx: &Context,
     app: &AppRecord,
     path: &str,
     bytes: Bytes,
@@ -25,7 +28,7 @@ pub async fn store_upload(
         match ctx.catalog.file_by_path(&app.app_key, path).await {
             Ok(Some(_)) => return Err(ResultCode::FileDuplicatedName),
             Ok(None) => {}
-            Err(e) => return Err(catalog_failure(ctx, &e)),
+            Err(e) => return Err(ctx.catalog_failure(&e)),
         }
     }
     let now = now_ms();
@@ -55,12 +58,7 @@ pub async fn store_upload(
         return Err(ResultCode::StorageUploadFailed);
     }
     match ctx.catalog.put_file(&app.app_key, file, on_conflict).await {
-        Ok(outcome) => {
-            if outcome.overwritten {
-                ctx.renderer.l1.invalidate_source(&app.app_key, path);
-            }
-            Ok(outcome)
-        }
+        Ok(outcome) => Ok(outcome),
         Err(e) => {
             // The catalog never referenced these bytes: nobody can be reading them.
             if ctx.blob.delete(&key).await.is_err() {
@@ -70,15 +68,32 @@ pub async fn store_upload(
                 CatalogError::FileExists(_) => ResultCode::FileDuplicatedName,
                 CatalogError::FolderExists(_) => ResultCode::FileDuplicatedName,
                 CatalogError::NotAFolder(_) => ResultCode::InvalidBasePath,
-                other => catalog_failure(ctx, &other),
+                other => ctx.catalog_failure(&other),
             })
         }
     }
 }
 
-/// Counts and logs a catalog failure; the API answers it with -1.
-pub fn catalog_failure(ctx: &Context, e: &CatalogError) -> ResultCode {
-    ctx.metrics.catalog_errors.inc();
-    tracing::error!(error = %e, "catalog failure");
-    ResultCode::Fail
+/// One file to store, after zip archives are expanded.
+pub struct Item {
+    /// Its catalog path, or why it has none.
+    pub path: Result<String, ResultCode>,
+    /// The path shown in the answer.
+    pub display_path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its bytes, or why they were refused.
+    pub data: Result<Bytes, ResultCode>,
+}
+
+impl Item {
+    /// An item refused with `code`.
+    pub fn failed(display_path: String, size: u64, code: ResultCode) -> Self {
+        Self {
+            path: Err(code),
+            display_path,
+            size,
+            data: Err(code),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! trusted). Every archive is measured before anything of the request is stored, then read
 //! one entry at a time, so at most one inflated entry is held in memory.
 
-use super::upload_multi::Item;
+use super::Item;
 use crate::config::LimitsConfig;
 use crate::paths;
 use crate::result_code::ResultCode;

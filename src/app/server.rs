@@ -1,25 +1,14 @@
-//! Process start and stop for `pictor serve`: open the context, create the default app on an
-//! empty catalog, listen, run the task workers, and drain on SIGTERM/SIGINT.
+//! Process start and stop for `pictor serve`: open the context, build the services, create the
+//! default app on an empty catalog, listen, run the task workers, and drain on SIGTERM/SIGINT.
 
-use crate::catalog::AppRecord;
+use super::{app_json, open_context, StartError};
 use crate::config::Config;
-use crate::context::{Context, StartError};
 use crate::http;
+use crate::variant::Variants;
 use std::io::Write;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-
-/// The JSON line printed for an app: its keys and container.
-pub fn app_json(app: &AppRecord) -> serde_json::Value {
-    serde_json::json!({
-        "appKey": app.app_key,
-        "secretKey": app.secret_key,
-        "container": app.container,
-        "name": app.name,
-        "realtimeService": app.realtime_service,
-    })
-}
 
 /// Runs the server until SIGTERM or SIGINT, then drains and returns.
 pub async fn run(config: Config) -> Result<(), StartError> {
@@ -29,7 +18,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         Some(addr) => Some(TcpListener::bind(addr).await?),
         None => None,
     };
-    let ctx = Arc::new(Context::open(config, Some(bound))?);
+    let ctx = Arc::new(open_context(config, Some(bound))?);
+    let variants = Arc::new(Variants::new(Arc::clone(&ctx)));
+    let state = Arc::new(http::State::new(Arc::clone(&variants)));
     let mut stdout = std::io::stdout();
     if ctx.catalog.apps().await?.is_empty() {
         let app = ctx.create_app("default").await?;
@@ -47,12 +38,12 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     tracing::info!(%bound, public_url = %ctx.public_url, "pictor started");
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = crate::tasks::spawn_workers(&ctx, &stop_rx);
+    let workers = crate::jobs::spawn_workers(&variants, &stop_rx);
     let callback_sender = ctx.callbacks.spawn_sender(stop_rx.clone());
     let (down_tx, down_rx) = watch::channel(false);
     let metrics_server = metrics_listener.map(|metrics| {
         tokio::spawn(http::serve(
-            Arc::clone(&ctx),
+            Arc::clone(&state),
             metrics,
             http::Door::Metrics,
             stopped(down_rx.clone()),
@@ -61,7 +52,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     let door = http::Door::Main {
         metrics: metrics_server.is_none(),
     };
-    let main_server = http::serve(Arc::clone(&ctx), listener, door, stopped(down_rx));
+    let main_server = http::serve(state, listener, door, stopped(down_rx));
     tokio::pin!(main_server);
     tokio::select! {
         result = &mut main_server => result?,

@@ -4,12 +4,13 @@
 //! the same names (the replaced bytes wait for the release delay like any replaced file), and
 //! the fresh file is served.
 
+use super::produce::{self, ProduceError, Urgency};
+use super::resolve::RealtimeError;
+use super::{key, Variants};
 use crate::catalog::{AppRecord, CreatedBy, FileRecord, OperationRecord, StoredFile};
 use crate::context::Context;
 use crate::operation::OperationSpec;
 use crate::paths;
-use crate::produce::{self, ProduceError, Urgency};
-use crate::realtime::RealtimeError;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ use std::sync::Arc;
 /// nothing to render them from. The real-time switches do not apply: the owner made this file
 /// exist, and it is rendered at most once per change of what it is made of.
 pub async fn current(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Variants>,
     app: &AppRecord,
     stored: StoredFile,
 ) -> Result<FileRecord, RealtimeError> {
@@ -39,14 +40,14 @@ pub async fn current(
     // An unchanged operation names the same watermarks as when the file was made, so a stamp
     // without watermark versions that matches the source and the operation is current: the
     // common case needs no further lookup.
-    let base = format!("{}:{}", source.etag, op.version);
+    let base = key::base_stamp(&source, &op);
     if file.variant == base {
         return Ok(file);
     }
     let spec = OperationSpec::parse(&op.operation_id, op.jobs.as_bytes())
-        .map_err(|e| RealtimeError::Unprocessable(e.to_string()))?;
+        .map_err(ProduceError::Operation)?;
     let marks = produce::watermark_files(ctx, app, &spec).await?;
-    let stamp = produce::variant_stamp(&source, &op, &marks);
+    let stamp = key::stamp(&source, &op, &marks);
     if file.variant == stamp {
         return Ok(file);
     }
@@ -61,7 +62,7 @@ pub async fn current(
 /// returns the stored files.
 #[allow(clippy::too_many_arguments)]
 async fn render_again(
-    ctx: &Arc<Context>,
+    ctx: &Arc<Variants>,
     app: &AppRecord,
     file: FileRecord,
     source: FileRecord,
@@ -70,16 +71,12 @@ async fn render_again(
     marks: Vec<(String, FileRecord)>,
     stamp: String,
 ) -> Result<Vec<FileRecord>, RealtimeError> {
-    let flight_key = format!(
-        "{}\n{}\n{}\n{stamp}",
-        app.app_key, source.path, op.operation_id
-    );
+    let flight_key = key::flight(&app.app_key, &source.path, &op.operation_id, &stamp);
     let ctx2 = Arc::clone(ctx);
     let app = app.clone();
-    ctx.renderer
-        .refresh
+    ctx.refresh
         .run(&flight_key, move || {
-            let admission = ctx2.renderer.pool.admit();
+            let admission = ctx2.pool.admit();
             async move {
                 let admission = admission.map_err(|_| ProduceError::Overloaded)?;
                 // A render that finished between this request's lookup and its joining the
@@ -110,7 +107,7 @@ async fn render_again(
             }
         })
         .await
-        .map_err(|e| RealtimeError::Storage(e.to_string()))?
+        .map_err(|_| ProduceError::Aborted)?
         .map_err(RealtimeError::from)
 }
 
@@ -141,9 +138,9 @@ async fn drop_leftover_pieces(
     Ok(())
 }
 
-fn storage(ctx: &Context, e: impl std::fmt::Display) -> ProduceError {
+fn storage(ctx: &Context, e: crate::catalog::CatalogError) -> ProduceError {
     ctx.metrics.catalog_errors.inc();
-    ProduceError::Storage(e.to_string())
+    ProduceError::from(e)
 }
 
 /// `path` with its file name's extension replaced by `ext` (or removed, without one).

@@ -5,7 +5,8 @@
 //! `storage.release_delay_secs` (at least 1 s, at most a minute) until shutdown.
 
 use crate::catalog::CatalogError;
-use crate::context::{now_ms, Context};
+use crate::clock::now_ms;
+use crate::context::Context;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

@@ -2,14 +2,14 @@
 //! them: the outcome of a render, and the failure of a task whose source file or operation was
 //! gone before it ran.
 
+use super::image::ImagePayload;
+use super::Attempt;
 use crate::callback::CallbackTarget;
 use crate::catalog::{AppRecord, FileRecord, OperationRecord, Task};
 use crate::context::Context;
-use crate::http::api::envelope::header;
 use crate::paths;
-use crate::produce::{ImagePayload, ProduceError};
-use crate::result_code::ResultCode;
-use crate::tasks::Attempt;
+use crate::result_code::{header, ResultCode};
+use crate::variant::produce::ProduceError;
 use serde_json::{json, Value};
 
 /// The callback target a payload names, if any.

@@ -3,79 +3,25 @@
 //! while the task runs; a task left in P by a crash waits again once its lease expires, or
 //! fails for good once it has used `tasks.max_tries` attempts. Apps take turns in the queue.
 
-use crate::catalog::{Catalog, CatalogError, ClaimedTask, Task, TaskStatus};
-use crate::context::{now_ms, Context};
-use crate::produce::ImagePayload;
-use crate::task_callback;
-use serde::{Deserialize, Serialize};
+use super::{callback_body, delete, image, Attempt, Work};
+use crate::catalog::{Catalog, CatalogError, ClaimedTask, TaskStatus};
+use crate::clock::now_ms;
+use crate::context::Context;
+use crate::variant::Variants;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// `queueType` of the tasks that render an operation.
-pub const IMAGE_QUEUE: &str = "image";
-/// `queueType` of the tasks that delete files and folders.
-pub const DELETE_QUEUE: &str = "delete";
-/// Every `queueType` the workers run.
-pub const QUEUE_TYPES: [&str; 2] = [IMAGE_QUEUE, DELETE_QUEUE];
-
-/// What a `delete` task removes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeletePayload {
-    /// Files to delete.
-    pub file_ids: Vec<String>,
-    /// Folders to delete with everything below them.
-    pub folder_ids: Vec<String>,
-    /// Also delete the files produced from the deleted files.
-    pub include_thumbnail: bool,
-}
-
-/// Deletes the entries a payload names; returns how many existed. Their bytes are left to the
-/// maintenance sweep, which deletes them once `storage.release_delay_secs` have passed, so
-/// responses already streaming them finish.
-pub async fn delete_entries(
-    ctx: &Context,
-    app_key: &str,
-    payload: &DeletePayload,
-) -> Result<usize, CatalogError> {
-    let mut found = 0;
-    for id in &payload.file_ids {
-        if let Ok(Some(file)) = ctx.catalog.file_by_id(app_key, id).await {
-            ctx.renderer.l1.invalidate_source(app_key, &file.path);
-        }
-        match ctx
-            .catalog
-            .delete_file(app_key, id, payload.include_thumbnail)
-            .await
-        {
-            Ok(_) => found += 1,
-            Err(CatalogError::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    for id in &payload.folder_ids {
-        if let Ok(Some(folder)) = ctx.catalog.folder_by_id(app_key, id).await {
-            ctx.renderer.l1.invalidate_below(app_key, &folder.path);
-        }
-        match ctx.catalog.delete_folder(app_key, id).await {
-            Ok(_) => found += 1,
-            Err(CatalogError::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(found)
-}
-
 /// Starts `tasks.workers` workers and the catalog maintenance sweep; all run until
 /// `shutdown` turns true.
-pub fn spawn_workers(ctx: &Arc<Context>, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+pub fn spawn_workers(ctx: &Arc<Variants>, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     let mut handles: Vec<JoinHandle<()>> = (0..ctx.config.tasks.workers)
         .map(|_| tokio::spawn(worker(Arc::clone(ctx), shutdown.clone())))
         .collect();
-    handles.push(tokio::spawn(crate::maintenance::run(
-        Arc::clone(ctx),
+    handles.push(tokio::spawn(super::maintenance::run(
+        Arc::clone(&ctx.ctx),
         shutdown.clone(),
     )));
     handles
@@ -88,7 +34,7 @@ fn lease_ms(ctx: &Context) -> i64 {
         .max(1)
 }
 
-async fn worker(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+async fn worker(ctx: Arc<Variants>, mut shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(ctx.config.tasks.poll_interval_ms.max(10));
     while !*shutdown.borrow() {
         let claimed = match expire_leases(&ctx).await {
@@ -126,11 +72,9 @@ async fn expire_leases(ctx: &Context) -> Result<(), CatalogError> {
             .tasks
             .with_label_values(&[task.queue_type.as_str(), TaskStatus::Failed.code()])
             .inc();
-        if task.queue_type == IMAGE_QUEUE {
-            if let Ok(payload) = serde_json::from_str::<ImagePayload>(&task.payload) {
-                let why = Attempt::Fail("its attempts never finished".to_owned());
-                task_callback::report_without_result(ctx, &task, &payload, &why).await;
-            }
+        if let Ok(Work::Image(payload)) = Work::of(&task) {
+            let why = Attempt::Fail("its attempts never finished".to_owned());
+            callback_body::report_without_result(ctx, &task, &payload, &why).await;
         }
     }
     Ok(())
@@ -168,38 +112,14 @@ pub async fn with_renewed_lease<F: Future<Output = Attempt>>(
     }
 }
 
-/// How one attempt at a task ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
-    /// Done.
-    Done,
-    /// Failed in a way another attempt may fix.
-    Retry(String),
-    /// Failed for good.
-    Fail(String),
-}
-
-impl Attempt {
-    /// Whether the task ends with this attempt after `tries` tries out of `max_tries`.
-    pub fn is_final(&self, tries: u32, max_tries: u32) -> bool {
-        match self {
-            Self::Done | Self::Fail(_) => true,
-            Self::Retry(_) => tries >= max_tries,
-        }
-    }
-}
-
-async fn run(ctx: &Arc<Context>, claimed: ClaimedTask) {
+async fn run(ctx: &Arc<Variants>, claimed: ClaimedTask) {
     let max_tries = ctx.config.tasks.max_tries;
     let task = &claimed.task;
     let attempt = async {
-        match task.queue_type.as_str() {
-            DELETE_QUEUE => match run_delete(ctx, task).await {
-                Ok(()) => Attempt::Done,
-                Err(msg) => Attempt::Retry(msg),
-            },
-            IMAGE_QUEUE => crate::produce::run_image_task(ctx, task, max_tries).await,
-            other => Attempt::Fail(format!("unknown task type `{other}`")),
+        match Work::of(task) {
+            Ok(Work::Delete(payload)) => delete::run(ctx, task, &payload).await,
+            Ok(Work::Image(payload)) => image::run(ctx, task, &payload, max_tries).await,
+            Err(e) => Attempt::Fail(e.to_string()),
         }
     };
     let outcome = with_renewed_lease(ctx.catalog.as_ref(), &claimed, lease_ms(ctx), attempt).await;
@@ -234,19 +154,11 @@ async fn run(ctx: &Arc<Context>, claimed: ClaimedTask) {
     }
 }
 
-async fn run_delete(ctx: &Arc<Context>, task: &Task) -> Result<(), String> {
-    let payload: DeletePayload =
-        serde_json::from_str(&task.payload).map_err(|e| format!("bad payload: {e}"))?;
-    delete_entries(ctx, &task.app_key, &payload)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::sqlite::SqliteCatalog;
+    use crate::catalog::Task;
 
     #[tokio::test]
     async fn a_long_attempt_keeps_its_lease() {
@@ -255,7 +167,7 @@ mod tests {
         let task = Task {
             id: "long".to_owned(),
             app_key: "A".to_owned(),
-            queue_type: IMAGE_QUEUE.to_owned(),
+            queue_type: "image".to_owned(),
             status: TaskStatus::Waiting,
             try_count: 0,
             queued_at: 1,

@@ -1,0 +1,114 @@
+//! The composition root: opens the resources named by the configuration, builds the services
+//! on them and runs the commands of the binary (`serve`, `check`, `transform`, `app`). It may
+//! import every other module; no other module imports it.
+
+pub mod check;
+pub mod server;
+pub mod transform;
+
+use crate::callback::Callbacks;
+use crate::catalog::sqlite::SqliteCatalog;
+use crate::catalog::{AppRecord, Catalog, CatalogError};
+use crate::config::{Config, ConfigError};
+use crate::context::Context;
+use crate::metrics::Metrics;
+use crate::storage::{BlobError, BlobStore};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Why the process could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The catalog could not be opened.
+    #[error("catalog: {0}")]
+    Catalog(#[from] CatalogError),
+    /// The blob store could not be opened.
+    #[error("storage: {0}")]
+    Blob(#[from] BlobError),
+    /// Metrics could not be registered.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// A file or socket operation failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A transform failed.
+    #[error("{0}")]
+    Transform(#[from] transform::TransformError),
+    /// `pictor check` could not run.
+    #[error("check: {0}")]
+    Check(#[from] check::CheckError),
+    /// `pictor check` found problems it did not repair.
+    #[error(
+        "catalog and object store disagree: {missing} missing blob(s), {orphans} orphan(s) left"
+    )]
+    Inconsistent {
+        /// Files whose bytes are missing.
+        missing: usize,
+        /// Orphans not deleted.
+        orphans: usize,
+    },
+}
+
+/// Opens the catalog and blob store named by `config` and the shared resources around them.
+/// `bound` is the listening address, used for URLs when `server.public_url` is empty.
+pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context, StartError> {
+    let data_dir = config.server.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)?;
+    let catalog: Arc<dyn Catalog> = if config.catalog.url.is_empty() {
+        Arc::new(SqliteCatalog::open(
+            &data_dir.join("catalog.sqlite3"),
+            config.catalog.readers,
+        )?)
+    } else if let Some(path) = config.catalog.url.strip_prefix("sqlite://") {
+        Arc::new(SqliteCatalog::open(
+            std::path::Path::new(path),
+            config.catalog.readers,
+        )?)
+    } else {
+        return Err(ConfigError::Invalid(format!(
+            "catalog.url: unsupported catalog `{}`",
+            config.catalog.url
+        ))
+        .into());
+    };
+    let blob = BlobStore::open(&config.storage.url, &data_dir.join("blobs"))?;
+    let public_url = if config.server.public_url.is_empty() {
+        let addr = bound.map_or_else(|| config.server.listen.clone(), |a| a.to_string());
+        format!("http://{addr}")
+    } else {
+        config.server.public_url.trim_end_matches('/').to_owned()
+    };
+    let templates: Vec<&str> = crate::operation::template_names().collect();
+    let metrics = Metrics::new(&crate::jobs::QUEUE_TYPES, &templates)?;
+    let callbacks = Callbacks::new(
+        &config.callbacks,
+        Arc::clone(&catalog),
+        metrics.callback_failures.clone(),
+    )
+    .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
+    Ok(Context {
+        catalog,
+        blob,
+        metrics,
+        public_url,
+        tasks_queued: Notify::new(),
+        callbacks,
+        config,
+    })
+}
+
+/// The JSON object printed for an app by `pictor app create`, `pictor app list` and the first
+/// start of `pictor serve`: its keys, container, name and real-time flag.
+pub fn app_json(app: &AppRecord) -> serde_json::Value {
+    serde_json::json!({
+        "appKey": app.app_key,
+        "secretKey": app.secret_key,
+        "container": app.container,
+        "name": app.name,
+        "realtimeService": app.realtime_service,
+    })
+}

@@ -1,0 +1,67 @@
+//! Variants: the results of an operation over an uploaded file, as delivery and the task queue
+//! see them. [`Variants`] holds the machinery: the bounded render pool, the L1 memory cache and
+//! the single flights that make concurrent misses render once. `resolve` answers
+//! `?<operationId>` (L1 -> stored `P` file -> render), `refresh` renders a stale stored `P` file
+//! again, and `produce` renders an operation and stores its outputs for both.
+
+pub mod cache;
+pub mod key;
+pub mod pool;
+pub mod produce;
+pub mod refresh;
+pub mod resolve;
+pub mod singleflight;
+
+use crate::catalog::FileRecord;
+use crate::context::Context;
+use cache::{Variant, L1};
+use pool::RenderPool;
+use produce::ProduceError;
+use singleflight::SingleFlight;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The variant service: the shared resources plus the render pool, the result cache and the
+/// single flights. It dereferences to its [`Context`].
+pub struct Variants {
+    /// The shared resources.
+    pub ctx: Arc<Context>,
+    /// The bounded CPU pool every render runs on.
+    pub pool: RenderPool,
+    /// Rendered variants in memory.
+    pub l1: L1,
+    /// Renders in flight, by variant, so concurrent misses compute once.
+    pub flight: SingleFlight<String, Result<Arc<Variant>, ProduceError>>,
+    /// Renders again of stale produced files in flight, by (source, operation, stamp).
+    pub refresh: SingleFlight<String, Result<Vec<FileRecord>, ProduceError>>,
+}
+
+impl Variants {
+    /// Builds the pool and the cache from the context's `[render]` configuration.
+    pub fn new(ctx: Arc<Context>) -> Self {
+        let config = &ctx.config.render;
+        Self {
+            pool: RenderPool::new(
+                config.effective_workers(),
+                config.queue,
+                ctx.metrics.render_queue.clone(),
+            ),
+            l1: L1::new(
+                config.l1_max_bytes,
+                Duration::from_secs(config.l1_ttl_secs.max(1)),
+            ),
+            flight: SingleFlight::default(),
+            refresh: SingleFlight::default(),
+            ctx,
+        }
+    }
+}
+
+impl Deref for Variants {
+    type Target = Context;
+
+    fn deref(&self) -> &Context {
+        &self.ctx
+    }
+}
