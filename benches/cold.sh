@@ -7,7 +7,8 @@
 # CPU time per request (from /proc/<pid>/stat), then the ratio at the medians.
 # Needs wrk, curl, python3 (scripts/setup --bench) and oximg on PATH
 # (`cargo install oximg --version 0.18.1 --locked`).
-# Usage: benches/cold.sh [SECONDS] [ROUNDS]   (defaults 15 and 3; CONNS=n changes the 2 connections)
+# Usage: benches/cold.sh [SECONDS] [ROUNDS]   (defaults 15 and 3; CONNS=n changes the 2
+# connections; BEFORE=<pictor binary> adds an earlier build to every round, for before/after)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -32,7 +33,7 @@ trap cleanup EXIT
 
 port=18490
 ox_port=18491
-base="http://127.0.0.1:$port"
+before_port=18492
 export PICTOR_LOG_LEVEL=warn PICTOR_RENDER_RESULT_CACHE=false
 
 wait_up() {
@@ -49,36 +50,51 @@ check() {
     python3 -c "import json,sys; h=json.load(sys.stdin)['header']; sys.exit(0 if h['resultCode']==0 else h['resultMessage'])" <<<"$1"
 }
 
-app="$("$bin" app create --data-dir "$work/data" --name bench)"
-app_key="$(field appKey <<<"$app")"
-secret="$(field secretKey <<<"$app")"
-container="$(field container <<<"$app")"
-api="$base/image/v2.0/appkeys/$app_key"
+# Starts a Pictor binary on a port with its own data directory, uploads the photos and saves
+# the operation; sets $pid and writes the request list to $3.
+start_pictor() {
+    local bin="$1" port="$2" list="$3" data="$work/data-$2" app key secret container api
+    app="$("$bin" app create --data-dir "$data" --name bench)"
+    key="$(field appKey <<<"$app")"
+    secret="$(field secretKey <<<"$app")"
+    container="$(field container <<<"$app")"
+    "$bin" serve --listen "127.0.0.1:$port" --data-dir "$data" >"$work/pictor-$port.log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    wait_up "http://127.0.0.1:$port/healthz"
+    api="http://127.0.0.1:$port/image/v2.0/appkeys/$key"
+    : >"$list"
+    for f in "$shared"/bench/photos/*.jpg; do
+        name="$(basename "$f")"
+        check "$(curl -fs -X PUT -H "Authorization: $secret" --data-binary "@$f" "$api/images?path=/photos/$name&overwrite=true")"
+        echo "/$container/photos/$name?fit512" >>"$list"
+    done
+    check "$(curl -fs -X PUT -H "Authorization: $secret" -H 'Content-Type: application/json' \
+        -d '{"data":[{"templateOperationId":"resize_max_fit","option":{"width":512,"height":512,"quality":80}}]}' \
+        "$api/operations/fit512")"
+    curl -fs -o /dev/null "http://127.0.0.1:$port$(head -1 "$list")"
+}
 
-"$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/pictor.log" 2>&1 &
-pictor_pid=$!
-pids+=("$pictor_pid")
-wait_up "$base/healthz"
+start_pictor "$bin" "$port" "$work/pictor.txt"
+pictor_pid=$pid
+servers=(pictor)
+if [ -n "${BEFORE:-}" ]; then
+    start_pictor "$BEFORE" "$before_port" "$work/before.txt"
+    before_pid=$pid
+    servers=(pictor before)
+fi
 
 mkdir -p "$work/images"
-: >"$work/pictor.txt"
 : >"$work/oximg.txt"
 for f in "$shared"/bench/photos/*.jpg; do
     name="$(basename "$f")"
     cp "$f" "$work/images/$name"
-    check "$(curl -fs -X PUT -H "Authorization: $secret" --data-binary "@$f" "$api/images?path=/photos/$name&overwrite=true")"
-    echo "/$container/photos/$name?fit512" >>"$work/pictor.txt"
     echo "/resize/512/512/$name" >>"$work/oximg.txt"
 done
-check "$(curl -fs -X PUT -H "Authorization: $secret" -H 'Content-Type: application/json' \
-    -d '{"data":[{"templateOperationId":"resize_max_fit","option":{"width":512,"height":512,"quality":80}}]}' \
-    "$api/operations/fit512")"
-
 IMAGES_DIR="$work/images" PORT="$ox_port" OXIMG_BIND=127.0.0.1 oximg serve >"$work/oximg.log" 2>&1 &
 oximg_pid=$!
 pids+=("$oximg_pid")
 wait_up "http://127.0.0.1:$ox_port/resize/512/512/01_Grey.jpg"
-curl -fs -o /dev/null "$base/$container/photos/01_Grey.jpg?fit512"
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz="$(getconf CLK_TCK)"
@@ -100,7 +116,10 @@ EOF
 
 : >"$work/results"
 for r in $(seq "$rounds"); do
-    echo "pictor $r $(run "$pictor_pid" "$base" "$work/pictor.txt")" >>"$work/results"
+    echo "pictor $r $(run "$pictor_pid" "http://127.0.0.1:$port" "$work/pictor.txt")" >>"$work/results"
+    if [ -n "${BEFORE:-}" ]; then
+        echo "before $r $(run "$before_pid" "http://127.0.0.1:$before_port" "$work/before.txt")" >>"$work/results"
+    fi
     echo "oximg $r $(run "$oximg_pid" "http://127.0.0.1:$ox_port" "$work/oximg.txt")" >>"$work/results"
 done
 
@@ -112,7 +131,10 @@ print("| server | round | req/s | p50 ms | p95 ms | cores busy | CPU ms / reques
 print("|---|---|---|---|---|---|---|")
 for name, rnd, rps, p50, p95, cores, cpu in rows:
     print(f"| {name} | {rnd} | {rps} | {p50} | {p95} | {cores} | {cpu} |")
-med = {n: statistics.median(float(r[2]) for r in rows if r[0] == n) for n in ("pictor", "oximg")}
-print(f"\nmedian req/s: Pictor {med['pictor']:.0f}, oximg {med['oximg']:.0f}, "
-      f"ratio {med['pictor'] / med['oximg']:.2f}x")
+names = sorted({r[0] for r in rows}, key=["pictor", "before", "oximg"].index)
+med = {n: statistics.median(float(r[2]) for r in rows if r[0] == n) for n in names}
+print("\nmedian req/s: " + ", ".join(f"{n} {med[n]:.0f}" for n in names)
+      + f"; pictor / oximg {med['pictor'] / med['oximg']:.2f}x")
+if "before" in med:
+    print(f"pictor / before {med['pictor'] / med['before']:.2f}x")
 EOF

@@ -250,6 +250,9 @@ pub struct RenderConfig {
     pub l1_ttl_secs: u64,
     /// `Retry-After` seconds sent with 503 when the pool is full.
     pub retry_after_secs: u64,
+    /// Nice value of the render threads (0..=19): renders give way to the threads that serve
+    /// requests, so a busy pool does not delay cache hits and the next request's lookups.
+    pub nice: i32,
 }
 
 impl Default for RenderConfig {
@@ -261,6 +264,7 @@ impl Default for RenderConfig {
             l1_max_bytes: 256 * 1024 * 1024,
             l1_ttl_secs: 300,
             retry_after_secs: 1,
+            nice: 10,
         }
     }
 }
@@ -428,6 +432,9 @@ impl Config {
     /// Checks the values that parse but make no sense.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if !(0..=19).contains(&self.render.nice) {
+            return bad("render.nice", "expected 0 to 19");
+        }
         if self.server.listen.parse::<SocketAddr>().is_err() {
             return bad("server.listen", "expected an address like 127.0.0.1:8080");
         }
@@ -594,5 +601,13 @@ mod tests {
         let err =
             Config::load(None, env(&[("PICTOR_SERVER_LISTEN", "nowhere")])).expect_err("fails");
         assert!(err.to_string().contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn a_render_nice_value_outside_the_kernel_range_is_refused() {
+        let err = Config::load(None, env(&[("PICTOR_RENDER_NICE", "20")])).expect_err("fails");
+        assert!(err.to_string().contains("render.nice"), "{err}");
+        let ok = Config::load(None, env(&[("PICTOR_RENDER_NICE", "0")])).expect("0 is allowed");
+        assert_eq!(ok.render.nice, 0);
     }
 }

@@ -15,16 +15,21 @@ fn clamp_u32(v: usize) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
-/// The largest DCT scaling (1/8, 1/4, 1/2) that keeps the decoded image at least `min_w` x
-/// `min_h` (twice the final size), so the final Lanczos resize still has two source pixels per
-/// output pixel. A shortfall under 1% (rounding: a 2040 px photo at 1/2 is 1020 px, for a
-/// 512 px thumbnail) is accepted; it costs no visible quality and halves the decode.
+/// The smallest DCT scaling libjpeg-turbo offers below 1 (1/8, 1/4, 1/2, then 5/8, 3/4, 7/8)
+/// that keeps the decoded image at least `min_w` x `min_h` (twice the final size), so the final
+/// Lanczos resize still has two source pixels per output pixel. A shortfall under 1%
+/// (rounding: a 2040 px photo at 1/2 is 1020 px, for a 512 px thumbnail) is accepted; it costs
+/// no visible quality and halves the decode. The eighths between 1/2 and 1 serve the sizes just
+/// past a power of two (a 1920 px photo into 512 px decodes at 5/8, 1200 px, not at full size).
 pub fn shrink_factor(w: u32, h: u32, min_w: u32, min_h: u32) -> ScalingFactor {
     let enough = |scaled: usize, min: u32| scaled as u64 * 100 >= u64::from(min) * 99;
     for factor in [
         ScalingFactor::ONE_EIGHTH,
         ScalingFactor::ONE_QUARTER,
         ScalingFactor::ONE_HALF,
+        ScalingFactor::new(5, 8),
+        ScalingFactor::new(3, 4),
+        ScalingFactor::new(7, 8),
     ] {
         if enough(factor.scale(w as usize), min_w) && enough(factor.scale(h as usize), min_h) {
             return factor;
@@ -334,7 +339,20 @@ mod tests {
             ScalingFactor::ONE_HALF,
             "a rounding shortfall under 1% still shrinks"
         );
-        assert_eq!(shrink_factor(2000, 1250, 1024, 640), ScalingFactor::ONE);
+        assert_eq!(
+            shrink_factor(2000, 1250, 1024, 640),
+            ScalingFactor::new(5, 8)
+        );
+        assert_eq!(
+            shrink_factor(1920, 1200, 1024, 640),
+            ScalingFactor::new(5, 8),
+            "1200 px, not a full decode"
+        );
+        assert_eq!(
+            shrink_factor(1200, 900, 1024, 768),
+            ScalingFactor::new(7, 8)
+        );
+        assert_eq!(shrink_factor(1100, 800, 1024, 768), ScalingFactor::ONE);
     }
 
     #[test]

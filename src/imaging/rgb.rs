@@ -37,8 +37,8 @@ pub fn run(
         Some((mw, mh)) => jpeg::shrink_factor(w, h, mw, mh),
         None => turbojpeg::ScalingFactor::ONE,
     };
-    let reduced = match factor.denom() {
-        4 | 8 => super::reduced::decode(source, factor.denom(), limits.max_pixels),
+    let reduced = match (factor.num(), factor.denom()) {
+        (1, denom @ (4 | 8)) => super::reduced::decode(source, denom, limits.max_pixels),
         _ => None,
     };
     let img = match reduced.map_or_else(

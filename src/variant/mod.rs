@@ -46,6 +46,7 @@ impl Variants {
                 config.effective_workers(),
                 config.queue,
                 ctx.metrics.render_queue.clone(),
+                config.nice,
             ),
             l1: L1::new(
                 config.l1_max_bytes,

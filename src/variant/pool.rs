@@ -1,10 +1,15 @@
-//! The bounded CPU pool for image work. At most `workers` jobs run at once, at most `queue`
-//! more wait; anything beyond is refused at once ([`PoolError::Overloaded`]), so overload
-//! costs a fast 503 instead of memory.
+//! The bounded CPU pool for image work: `workers` threads of its own, at most `workers` jobs
+//! running and at most `queue` more waiting; anything beyond is refused at once
+//! ([`PoolError::Overloaded`]), so overload costs a fast 503 instead of memory.
+//!
+//! The threads run at a lower scheduling priority (`render.nice`) than the threads that serve
+//! requests, so a saturated pool never makes a cache hit, an upload or the next request's
+//! catalog lookup wait for a render's time slice to end.
 
 use prometheus::IntGauge;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// Why a job did not run to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -17,15 +22,21 @@ pub enum PoolError {
     Aborted,
 }
 
-/// A bounded pool running blocking jobs off the async reactor.
+/// A job as the worker threads receive it.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A bounded pool running blocking jobs on its own threads, off the async reactor.
 #[derive(Clone)]
 pub struct RenderPool {
-    /// Permits to run: one per worker.
+    /// Permits to run: one per worker thread.
     running: Arc<Semaphore>,
     /// Permits to be admitted at all: workers plus queue slots.
     admitted: Arc<Semaphore>,
     /// Jobs admitted but waiting for a worker.
     queued: IntGauge,
+    /// Hands jobs to the worker threads; holds at most one per worker (a job is sent only
+    /// with a running permit). The threads end when the last pool clone is dropped.
+    jobs: crossbeam_channel::Sender<Job>,
 }
 
 /// A place in the pool (running or queued), taken before a request loads its inputs and held
@@ -53,14 +64,25 @@ impl Drop for Waiting<'_> {
 }
 
 impl RenderPool {
-    /// A pool of `workers` concurrent jobs with `queue` waiting slots; `queued` reports the
-    /// number waiting.
-    pub fn new(workers: usize, queue: usize, queued: IntGauge) -> Self {
+    /// A pool of `workers` threads with `queue` waiting slots; `queued` reports the number
+    /// waiting. The threads run at nice value `nice` (see [`worker`]).
+    pub fn new(workers: usize, queue: usize, queued: IntGauge, nice: i32) -> Self {
         let workers = workers.max(1);
+        let (jobs, inbox) = crossbeam_channel::bounded::<Job>(workers);
+        for i in 0..workers {
+            let inbox = inbox.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("pictor-render-{i}"))
+                .spawn(move || worker(&inbox, nice));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a render thread");
+            }
+        }
         Self {
             running: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(workers + queue)),
             queued,
+            jobs,
         }
     }
 
@@ -113,12 +135,32 @@ impl RenderPool {
         let worker = Arc::clone(&self.running).acquire_owned().await;
         drop(waiting);
         let worker = worker.map_err(|_| PoolError::Aborted)?;
-        tokio::task::spawn_blocking(move || {
+        let (done, result) = oneshot::channel();
+        let run: Job = Box::new(move || {
             let _places = (worker, admission);
-            job()
-        })
-        .await
-        .map_err(|_| PoolError::Aborted)
+            // The receiver may be gone (the caller stopped waiting); the work still counts.
+            let _ = done.send(job());
+        });
+        self.jobs.send(run).map_err(|_| PoolError::Aborted)?;
+        result.await.map_err(|_| PoolError::Aborted)
+    }
+}
+
+/// A worker thread: takes the nice value `nice` (unless the process already runs nicer), then
+/// runs jobs until the pool is gone. A panicking job is contained here (its caller sees
+/// [`PoolError::Aborted`]) and the thread goes on.
+fn worker(inbox: &crossbeam_channel::Receiver<Job>, nice: i32) {
+    let me = rustix::thread::gettid();
+    let current = rustix::process::getpriority_process(Some(me)).unwrap_or(0);
+    if nice > current {
+        if let Err(e) = rustix::process::setpriority_process(Some(me), nice) {
+            tracing::warn!(error = %e, nice, "could not lower the render thread's priority");
+        }
+    }
+    while let Ok(job) = inbox.recv() {
+        if std::panic::catch_unwind(AssertUnwindSafe(job)).is_err() {
+            tracing::error!("a render job panicked");
+        }
     }
 }
 
@@ -130,7 +172,7 @@ mod tests {
     #[tokio::test]
     async fn refuses_beyond_workers_plus_queue() {
         let gauge = IntGauge::new("q", "q").expect("gauge");
-        let pool = RenderPool::new(1, 1, gauge.clone());
+        let pool = RenderPool::new(1, 1, gauge.clone(), 0);
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let rx = Arc::new(std::sync::Mutex::new(rx));
         let blocker = {
@@ -170,7 +212,7 @@ mod tests {
     #[tokio::test]
     async fn an_abandoned_wait_leaves_no_count_and_keeps_its_place_until_the_job_ends() {
         let gauge = IntGauge::new("q", "q").expect("gauge");
-        let pool = RenderPool::new(1, 0, gauge.clone());
+        let pool = RenderPool::new(1, 0, gauge.clone(), 0);
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let busy = {
             let pool = pool.clone();
@@ -205,5 +247,42 @@ mod tests {
         let admission = admitted.expect("the place is returned when the job ends");
         assert_eq!(pool.run_admitted(&admission, || 3).await, Ok(3));
         assert_eq!(gauge.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_aborted_and_the_thread_goes_on() {
+        let gauge = IntGauge::new("q", "q").expect("gauge");
+        let pool = RenderPool::new(1, 0, gauge, 0);
+        let panicked = pool.run(|| -> u32 { panic!("decoder bug") }).await;
+        assert_eq!(panicked, Err(PoolError::Aborted));
+        assert_eq!(
+            pool.run(|| 5).await,
+            Ok(5),
+            "the one worker still runs jobs"
+        );
+    }
+
+    #[tokio::test]
+    async fn workers_run_on_their_own_threads_at_the_configured_nice_value() {
+        let gauge = IntGauge::new("q", "q").expect("gauge");
+        let pool = RenderPool::new(2, 0, gauge, 19);
+        let (name, nice) = pool
+            .run(|| {
+                let me = rustix::thread::gettid();
+                (
+                    std::thread::current().name().map(str::to_owned),
+                    rustix::process::getpriority_process(Some(me)).ok(),
+                )
+            })
+            .await
+            .expect("job");
+        assert!(name.is_some_and(|n| n.starts_with("pictor-render-")));
+        assert_eq!(nice, Some(19));
+        let mine = rustix::process::getpriority_process(Some(rustix::thread::gettid()));
+        assert_ne!(
+            mine.ok(),
+            Some(19),
+            "the caller's thread keeps its priority"
+        );
     }
 }
