@@ -29,6 +29,9 @@ pub enum StartError {
     /// The blob store could not be opened.
     #[error("storage: {0}")]
     Blob(#[from] BlobError),
+    /// The callback client could not be built.
+    #[error("callbacks: {0}")]
+    Callbacks(#[from] reqwest::Error),
     /// Metrics could not be registered.
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
@@ -88,8 +91,7 @@ pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context
         &config.callbacks,
         Arc::clone(&catalog),
         metrics.callback_failures.clone(),
-    )
-    .map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
+    )?;
     Ok(Context {
         catalog,
         blob,
