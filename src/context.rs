@@ -65,9 +65,8 @@ impl Context {
         url
     }
 
-    /// Counts and logs a catalog failure; the API answers it with -1.
+    /// Logs a catalog failure (the catalog counts its own); the API answers it with -1.
     pub fn catalog_failure(&self, e: &CatalogError) -> ResultCode {
-        self.metrics.catalog_errors.inc();
         tracing::error!(error = %e, "catalog failure");
         ResultCode::Fail
     }

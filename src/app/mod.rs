@@ -7,6 +7,7 @@ pub mod server;
 pub mod transform;
 
 use crate::callback::Callbacks;
+use crate::catalog::counted::Counted;
 use crate::catalog::sqlite::SqliteCatalog;
 use crate::catalog::{AppRecord, Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
@@ -61,7 +62,9 @@ pub enum StartError {
 pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context, StartError> {
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)?;
-    let catalog: Arc<dyn Catalog> = if config.catalog.url.is_empty() {
+    let templates: Vec<&str> = crate::operation::template_names().collect();
+    let metrics = Metrics::new(&crate::jobs::QUEUE_TYPES, &templates)?;
+    let backend: Arc<dyn Catalog> = if config.catalog.url.is_empty() {
         Arc::new(SqliteCatalog::open(
             &data_dir.join("catalog.sqlite3"),
             config.catalog.readers,
@@ -78,15 +81,18 @@ pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context
         ))
         .into());
     };
-    let blob = BlobStore::open(&config.storage.url, &data_dir.join("blobs"))?;
+    let catalog: Arc<dyn Catalog> = Arc::new(Counted::new(backend, metrics.catalog_errors.clone()));
+    let blob = BlobStore::open(
+        &config.storage.url,
+        &data_dir.join("blobs"),
+        metrics.blob_errors.clone(),
+    )?;
     let public_url = if config.server.public_url.is_empty() {
         let addr = bound.map_or_else(|| config.server.listen.clone(), |a| a.to_string());
         format!("http://{addr}")
     } else {
         config.server.public_url.trim_end_matches('/').to_owned()
     };
-    let templates: Vec<&str> = crate::operation::template_names().collect();
-    let metrics = Metrics::new(&crate::jobs::QUEUE_TYPES, &templates)?;
     let callbacks = Callbacks::new(
         &config.callbacks,
         Arc::clone(&catalog),

@@ -11,6 +11,7 @@
 
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod counted;
 pub mod sqlite;
 pub mod tree;
 

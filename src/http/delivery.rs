@@ -233,7 +233,6 @@ async fn respond<B>(state: &State, req: &Request<B>, rep: &Representation<'_>) -
                 *resp.body_mut() = body::stream(stream);
             }
             Err(e) => {
-                state.metrics.blob_errors.inc();
                 tracing::error!(error = %e, path = %req.uri().path(), key = %key,
                     "blob read failed");
                 return unavailable();
@@ -269,9 +268,6 @@ fn failure(state: &State, raw_path: &str, e: &RealtimeError) -> Response<Body> {
     let (status, text) = public_answer(e);
     match status {
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::INTERNAL_SERVER_ERROR => {
-            if matches!(e, RealtimeError::Produce(ProduceError::Catalog(_))) {
-                state.metrics.catalog_errors.inc();
-            }
             tracing::error!(error = %e, path = %raw_path, "delivery failed");
         }
         StatusCode::UNPROCESSABLE_ENTITY => {

@@ -53,7 +53,6 @@ pub async fn store_upload(
         updated_at: now,
     };
     if let Err(e) = ctx.blob.put(&key, bytes).await {
-        ctx.metrics.blob_errors.inc();
         tracing::error!(error = %e, "blob write failed");
         return Err(ResultCode::StorageUploadFailed);
     }
@@ -61,8 +60,8 @@ pub async fn store_upload(
         Ok(outcome) => Ok(outcome),
         Err(e) => {
             // The catalog never referenced these bytes: nobody can be reading them.
-            if ctx.blob.delete(&key).await.is_err() {
-                ctx.metrics.blob_errors.inc();
+            if let Err(e) = ctx.blob.delete(&key).await {
+                tracing::warn!(error = %e, key = %key, "could not delete an unrecorded upload");
             }
             Err(match e {
                 CatalogError::FileExists(_) => ResultCode::FileDuplicatedName,

@@ -45,7 +45,6 @@ pub async fn delete_blobs(ctx: &Context, keys: &[String]) -> Result<usize, Catal
         match ctx.blob.delete(key).await {
             Ok(()) => deleted.push(key.clone()),
             Err(e) => {
-                ctx.metrics.blob_errors.inc();
                 tracing::warn!(error = %e, key, "could not delete an unreferenced blob");
             }
         }
@@ -62,7 +61,6 @@ async fn sweep_dropped_blobs(ctx: &Context) {
         let keys = match ctx.catalog.dropped_blobs(before, BATCH).await {
             Ok(keys) => keys,
             Err(e) => {
-                ctx.metrics.catalog_errors.inc();
                 tracing::error!(error = %e, "could not read pending blob deletions");
                 return;
             }
@@ -73,7 +71,6 @@ async fn sweep_dropped_blobs(ctx: &Context) {
         let deleted = match delete_blobs(ctx, &keys).await {
             Ok(deleted) => deleted,
             Err(e) => {
-                ctx.metrics.catalog_errors.inc();
                 tracing::error!(error = %e, "could not forget deleted blobs");
                 return;
             }
@@ -101,7 +98,6 @@ async fn prune_tasks(ctx: &Context) {
                 return;
             }
             Err(e) => {
-                ctx.metrics.catalog_errors.inc();
                 tracing::error!(error = %e, "could not prune finished tasks");
                 return;
             }

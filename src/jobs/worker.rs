@@ -51,7 +51,6 @@ async fn worker(ctx: Arc<Variants>, mut shutdown: watch::Receiver<bool>) {
                 }
             }
             Err(e) => {
-                ctx.metrics.catalog_errors.inc();
                 tracing::error!(error = %e, "could not claim a task");
                 tokio::time::sleep(poll).await;
             }
@@ -148,7 +147,6 @@ async fn run(ctx: &Arc<Variants>, claimed: ClaimedTask) {
         Ok(false) => tracing::warn!(task = %task.id, status = status.code(),
             "task outcome dropped: the lease was lost to another worker"),
         Err(e) => {
-            ctx.metrics.catalog_errors.inc();
             tracing::error!(error = %e, task = %task.id, "could not record a task's outcome");
         }
     }

@@ -4,12 +4,15 @@
 //! be seen half-done (local writes go to a temporary file and are renamed into place), and an
 //! overwrite is a catalog pointer swap, not a rewrite of bytes a reader may be streaming.
 //! Local writes are durable when `put` returns: the file and its directories are fsynced.
+//!
+//! The store counts its own failures (see [`BlobStore::open`]), so callers only log them.
 
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use prometheus::IntCounter;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -54,12 +57,21 @@ pub type BlobStream = BoxStream<'static, Result<Bytes, BlobError>>;
 pub struct BlobStore {
     /// The backend; local disk unless configured otherwise.
     store: Arc<dyn ObjectStore>,
+    /// Incremented once per failed call (see [`BlobStore::open`]).
+    failures: IntCounter,
 }
 
 impl BlobStore {
     /// Opens the store named by `url` (empty or `file://` for a local directory), with local
     /// data under `default_dir` when `url` is empty.
-    pub fn open(url: &str, default_dir: &Path) -> Result<Self, BlobError> {
+    ///
+    /// Every call that fails adds one to `failures`, once: a failed `put` or `list`, a
+    /// `read` or a `stream` that fails to open or fails midway. Reads and streams ask only for
+    /// keys the catalog references (dropped keys are kept a release delay for readers that
+    /// already looked them up), so a missing object there is a lost blob: it is counted. A
+    /// missing object is no failure of `delete`, which then succeeds: the object is gone
+    /// either way.
+    pub fn open(url: &str, default_dir: &Path, failures: IntCounter) -> Result<Self, BlobError> {
         let dir = if url.is_empty() {
             default_dir.to_owned()
         } else if let Some(dir) = url.strip_prefix("file://") {
@@ -75,7 +87,16 @@ impl BlobStore {
             .with_fsync(true);
         Ok(Self {
             store: Arc::new(local),
+            failures,
         })
+    }
+
+    /// Counts `r` if it failed, and passes it on.
+    fn count<T>(&self, r: Result<T, BlobError>) -> Result<T, BlobError> {
+        if r.is_err() {
+            self.failures.inc();
+        }
+        r
     }
 
     /// A fresh, never-used key for a new version of a file of `container`.
@@ -86,10 +107,11 @@ impl BlobStore {
 
     /// Stores `bytes` under `key`, atomically.
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
-        self.store
+        let put = self
+            .store
             .put(&ObjectPath::from(key), PutPayload::from_bytes(bytes))
-            .await?;
-        Ok(())
+            .await;
+        self.count(put.map(drop).map_err(BlobError::from))
     }
 
     /// Streams an object, or the byte range of it.
@@ -102,38 +124,51 @@ impl BlobStore {
             range: range.map(GetRange::Bounded),
             ..GetOptions::default()
         };
-        let result = self.store.get_opts(&ObjectPath::from(key), options).await?;
+        let opened = self.store.get_opts(&ObjectPath::from(key), options).await;
+        let result = self.count(opened.map_err(BlobError::from))?;
+        let failures = self.failures.clone();
         Ok(result
             .into_stream()
-            .map(|r| r.map_err(BlobError::from))
+            .map(move |r| {
+                r.map_err(|e| {
+                    failures.inc();
+                    BlobError::from(e)
+                })
+            })
             .boxed())
     }
 
     /// Reads a whole object into memory.
     pub async fn read(&self, key: &str) -> Result<Bytes, BlobError> {
-        let result = self.store.get(&ObjectPath::from(key)).await?;
-        Ok(result.bytes().await?)
+        let read = async {
+            let result = self.store.get(&ObjectPath::from(key)).await?;
+            result.bytes().await
+        };
+        self.count(read.await.map_err(BlobError::from))
     }
 
     /// Every object of the store with its last change, in milliseconds since the epoch.
     pub async fn list(&self) -> Result<Vec<StoredBlob>, BlobError> {
-        let mut listing = self.store.list(None);
-        let mut blobs = Vec::new();
-        while let Some(meta) = listing.next().await {
-            let meta = meta?;
-            blobs.push(StoredBlob {
-                key: meta.location.to_string(),
-                modified_at: meta.last_modified.timestamp_millis(),
-            });
-        }
-        Ok(blobs)
+        let listed = async {
+            let mut listing = self.store.list(None);
+            let mut blobs = Vec::new();
+            while let Some(meta) = listing.next().await {
+                let meta = meta?;
+                blobs.push(StoredBlob {
+                    key: meta.location.to_string(),
+                    modified_at: meta.last_modified.timestamp_millis(),
+                });
+            }
+            Ok::<_, BlobError>(blobs)
+        };
+        self.count(listed.await)
     }
 
     /// Deletes an object; a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match self.store.delete(&ObjectPath::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(e) => self.count(Err(e.into())),
         }
     }
 }
@@ -143,10 +178,14 @@ mod tests {
     use super::*;
     use futures_util::TryStreamExt;
 
+    fn counter() -> IntCounter {
+        IntCounter::new("failures", "test").expect("counter")
+    }
+
     #[tokio::test]
     async fn put_read_range_delete() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = BlobStore::open("", dir.path()).expect("open");
+        let store = BlobStore::open("", dir.path(), counter()).expect("open");
         let key = BlobStore::new_key("abcdefgh");
         assert_ne!(key, BlobStore::new_key("abcdefgh"));
         store
@@ -168,13 +207,48 @@ mod tests {
             Err(BlobError::NotFound(_))
         ));
         store.delete(&key).await.expect("deleting twice is fine");
-        assert!(BlobStore::open("ftp://x", dir.path()).is_err());
+        assert!(BlobStore::open("ftp://x", dir.path(), counter()).is_err());
+    }
+
+    #[tokio::test]
+    async fn each_failed_call_is_counted_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let failures = counter();
+        let store = BlobStore::open("", dir.path(), failures.clone()).expect("open");
+        let key = BlobStore::new_key("abcdefgh");
+        store
+            .put(&key, Bytes::from_static(b"bytes"))
+            .await
+            .expect("put");
+        assert_eq!(store.read(&key).await.expect("read"), &b"bytes"[..]);
+        store.delete(&key).await.expect("delete");
+        store
+            .delete(&key)
+            .await
+            .expect("deleting a missing object is fine");
+        assert_eq!(failures.get(), 0, "no call failed");
+        let missing = store.read(&key).await;
+        assert!(
+            matches!(missing, Err(BlobError::NotFound(_))),
+            "{missing:?}"
+        );
+        assert_eq!(failures.get(), 1, "a referenced blob that is gone is lost");
+        // A file where the key's directory must be: the directory cannot be written.
+        std::fs::write(dir.path().join("blocked"), b"not a directory").expect("blocker");
+        let put = store
+            .put("blocked/00/key", Bytes::from_static(b"bytes"))
+            .await;
+        assert!(matches!(put, Err(BlobError::Store(_))), "{put:?}");
+        assert_eq!(failures.get(), 2);
+        let lost = store.stream(&key, None).await;
+        assert!(matches!(lost, Err(BlobError::NotFound(_))));
+        assert_eq!(failures.get(), 3);
     }
 
     #[test]
     fn local_writes_are_fsynced() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = BlobStore::open("", dir.path()).expect("open");
+        let store = BlobStore::open("", dir.path(), counter()).expect("open");
         let described = format!("{:?}", store.store);
         assert!(described.contains("fsync: true"), "{described}");
     }

@@ -147,12 +147,7 @@ pub async fn render(
     mark_files: &[(String, FileRecord)],
     urgency: Urgency<'_>,
 ) -> Result<Vec<Output>, ProduceError> {
-    let read = |key: String| async move {
-        ctx.blob.read(&key).await.map_err(|e| {
-            ctx.metrics.blob_errors.inc();
-            ProduceError::from(e)
-        })
-    };
+    let read = |key: String| async move { ctx.blob.read(&key).await.map_err(ProduceError::from) };
     let source_bytes = read(source.blob_key.clone()).await?;
     let mut marks = HashMap::new();
     for (raw, file) in mark_files {
@@ -217,18 +212,15 @@ pub async fn store_outputs(
             .catalog
             .file_by_path(&app.app_key, &out.path)
             .await
-            .map_err(|e| {
-                ctx.metrics.catalog_errors.inc();
-                ProduceError::from(e)
-            })?;
+            .map_err(ProduceError::from)?;
         if existing.is_some_and(|f| f.created_by != CreatedBy::Operation) {
             return Err(ProduceError::NameTaken(out.path.clone()));
         }
         let key = BlobStore::new_key(&app.container);
-        ctx.blob.put(&key, out.bytes.clone()).await.map_err(|e| {
-            ctx.metrics.blob_errors.inc();
-            ProduceError::from(e)
-        })?;
+        ctx.blob
+            .put(&key, out.bytes.clone())
+            .await
+            .map_err(ProduceError::from)?;
         let now = now_ms();
         let file = FileRecord {
             id: uuid::Uuid::new_v4().to_string(),
@@ -258,10 +250,9 @@ pub async fn store_outputs(
                 stored.push((outcome.file, outcome.overwritten));
             }
             Err(e) => {
-                if ctx.blob.delete(&key).await.is_err() {
-                    ctx.metrics.blob_errors.inc();
+                if let Err(e) = ctx.blob.delete(&key).await {
+                    tracing::warn!(error = %e, key = %key, "could not delete an unrecorded result");
                 }
-                ctx.metrics.catalog_errors.inc();
                 return Err(ProduceError::from(e));
             }
         }

@@ -85,7 +85,7 @@ async fn render_again(
                     .catalog
                     .stored_file(&app.app_key, &file.path)
                     .await
-                    .map_err(|e| storage(&ctx2, e))?;
+                    .map_err(ProduceError::from)?;
                 if let Some(now) = again.filter(|s| s.file.variant == stamp) {
                     return Ok(vec![now.file]);
                 }
@@ -125,22 +125,17 @@ async fn drop_leftover_pieces(
         .catalog
         .produced_from(&app.app_key, &source.id)
         .await
-        .map_err(|e| storage(ctx, e))?;
+        .map_err(ProduceError::from)?;
     for old in produced
         .iter()
         .filter(|f| f.operation_id == op.operation_id && !made.contains(f.path.as_str()))
     {
         match ctx.catalog.delete_file(&app.app_key, &old.id, false).await {
             Ok(_) | Err(crate::catalog::CatalogError::NotFound(_)) => {}
-            Err(e) => return Err(storage(ctx, e)),
+            Err(e) => return Err(ProduceError::from(e)),
         }
     }
     Ok(())
-}
-
-fn storage(ctx: &Context, e: crate::catalog::CatalogError) -> ProduceError {
-    ctx.metrics.catalog_errors.inc();
-    ProduceError::from(e)
 }
 
 /// `path` with its file name's extension replaced by `ext` (or removed, without one).

@@ -92,7 +92,7 @@ impl Call<'_> {
         Ok(outcome)
     }
 
-    /// Answers a catalog failure with -1, counting it.
+    /// Answers a catalog failure with -1 (the catalog counts its own failures).
     pub fn catalog_error(&self, e: &crate::catalog::CatalogError) -> ApiError {
         ApiError::new(self.ctx.catalog_failure(e))
     }
