@@ -2,6 +2,7 @@
 //! the sniffed media type, width and height, the shooting date and the GPS position. No pixel is
 //! decoded here, so a 100-megapixel upload costs the same as a thumbnail.
 
+use crate::imaging::codec;
 use chrono::NaiveDateTime;
 use std::io::Cursor;
 
@@ -20,29 +21,10 @@ pub struct ImageInfo {
     pub gps: Option<(f64, f64)>,
 }
 
-/// Sniffs the media type of `bytes` from its signature. `None` when it is no known image format.
+/// Sniffs the media type of `bytes` from its signature ([`codec::sniff`]). `None` when it is
+/// no format Pictor accepts.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    let starts = |sig: &[u8]| bytes.starts_with(sig);
-    if starts(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if starts(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if starts(b"GIF87a") || starts(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() >= 12 && starts(b"RIFF") && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if starts(b"BM") && bytes.len() >= 26 {
-        Some("image/bmp")
-    } else if starts(b"II*\0") || starts(b"MM\0*") {
-        Some("image/tiff")
-    } else if bytes.len() >= 12
-        && &bytes[4..8] == b"ftyp"
-        && matches!(&bytes[8..12], b"avif" | b"avis" | b"mif1")
-    {
-        Some("image/avif")
-    } else {
-        None
-    }
+    codec::sniff(bytes).map(|format| format.to_mime_type())
 }
 
 /// Reads the header facts of an image. `None` when the bytes are not an image Pictor accepts.
@@ -161,5 +143,36 @@ mod tests {
         assert!((-180.0..=180.0).contains(&lng) && lng != 0.0, "lng {lng}");
         let plain = inspect(&corpus("formats/bmp_24bit_bird_192x144.bmp")).expect("bmp");
         assert_eq!((plain.taken_at, plain.gps), (None, None));
+    }
+
+    #[test]
+    fn sniffs_what_the_engine_decodes() {
+        for rel in [
+            "formats/avif_photo_olympus_2560x1600.avif",
+            "formats/bmp_24bit_bird_192x144.bmp",
+            "formats/gif_still_photo_800x533.gif",
+            "formats/png_16bit_rgb_monkey_149x227.png",
+            "formats/tiff_rgb_uncompressed_mandrill_512x512.tiff",
+            "formats/webp_lossy_tree_1024x772.webp",
+            "photos/photo_small_nikon-p6000_gps_640x480.jpg",
+        ] {
+            let bytes = corpus(rel);
+            let (format, _, _) = codec::probe(&bytes).unwrap_or_else(|e| panic!("{rel}: {e}"));
+            assert_eq!(sniff(&bytes), Some(format.to_mime_type()), "{rel}");
+        }
+        // A HEIF image (brands mif1, heic) is not an AVIF: the engine cannot decode it.
+        let mut heif = Vec::new();
+        heif.extend_from_slice(&24u32.to_be_bytes());
+        heif.extend_from_slice(b"ftypmif1\0\0\0\0mif1heic");
+        heif.extend_from_slice(&[0; 32]);
+        assert!(codec::probe(&heif).is_err());
+        assert_eq!(sniff(&heif), None);
+        // An AVIF whose major brand is not `avif` still lists it among its compatible brands.
+        let mut avif = Vec::new();
+        avif.extend_from_slice(&28u32.to_be_bytes());
+        avif.extend_from_slice(b"ftypmiaf\0\0\0\0miafmif1avif");
+        avif.extend_from_slice(&[0; 32]);
+        assert_eq!(codec::sniff(&avif), Some(image::ImageFormat::Avif));
+        assert_eq!(sniff(&avif), Some("image/avif"));
     }
 }

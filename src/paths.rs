@@ -95,6 +95,50 @@ pub fn autorename(name: &str, n: u32) -> String {
     }
 }
 
+/// Reads a path parameter of a request: surrounding blanks are trimmed and the rest is
+/// normalised. `Ok(None)` when it is missing or blank, so the caller names what is required.
+pub fn param(raw: Option<&str>, max_path_bytes: usize) -> Result<Option<String>, ResultCode> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(raw) => normalize(raw, max_path_bytes).map(Some),
+    }
+}
+
+/// The normalised path of `relative` (a name or a relative path) under the normalised folder
+/// `base`.
+pub fn under(base: &str, relative: &str, max_path_bytes: usize) -> Result<String, ResultCode> {
+    normalize(&join(base, relative), max_path_bytes)
+}
+
+/// The name of an operation's result for a source named `source_name` (its extension
+/// replaced): `<stem>_<operationId>.<ext>`, or `<stem>_<operationId>_0000.<ext>`, ... for
+/// piece `index` of an operation that yields several images.
+pub fn output_name(
+    source_name: &str,
+    operation_id: &str,
+    ext: &str,
+    index: Option<usize>,
+) -> String {
+    let (stem, _) = split_ext(source_name);
+    match index {
+        Some(i) => format!("{stem}_{operation_id}_{i:04}.{ext}"),
+        None => format!("{stem}_{operation_id}.{ext}"),
+    }
+}
+
+/// The catalog path of an operation's result: [`output_name`] beside the source.
+pub fn output_path(
+    source_path: &str,
+    operation_id: &str,
+    ext: &str,
+    index: Option<usize>,
+) -> String {
+    join(
+        parent(source_path),
+        &output_name(name(source_path), operation_id, ext, index),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +197,63 @@ mod tests {
         assert_eq!(autorename("photo.jpg", 2), "photo(2).jpg");
         assert_eq!(autorename("archive.tar.gz", 1), "archive.tar(1).gz");
         assert_eq!(autorename("noext", 1), "noext(1)");
+    }
+
+    #[test]
+    fn path_parameters_are_trimmed_and_normalised() {
+        assert_eq!(param(None, 1024), Ok(None));
+        assert_eq!(param(Some(""), 1024), Ok(None));
+        assert_eq!(param(Some("  "), 1024), Ok(None));
+        assert_eq!(param(Some("/"), 1024), Ok(Some("/".to_owned())));
+        assert_eq!(param(Some(" /a/ "), 1024), Ok(Some("/a".to_owned())));
+        assert_eq!(param(Some("a/b/"), 1024), Ok(Some("/a/b".to_owned())));
+        assert_eq!(
+            param(Some("/a/../b"), 1024),
+            Err(ResultCode::InvalidFilename)
+        );
+        assert_eq!(
+            param(Some("/abcdefgh"), 8),
+            Err(ResultCode::PathLengthLimit)
+        );
+    }
+
+    #[test]
+    fn relative_paths_resolve_under_a_folder() {
+        assert_eq!(under("/", "x.jpg", 1024).as_deref(), Ok("/x.jpg"));
+        assert_eq!(under("/a", "x.jpg", 1024).as_deref(), Ok("/a/x.jpg"));
+        assert_eq!(
+            under("/a", "b/c/x.jpg", 1024).as_deref(),
+            Ok("/a/b/c/x.jpg")
+        );
+        assert_eq!(under("/a", "b/", 1024).as_deref(), Ok("/a/b"));
+        assert_eq!(
+            under("/a", "../x.jpg", 1024),
+            Err(ResultCode::InvalidFilename)
+        );
+        assert_eq!(under("/abc", "defgh", 8), Err(ResultCode::PathLengthLimit));
+    }
+
+    #[test]
+    fn outputs_are_named_after_source_and_operation() {
+        assert_eq!(
+            output_name("cat.jpg", "thumb", "webp", None),
+            "cat_thumb.webp"
+        );
+        assert_eq!(
+            output_name("a.b.png", "s", "png", Some(0)),
+            "a.b_s_0000.png"
+        );
+        assert_eq!(
+            output_name("noext", "s", "jpg", Some(12)),
+            "noext_s_0012.jpg"
+        );
+        assert_eq!(
+            output_path("/cat.jpg", "thumb", "jpg", None),
+            "/cat_thumb.jpg"
+        );
+        assert_eq!(
+            output_path("/a/b/cat.gif", "cut", "gif", Some(3)),
+            "/a/b/cat_cut_0003.gif"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The imaging engine's formats over the real corpus: animations kept frame by frame (GIF and
 //! WebP), the frame and pixel limits of animations, lossy WebP output, AVIF input, and the
-//! PNG/JPEG fallback of formats that cannot be written.
+//! JPEG/PNG fallback of formats that cannot be written.
 
 mod common;
 
@@ -582,7 +582,7 @@ fn avif_source_decodes_resizes_and_falls_back_to_jpeg() {
 }
 
 #[test]
-fn unwritable_formats_fall_back_to_png_with_alpha_else_jpeg() {
+fn unwritable_formats_fall_back_to_jpeg_or_to_png_under_a_circle() {
     let gray = pipeline(serde_json::json!([{"templateOperationId": "gray"}]));
     for file in [
         "formats/bmp_24bit_bird_192x144.bmp",
@@ -607,12 +607,20 @@ fn unwritable_formats_fall_back_to_png_with_alpha_else_jpeg() {
         let out = imaging::run(&bytes, &gray, &Limits::default()).expect("run");
         assert_eq!(
             out[0].format,
-            TargetFormat::Png,
-            "{format:?} with alpha gives PNG"
+            TargetFormat::Jpeg,
+            "{format:?} with alpha gives JPEG, as the service names it"
         );
         let img = decoded(&out[0]);
-        assert_eq!(img.get_pixel(0, 0).0[3], 0, "{format:?}: alpha kept");
-        assert_eq!(img.get_pixel(63, 0).0[3], 255);
+        let [r, g, b, a] = img.get_pixel(4, 4).0;
+        assert!(
+            r > 245 && g > 245 && b > 245 && a == 255,
+            "{format:?}: flattened onto white"
+        );
+        let [r, _, _, _] = img.get_pixel(59, 4).0;
+        assert!(
+            (90..150).contains(&r),
+            "{format:?}: opaque half gray, got {r}"
+        );
     }
     // An opaque source whose output gains transparency (circle) is PNG too.
     let circle = pipeline(serde_json::json!([

@@ -164,6 +164,41 @@ pub struct FileRecord {
     pub updated_at: i64,
 }
 
+impl FileRecord {
+    /// A new version of the user file at `path` whose `bytes` are stored at `blob_key`: a
+    /// fresh id, the ETag of the bytes (their xxh3 hash in hex), created and updated now, no
+    /// EXIF facts. A produced file sets its origin fields over this; the catalog keeps the
+    /// first id and creation time of a path it overwrites.
+    pub fn new(
+        path: &str,
+        blob_key: &str,
+        bytes: &[u8],
+        content_type: &str,
+        (width, height): (u32, u32),
+    ) -> Self {
+        let now = crate::clock::now_ms();
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            path: path.to_owned(),
+            bytes: bytes.len() as u64,
+            created_by: CreatedBy::User,
+            operation_id: String::new(),
+            source_id: None,
+            variant: String::new(),
+            blob_key: blob_key.to_owned(),
+            etag: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)),
+            content_type: content_type.to_owned(),
+            width,
+            height,
+            taken_at: None,
+            lat: None,
+            lng: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// A file as delivery looks it up: for a produced file, also its source file and its operation
 /// as they are now, to tell whether it was made from them.
 #[derive(Debug, Clone, PartialEq)]
@@ -580,4 +615,41 @@ pub enum CallbackOutcome {
     Retry(i64),
     /// Not attempted (its host was busy): due again at the given time, no attempt counted.
     Postpone(i64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_has_a_fresh_id_the_etag_of_its_bytes_and_one_time() {
+        let a = FileRecord::new("/a/b.png", "k1", b"", "image/png", (3, 4));
+        let b = FileRecord::new("/a/b.png", "k2", b"", "image/png", (3, 4));
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.etag, "2d06800538d394c2");
+        assert_eq!(a.etag, b.etag);
+        let c = FileRecord::new("/c.jpg", "k3", b"abc", "image/jpeg", (1, 1));
+        assert_eq!(
+            c.etag,
+            format!("{:016x}", xxhash_rust::xxh3::xxh3_64(b"abc"))
+        );
+        assert_ne!(c.etag, a.etag);
+        assert_eq!(
+            (
+                c.path.as_str(),
+                c.blob_key.as_str(),
+                c.bytes,
+                c.width,
+                c.height
+            ),
+            ("/c.jpg", "k3", 3, 1, 1)
+        );
+        assert_eq!(c.created_by, CreatedBy::User);
+        assert_eq!(c.created_at, c.updated_at);
+        assert!(c.created_at > 0);
+        assert_eq!(
+            (c.source_id, c.taken_at, c.lat, c.lng),
+            (None, None, None, None)
+        );
+    }
 }

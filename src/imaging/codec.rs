@@ -1,7 +1,7 @@
 //! Decoding with the pixel limit checked from the header first, and encoding to JPEG, PNG,
 //! GIF and WebP (lossy or lossless, see [`Carry::lossy_source`]).
 
-use super::job::TargetFormat;
+use super::job::{Job, TargetFormat};
 use super::{budget, ImagingError, Limits};
 use image::codecs::gif::GifEncoder;
 use image::codecs::png::PngEncoder;
@@ -23,16 +23,33 @@ pub struct Decoded {
     pub icc: Option<Vec<u8>>,
 }
 
+/// The format of an image Pictor accepts (JPEG, PNG, GIF, WebP, BMP, TIFF, AVIF), from its
+/// signature; `None` for anything else. An AVIF is an `ftyp` box with an AVIF brand among
+/// its brands, as libavif reads it.
+pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+    let starts = |sig: &[u8]| bytes.starts_with(sig);
+    if starts(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageFormat::Jpeg)
+    } else if starts(b"\x89PNG\r\n\x1a\n") {
+        Some(ImageFormat::Png)
+    } else if starts(b"GIF87a") || starts(b"GIF89a") {
+        Some(ImageFormat::Gif)
+    } else if bytes.len() >= 12 && starts(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some(ImageFormat::WebP)
+    } else if starts(b"BM") && bytes.len() >= 26 {
+        Some(ImageFormat::Bmp)
+    } else if starts(b"II*\0") || starts(b"MM\0*") {
+        Some(ImageFormat::Tiff)
+    } else if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && super::avif::sniff(bytes) {
+        Some(ImageFormat::Avif)
+    } else {
+        None
+    }
+}
+
 /// The format and stored dimensions of an image, from its header only.
 pub fn probe(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), ImagingError> {
-    if bytes.is_empty() {
-        return Err(ImagingError::Unsupported);
-    }
-    let format = match image::guess_format(bytes) {
-        Ok(format) => format,
-        Err(_) if super::avif::sniff(bytes) => ImageFormat::Avif,
-        Err(_) => return Err(ImagingError::Unsupported),
-    };
+    let format = sniff(bytes).ok_or(ImagingError::Unsupported)?;
     let size = imagesize::blob_size(bytes)
         .map_err(|e| ImagingError::Corrupt(format!("unreadable header: {e:?}")))?;
     let w = u32::try_from(size.width).unwrap_or(u32::MAX);
@@ -176,14 +193,23 @@ pub fn is_opaque(img: &RgbaImage) -> bool {
     img.pixels().all(|p| p.0[3] == 255)
 }
 
-/// The output format of a source that cannot be written: PNG when some output pixel is not
-/// opaque, else JPEG.
-pub fn fallback<'a>(mut images: impl Iterator<Item = &'a RgbaImage>) -> TargetFormat {
-    if images.all(is_opaque) {
-        TargetFormat::Jpeg
-    } else {
-        TargetFormat::Png
-    }
+/// The output format of an operation: `forced` (the resize job's target) when set, else the
+/// source's format when it can be written (`source`, see [`writable`]), else (BMP, TIFF,
+/// AVIF) PNG when the jobs cut a circle and JPEG otherwise. It depends on the jobs and the
+/// source format only, never on the pixels, so a result's name is known before it is
+/// rendered.
+pub fn output_format(
+    forced: Option<TargetFormat>,
+    source: Option<TargetFormat>,
+    jobs: &[Job],
+) -> TargetFormat {
+    forced.or(source).unwrap_or_else(|| {
+        if jobs.iter().any(|j| matches!(j, Job::Circle { .. })) {
+            TargetFormat::Png
+        } else {
+            TargetFormat::Jpeg
+        }
+    })
 }
 
 /// The writable format of a source format, if any.

@@ -51,7 +51,8 @@ pub struct Pipeline {
     /// Watermark images by the path the jobs name.
     pub watermarks: HashMap<String, Bytes>,
     /// Output format; `None` keeps the source's, and a source format that cannot be written
-    /// (BMP, TIFF, AVIF) falls back to PNG when the output has alpha, else JPEG.
+    /// (BMP, TIFF, AVIF) falls back to PNG when the jobs cut a circle, else JPEG
+    /// ([`codec::output_format`]).
     pub target: Option<TargetFormat>,
     /// Quality of lossy output, 1..100.
     pub quality: u8,
@@ -118,8 +119,12 @@ fn render(
     limits: &Limits,
 ) -> Result<Vec<Output>, ImagingError> {
     if let Some(anim) = animation::inspect(source, limits)?.filter(|a| a.frames > 1) {
-        let format = pipeline.target.or_else(|| codec::writable(anim.format));
-        if let Some(format) = format.filter(|f| animation::keeps(pipeline, *f)) {
+        let format = codec::output_format(
+            pipeline.target,
+            codec::writable(anim.format),
+            &pipeline.jobs,
+        );
+        if animation::keeps(pipeline, format) {
             return Ok(vec![animation::run(
                 source, &anim, pipeline, limits, format,
             )?]);
@@ -133,7 +138,11 @@ fn render(
         }
     }
     let decoded = codec::decode(source, limits, min_size)?;
-    let target = pipeline.target.or_else(|| codec::writable(decoded.format));
+    let format = codec::output_format(
+        pipeline.target,
+        codec::writable(decoded.format),
+        &pipeline.jobs,
+    );
     let mut image = image::DynamicImage::ImageRgba8(decoded.image);
     if pipeline.auto_orient {
         image.apply_orientation(decoded.orientation);
@@ -163,7 +172,6 @@ fn render(
     for img in &images {
         budget::canvas(u64::from(img.width()), u64::from(img.height()), limits)?;
     }
-    let format = target.unwrap_or_else(|| codec::fallback(images.iter()));
     images
         .iter()
         .map(|img| {

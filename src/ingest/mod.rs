@@ -4,8 +4,7 @@
 
 pub mod zip;
 
-use crate::catalog::{AppRecord, CatalogError, CreatedBy, FileRecord, OnConflict, PutOutcome};
-use crate::clock::now_ms;
+use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome};
 use crate::context::Context;
 use crate::imageinfo;
 use crate::result_code::ResultCode;
@@ -31,26 +30,18 @@ pub async fn store_upload(
             Err(e) => return Err(ctx.catalog_failure(&e)),
         }
     }
-    let now = now_ms();
     let key = BlobStore::new_key(&app.container);
     let file = FileRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        path: path.to_owned(),
-        bytes: bytes.len() as u64,
-        created_by: CreatedBy::User,
-        operation_id: String::new(),
-        source_id: None,
-        variant: String::new(),
-        blob_key: key.clone(),
-        etag: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)),
-        content_type: info.content_type.to_owned(),
-        width: info.width,
-        height: info.height,
         taken_at: info.taken_at.map(|t| t.and_utc().timestamp_millis()),
         lat: info.gps.map(|g| g.0),
         lng: info.gps.map(|g| g.1),
-        created_at: now,
-        updated_at: now,
+        ..FileRecord::new(
+            path,
+            &key,
+            &bytes,
+            info.content_type,
+            (info.width, info.height),
+        )
     };
     if let Err(e) = ctx.blob.put(&key, bytes).await {
         tracing::error!(error = %e, "blob write failed");

@@ -159,7 +159,7 @@ pub fn read_entry(
     else {
         return Some(Item::failed(display, declared, ResultCode::InvalidFilename));
     };
-    let target = paths::normalize(&paths::join(basepath, &relative), limits.max_path_bytes);
+    let target = paths::under(basepath, &relative, limits.max_path_bytes);
     if declared > limits.max_upload_bytes {
         return Some(Item::failed(display, declared, ResultCode::UploadSizeLimit));
     }

@@ -5,7 +5,7 @@
 mod options;
 mod templates;
 
-use crate::imaging::{Job, Limits, Pipeline, TargetFormat};
+use crate::imaging::{codec, Job, Limits, Pipeline, TargetFormat};
 use options::Options;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -261,6 +261,12 @@ impl OperationSpec {
         self.templates.iter().any(|t| t.stage() == Stage::Split)
     }
 
+    /// The piece number in the name of output `index` of `count` ([`crate::paths::output_name`]):
+    /// outputs are numbered when the operation splits the image or the render yields several.
+    pub(crate) fn output_index(&self, index: usize, count: usize) -> Option<usize> {
+        (count > 1 || self.multiple_outputs()).then_some(index)
+    }
+
     /// Whether it can be served by the real-time service (slice and grid cannot).
     pub(crate) fn realtime_capable(&self) -> bool {
         !self.multiple_outputs()
@@ -271,25 +277,24 @@ impl OperationSpec {
         self.templates.first().map_or("none", |t| t.name())
     }
 
-    /// The output format for a source of `content_type`: the resize job's target when set,
-    /// else the source's format when it can be written, else (BMP, TIFF, AVIF) PNG when the
-    /// operation cuts a circle and JPEG otherwise. The service renders to this format so the
-    /// stored name is known before the render; the engine alone decides by the pixels.
+    /// The output format for a source of `content_type`, decided as the engine decides it
+    /// ([`codec::output_format`]) from the resize job's target, the source's format and the
+    /// jobs. The service renders to this format so the stored name is known before the
+    /// render.
     pub(crate) fn output_format(&self, content_type: &str) -> TargetFormat {
-        self.jobs
-            .iter()
-            .find_map(|j| match j {
-                Job::Resize { target, .. } => *target,
-                _ => None,
-            })
-            .or_else(|| TargetFormat::of_media_type(content_type))
-            .unwrap_or_else(|| {
-                if self.jobs.iter().any(|j| matches!(j, Job::Circle { .. })) {
-                    TargetFormat::Png
-                } else {
-                    TargetFormat::Jpeg
-                }
-            })
+        codec::output_format(
+            self.forced_format(),
+            TargetFormat::of_media_type(content_type),
+            &self.jobs,
+        )
+    }
+
+    /// The resize job's target format, when it sets one.
+    fn forced_format(&self) -> Option<TargetFormat> {
+        self.jobs.iter().find_map(|j| match j {
+            Job::Resize { target, .. } => *target,
+            _ => None,
+        })
     }
 
     /// The imaging pipeline of this operation, with the watermark images it names.

@@ -6,7 +6,6 @@
 use super::pool::{Admission, PoolError};
 use super::Variants;
 use crate::catalog::{AppRecord, CatalogError, CreatedBy, FileRecord, OnConflict, OperationRecord};
-use crate::clock::now_ms;
 use crate::context::Context;
 use crate::imaging::{self, ImagingError};
 use crate::operation::{OperationError, OperationSpec};
@@ -92,22 +91,6 @@ pub struct Output {
     pub height: u32,
 }
 
-/// The catalog path of output `index` of `count` for a source.
-pub fn output_path(
-    source_path: &str,
-    operation_id: &str,
-    ext: &str,
-    index: Option<usize>,
-) -> String {
-    let folder = paths::parent(source_path);
-    let (stem, _) = paths::split_ext(paths::name(source_path));
-    let name = match index {
-        Some(i) => format!("{stem}_{operation_id}_{i:04}.{ext}"),
-        None => format!("{stem}_{operation_id}.{ext}"),
-    };
-    paths::join(folder, &name)
-}
-
 /// The watermark files an operation names, from the same container, by their raw path.
 pub async fn watermark_files(
     ctx: &Context,
@@ -155,7 +138,7 @@ pub async fn render(
     }
     let mut pipeline = spec.to_pipeline(&marks).map_err(ProduceError::Operation)?;
     pipeline.target = Some(spec.output_format(&source.content_type));
-    let limits = imaging_limits(ctx);
+    let limits = imaging::Limits::from(&ctx.config.imaging);
     let template = spec.first_template();
     let started = Instant::now();
     let job = move || imaging::run(&source_bytes, &pipeline, &limits);
@@ -173,16 +156,16 @@ pub async fn render(
         .render_seconds
         .with_label_values(&[template])
         .observe(started.elapsed().as_secs_f64());
-    let many = outputs.len() > 1 || spec.multiple_outputs();
+    let count = outputs.len();
     Ok(outputs
         .into_iter()
         .enumerate()
         .map(|(i, out)| Output {
-            path: output_path(
+            path: paths::output_path(
                 &source.path,
                 spec.operation_id(),
                 out.extension(),
-                many.then_some(i),
+                spec.output_index(i, count),
             ),
             content_type: out.content_type(),
             width: out.width,
@@ -190,11 +173,6 @@ pub async fn render(
             bytes: out.bytes,
         })
         .collect())
-}
-
-/// The imaging limits of the configuration.
-pub fn imaging_limits(ctx: &Context) -> imaging::Limits {
-    imaging::Limits::from(&ctx.config.imaging)
 }
 
 /// Stores rendered outputs as `P` files of `source`, replacing earlier results.
@@ -221,25 +199,18 @@ pub async fn store_outputs(
             .put(&key, out.bytes.clone())
             .await
             .map_err(ProduceError::from)?;
-        let now = now_ms();
         let file = FileRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            path: out.path.clone(),
-            bytes: out.bytes.len() as u64,
             created_by: CreatedBy::Operation,
             operation_id: op.operation_id.clone(),
             source_id: Some(source.id.clone()),
             variant: stamp.to_owned(),
-            blob_key: key.clone(),
-            etag: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&out.bytes)),
-            content_type: out.content_type.to_owned(),
-            width: out.width,
-            height: out.height,
-            taken_at: None,
-            lat: None,
-            lng: None,
-            created_at: now,
-            updated_at: now,
+            ..FileRecord::new(
+                &out.path,
+                &key,
+                &out.bytes,
+                out.content_type,
+                (out.width, out.height),
+            )
         };
         match ctx
             .catalog

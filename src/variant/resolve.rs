@@ -186,7 +186,8 @@ impl Variants {
         request: &str,
     ) -> Result<Option<Arc<Variant>>, RealtimeError> {
         let ext = inputs.spec.output_extension(&inputs.source.content_type);
-        let path = produce::output_path(&inputs.source.path, &inputs.op.operation_id, &ext, None);
+        let path =
+            crate::paths::output_path(&inputs.source.path, &inputs.op.operation_id, &ext, None);
         let Some(file) = self
             .catalog
             .file_by_path(&inputs.app.app_key, &path)

@@ -22,13 +22,11 @@ pub fn on_conflict(overwrite: bool, autorename: bool) -> OnConflict {
 
 /// `PUT /images`: stores one file.
 pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
-    let raw = call
-        .query
-        .get("path")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::invalid("path is required"))?;
-    let path = paths::normalize(raw, call.ctx.config.limits.max_path_bytes)?;
+    let path = paths::param(
+        call.query.get("path"),
+        call.ctx.config.limits.max_path_bytes,
+    )?
+    .ok_or_else(|| ApiError::invalid("path is required"))?;
     if path == "/" {
         return Err(ApiError::new(ResultCode::FilenameEmpty));
     }

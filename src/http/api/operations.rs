@@ -299,13 +299,8 @@ struct ExecBody {
 pub async fn exec(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let body: ExecBody = call.json().await?;
     let limits = call.ctx.config.limits.clone();
-    let raw_base = body
-        .basepath
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    let basepath = paths::param(body.basepath.as_deref(), limits.max_path_bytes)?
         .ok_or_else(|| ApiError::invalid("basepath is required"))?;
-    let basepath = paths::normalize(raw_base, limits.max_path_bytes)?;
     if body.filepaths.is_empty() {
         return Err(ApiError::invalid("filepaths is required"));
     }

@@ -47,13 +47,11 @@ enum Upload {
 pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let (params, parts) = read_parts(&mut call).await?;
     let params: Params = json_body(&params)?;
-    let raw_base = params
-        .basepath
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::invalid("params.basepath is required"))?;
-    let basepath = paths::normalize(raw_base, call.ctx.config.limits.max_path_bytes)?;
+    let basepath = paths::param(
+        params.basepath.as_deref(),
+        call.ctx.config.limits.max_path_bytes,
+    )?
+    .ok_or_else(|| ApiError::invalid("params.basepath is required"))?;
     let rule = on_conflict(
         params.overwrite.unwrap_or(false),
         params.autorename.unwrap_or(false),
@@ -196,7 +194,7 @@ fn part_target(
         .unwrap_or(file_name)
         .trim();
     paths::check_name(base_name)?;
-    paths::normalize(&paths::join(basepath, base_name), max_path_bytes)
+    paths::under(basepath, base_name, max_path_bytes)
 }
 
 fn is_zip(part: &Part) -> bool {
