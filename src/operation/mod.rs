@@ -261,7 +261,7 @@ impl OperationSpec {
         self.templates.iter().any(|t| t.stage() == Stage::Split)
     }
 
-    /// The piece number in the name of output `index` of `count` ([`crate::paths::output_name`]):
+    /// The piece number in the name of output `index` of `count` (as `paths::output_name` names it):
     /// outputs are numbered when the operation splits the image or the render yields several.
     pub(crate) fn output_index(&self, index: usize, count: usize) -> Option<usize> {
         (count > 1 || self.multiple_outputs()).then_some(index)
