@@ -1,5 +1,6 @@
 //! Process start and stop for `pictor serve`: open the context, build the services, create the
-//! default app on an empty catalog, listen, run the task workers, and drain on SIGTERM/SIGINT.
+//! default app on an empty catalog, follow the catalog's change feed, listen, run the task
+//! workers, and drain on SIGTERM/SIGINT.
 
 use super::{app_json, open_context, StartError};
 use crate::config::Config;
@@ -19,6 +20,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         None => None,
     };
     let ctx = Arc::new(open_context(config, Some(bound))?);
+    let changes = ctx.catalog.subscribe_changes().await?;
     let variants = Arc::new(Variants::new(Arc::clone(&ctx)));
     let state = Arc::new(http::State::new(Arc::clone(&variants)));
     let mut stdout = std::io::stdout();
@@ -38,7 +40,14 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     tracing::info!(%bound, public_url = %ctx.public_url, "pictor started");
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = crate::jobs::spawn_workers(&variants, &stop_rx);
+    let mut workers = crate::jobs::spawn_workers(&variants, &stop_rx);
+    if let Some(feed) = changes {
+        workers.push(tokio::spawn(crate::variant::follow_changes(
+            Arc::clone(&variants),
+            feed,
+            stop_rx.clone(),
+        )));
+    }
     let callback_sender = ctx.callbacks.spawn_sender(stop_rx.clone());
     let (down_tx, down_rx) = watch::channel(false);
     let metrics_server = metrics_listener.map(|metrics| {

@@ -5,9 +5,10 @@
 //! are not counted.
 
 use super::{
-    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult, ClaimedTask,
-    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
-    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskStatus,
+    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult, ChangeFeed,
+    ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
+    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
+    TaskStatus,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -212,6 +213,10 @@ impl Catalog for Counted {
         outcome: CallbackOutcome,
     ) -> CatalogResult<()> {
         self.count(self.inner.finish_callback(claimed, outcome).await)
+    }
+
+    async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {
+        self.count(self.inner.subscribe_changes().await)
     }
 }
 

@@ -9,6 +9,7 @@
 //! automatic rename tries) are written once in [`tree`], and `contract` (tests) checks every
 //! rule against any `&dyn Catalog`.
 
+pub mod change;
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod counted;
@@ -16,6 +17,7 @@ pub mod sqlite;
 pub mod tree;
 
 use async_trait::async_trait;
+pub use change::{Change, ChangeFeed, FeedEvent};
 
 /// A catalog failure.
 #[derive(Debug, thiserror::Error)]
@@ -570,6 +572,17 @@ pub trait Catalog: Send + Sync + 'static {
         claimed: &PendingCallback,
         outcome: CallbackOutcome,
     ) -> CatalogResult<()>;
+
+    /// The feed of changes other nodes commit, for a catalog shared by several nodes; `None`
+    /// (the default) for a catalog only one process uses. A backend with a feed announces, in
+    /// the transaction of the change: a file replaced by `put_file` or removed by
+    /// `delete_file` ([`Change::Source`], one per removed file), a folder removed by
+    /// `delete_folder` ([`Change::Below`]), an operation replaced or deleted
+    /// ([`Change::Operation`]) and an app's real-time flag set ([`Change::App`]). Each call
+    /// opens a feed of its own.
+    async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {
+        Ok(None)
+    }
 }
 
 /// A callback to store in the outbox.

@@ -1,8 +1,11 @@
 //! The in-memory tier (L1) of rendered variants: a moka cache weighted by bytes, keyed by a
 //! hash of the request's raw path and query so that a hit costs no allocation. Entries are
-//! dropped when their source, their operation or their app's settings change on this node,
-//! and expire after a TTL so that changes made through other nodes are picked up too.
+//! dropped when their source, their operation or their app's settings change: at once for a
+//! change made on this node, through the catalog's change feed for one made on another node
+//! (see [`crate::variant::follow_changes`]); they also expire after a TTL, which bounds how
+//! long a missed change could go unseen.
 
+use crate::catalog::Change;
 use bytes::Bytes;
 use moka::future::Cache;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -128,6 +131,25 @@ impl L1 {
         self.invalidate(move |v| v.app_key == app);
     }
 
+    /// Drops what a change makes stale.
+    pub fn apply(&self, change: &Change) {
+        match change {
+            Change::Source { app_key, path } => self.invalidate_source(app_key, path),
+            Change::Below { app_key, folder } => self.invalidate_below(app_key, folder),
+            Change::Operation {
+                app_key,
+                operation_id,
+            } => self.invalidate_operation(app_key, operation_id),
+            Change::App { app_key } => self.invalidate_app(app_key),
+        }
+    }
+
+    /// Drops every variant (changes may have been missed).
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache.invalidate_all();
+    }
+
     fn invalidate(&self, predicate: impl Fn(&Variant) -> bool + Send + Sync + 'static) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         if let Err(e) = self.cache.invalidate_entries_if(move |_, v| predicate(v)) {
@@ -222,6 +244,49 @@ mod tests {
         l1.invalidate_app("app");
         l1.cache.run_pending_tasks().await;
         assert!(l1.get(k2, "/c/b.jpg", "small").await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_change_from_the_feed_drops_what_it_names_and_a_gap_drops_all() {
+        let l1 = L1::new(1 << 20, Duration::from_secs(60));
+        let put = |path: &'static str, app: &'static str, source: &'static str| {
+            let l1 = l1.clone();
+            async move {
+                let (p, q) = path.split_once('?').expect("query");
+                let k = crate::variant::key::l1(p, q);
+                l1.insert(k, variant(path, app, source, q), l1.generation())
+                    .await;
+                k
+            }
+        };
+        let a = put("/c/d/a.jpg?t", "app", "/d/a.jpg").await;
+        let b = put("/c/e/b.jpg?t", "app", "/e/b.jpg").await;
+        let other = put("/o/d/a.jpg?t", "other", "/d/a.jpg").await;
+        let before = l1.generation();
+        l1.apply(&Change::Below {
+            app_key: "app".into(),
+            folder: "/d".into(),
+        });
+        assert!(l1.generation() > before, "renders under way are not cached");
+        l1.cache.run_pending_tasks().await;
+        assert!(l1.get(a, "/c/d/a.jpg", "t").await.is_none());
+        assert!(l1.get(b, "/c/e/b.jpg", "t").await.is_some());
+        assert!(
+            l1.get(other, "/o/d/a.jpg", "t").await.is_some(),
+            "other app kept"
+        );
+        l1.apply(&Change::Operation {
+            app_key: "other".into(),
+            operation_id: "t".into(),
+        });
+        l1.cache.run_pending_tasks().await;
+        assert!(l1.get(other, "/o/d/a.jpg", "t").await.is_none());
+        assert!(l1.get(b, "/c/e/b.jpg", "t").await.is_some());
+        let before = l1.generation();
+        l1.invalidate_all();
+        assert!(l1.generation() > before);
+        l1.cache.run_pending_tasks().await;
+        assert!(l1.get(b, "/c/e/b.jpg", "t").await.is_none());
     }
 
     #[tokio::test]

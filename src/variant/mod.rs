@@ -12,7 +12,7 @@ pub mod refresh;
 pub mod resolve;
 pub mod singleflight;
 
-use crate::catalog::FileRecord;
+use crate::catalog::{ChangeFeed, FeedEvent, FileRecord};
 use crate::context::Context;
 use cache::{Variant, L1};
 use pool::RenderPool;
@@ -64,5 +64,29 @@ impl Deref for Variants {
 
     fn deref(&self) -> &Context {
         &self.ctx
+    }
+}
+
+/// Applies the changes other nodes commit to this node's L1 until `shutdown` turns true: each
+/// change drops what it names, a gap in the feed drops everything. Subscribe before serving
+/// (the L1 is empty then), so no change committed while this node serves is missed.
+pub async fn follow_changes(
+    variants: Arc<Variants>,
+    mut feed: ChangeFeed,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            event = feed.recv() => match event {
+                Some(FeedEvent::Change(change)) => variants.l1.apply(&change),
+                Some(FeedEvent::Gap) => variants.l1.invalidate_all(),
+                None => {
+                    tracing::error!("the change feed ended: variants cached here expire only by their TTL");
+                    variants.l1.invalidate_all();
+                    return;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
     }
 }
