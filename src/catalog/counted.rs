@@ -218,6 +218,18 @@ impl Catalog for Counted {
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {
         self.count(self.inner.subscribe_changes().await)
     }
+    async fn claim_render(
+        &self,
+        key: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> CatalogResult<bool> {
+        self.count(self.inner.claim_render(key, holder, now, until).await)
+    }
+    async fn release_render(&self, key: &str, holder: &str) -> CatalogResult<()> {
+        self.count(self.inner.release_render(key, holder).await)
+    }
 }
 
 #[cfg(test)]

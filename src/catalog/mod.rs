@@ -583,6 +583,25 @@ pub trait Catalog: Send + Sync + 'static {
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {
         Ok(None)
     }
+
+    /// Claims the render of the variant named `key` for `holder` until `until`, so that nodes
+    /// sharing the catalog render and store each variant once: true when no other holder's
+    /// claim on `key` lasts past `now` (the holder's own claim is extended). A catalog only
+    /// one process uses grants every claim (the default): the process's single flight already
+    /// renders each variant once.
+    async fn claim_render(
+        &self,
+        _key: &str,
+        _holder: &str,
+        _now: i64,
+        _until: i64,
+    ) -> CatalogResult<bool> {
+        Ok(true)
+    }
+    /// Ends `holder`'s claim on `key`; nothing when it holds none.
+    async fn release_render(&self, _key: &str, _holder: &str) -> CatalogResult<()> {
+        Ok(())
+    }
 }
 
 /// A callback to store in the outbox.

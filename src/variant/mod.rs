@@ -35,6 +35,8 @@ pub struct Variants {
     pub flight: SingleFlight<String, Result<Arc<Variant>, ProduceError>>,
     /// Renders again of stale produced files in flight, by (source, operation, stamp).
     pub refresh: SingleFlight<String, Result<Vec<FileRecord>, ProduceError>>,
+    /// This process's name in render claims (see [`crate::catalog::Catalog::claim_render`]).
+    pub node: String,
 }
 
 impl Variants {
@@ -54,6 +56,7 @@ impl Variants {
             ),
             flight: SingleFlight::default(),
             refresh: SingleFlight::default(),
+            node: uuid::Uuid::new_v4().simple().to_string(),
             ctx,
         }
     }

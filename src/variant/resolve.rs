@@ -226,8 +226,10 @@ impl Variants {
             &inputs.stamp,
         );
         let this = Arc::clone(self);
+        let claim_key = flight_key.clone();
         self.flight
             .run(&flight_key, move || {
+                let flight_key = claim_key;
                 let admission = this.pool.admit();
                 async move {
                     let admission = admission.map_err(|_| ProduceError::Overloaded)?;
@@ -243,17 +245,33 @@ impl Variants {
                         {
                             return Ok(v);
                         }
+                        if let Some(v) = this
+                            .wait_for_other_node(&flight_key, &inputs, &request)
+                            .await
+                        {
+                            return Ok(v);
+                        }
                     }
                     let urgency = Urgency::Request(&admission);
-                    let outputs = produce::render(
+                    let rendered = produce::render(
                         &this,
                         &inputs.source,
                         &inputs.spec,
                         &inputs.marks,
                         urgency,
                     )
-                    .await?;
-                    let first = outputs.into_iter().next().ok_or(ProduceError::Aborted)?;
+                    .await;
+                    let first = match rendered
+                        .and_then(|o| o.into_iter().next().ok_or(ProduceError::Aborted))
+                    {
+                        Ok(first) => first,
+                        Err(e) => {
+                            if caching {
+                                this.release_claim(&flight_key).await;
+                            }
+                            return Err(e);
+                        }
+                    };
                     if caching {
                         let stored = std::slice::from_ref(&first);
                         let Inputs {
@@ -263,7 +281,10 @@ impl Variants {
                             stamp,
                             ..
                         } = &inputs;
-                        match produce::store_outputs(&this, app, source, op, stamp, stored).await {
+                        let kept =
+                            produce::store_outputs(&this, app, source, op, stamp, stored).await;
+                        this.release_claim(&flight_key).await;
+                        match kept {
                             Ok(_) | Err(ProduceError::NameTaken(_)) => {}
                             Err(e) => return Err(e),
                         }
@@ -281,6 +302,60 @@ impl Variants {
             .map_err(RealtimeError::from)
     }
 }
+
+impl Variants {
+    /// Claims the render of a variant among the nodes sharing the catalog. When another node
+    /// holds the claim, waits for the result it stores (polling L2 every [`CLAIM_POLL`]) and
+    /// returns it; `None` when this node should render: it got the claim, the claim lapsed
+    /// without a result (its holder died), or the catalog could not say.
+    async fn wait_for_other_node(
+        &self,
+        flight_key: &str,
+        inputs: &Inputs,
+        request: &str,
+    ) -> Option<Arc<Variant>> {
+        let now = crate::clock::now_ms();
+        let claim_ms = i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX);
+        match self
+            .catalog
+            .claim_render(flight_key, &self.node, now, now.saturating_add(claim_ms))
+            .await
+        {
+            Ok(true) => return None,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "render claim failed; rendering here");
+                return None;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + CLAIM;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(CLAIM_POLL).await;
+            match self.stored(inputs, request).await {
+                Ok(Some(v)) => return Some(v),
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+}
+
+/// How long a node's claim on a render lasts: longer than a render under load takes, short
+/// enough that the requests waiting on a node that died render themselves soon.
+impl Variants {
+    /// Ends this node's claim on a render (a failure only delays other nodes until it lapses).
+    async fn release_claim(&self, flight_key: &str) {
+        if let Err(e) = self.catalog.release_render(flight_key, &self.node).await {
+            tracing::warn!(error = %e, "could not release a render claim");
+        }
+    }
+}
+
+const CLAIM: Duration = Duration::from_secs(10);
+
+/// How often a request waiting on another node's render looks for its stored result.
+const CLAIM_POLL: Duration = Duration::from_millis(25);
 
 /// Builds a cache entry with its validators ([`key::etag`]; `Last-Modified` is the later of the
 /// source's and the operation's last change).
