@@ -17,6 +17,7 @@
 
 mod blobs;
 mod copy;
+mod pages;
 pub mod report;
 mod verify;
 

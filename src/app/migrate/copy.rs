@@ -5,13 +5,10 @@
 //! root's id and time.
 
 use super::blobs::{copy_blob, BlobCopy};
+use super::pages::{each_file, next_files, PAGE};
 use super::report::{Kind, MigrateReport, Mismatch};
 use super::{End, MigrateError};
 use crate::catalog::{AppRecord, CatalogError, FileRecord, SortKey};
-use futures_util::stream::{self, StreamExt};
-
-/// Records read per page.
-const PAGE: usize = 500;
 
 /// Whether a catalog answer refuses the call (the target holds something else there), as
 /// opposed to a failure of the backend.
@@ -188,18 +185,8 @@ async fn files(
     r: &mut MigrateReport,
 ) -> Result<(), MigrateError> {
     let mut after = String::new();
-    loop {
-        let page = s.catalog.files_after(key, &after, PAGE).await;
-        let page = page.map_err(s.cat())?;
-        let Some(last) = page.last() else {
-            return Ok(());
-        };
-        after = last.path.clone();
-        let outcomes: Vec<_> = stream::iter(&page)
-            .map(|file| async move { (file, copy_file(s, t, key, file).await) })
-            .buffer_unordered(jobs)
-            .collect()
-            .await;
+    while let Some(page) = next_files(s, key, &mut after).await? {
+        let outcomes = each_file(&page, jobs, |file| copy_file(s, t, key, file)).await;
         for (file, outcome) in outcomes {
             match outcome? {
                 FileCopy::Refused(why) => {
@@ -229,6 +216,7 @@ async fn files(
         }
         tracing::info!(app = key, last = %after, "files copied up to");
     }
+    Ok(())
 }
 
 /// Copies one file: its bytes unless the target has them, then its record unless the target

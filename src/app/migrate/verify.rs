@@ -3,14 +3,11 @@
 //! file's must have the length recorded and hash as the source's bytes do.
 
 use super::blobs::digest;
+use super::pages::{each_file, next_files, PAGE};
 use super::report::{AppCounts, Kind, MigrateReport, Mismatch, Pair};
 use super::{End, MigrateError};
 use crate::catalog::{etag_of_hash, AppRecord, CreatedBy, FileRecord, SortKey};
-use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
-
-/// Records read per page.
-const PAGE: usize = 500;
 
 /// Compares the counts of each app in `apps` and checks the bytes of each of their files.
 pub(super) async fn run(
@@ -108,18 +105,8 @@ async fn blobs(
     r: &mut MigrateReport,
 ) -> Result<(), MigrateError> {
     let mut after = String::new();
-    loop {
-        let page = s.catalog.files_after(key, &after, PAGE).await;
-        let page = page.map_err(s.cat())?;
-        let Some(last) = page.last() else {
-            return Ok(());
-        };
-        after = last.path.clone();
-        let checked: Vec<_> = stream::iter(&page)
-            .map(|file| async move { (file, check_file(s, t, key, file).await) })
-            .buffer_unordered(jobs)
-            .collect()
-            .await;
+    while let Some(page) = next_files(s, key, &mut after).await? {
+        let checked = each_file(&page, jobs, |file| check_file(s, t, key, file)).await;
         for (file, problem) in checked {
             match problem? {
                 None => r.blobs_verified += 1,
@@ -129,6 +116,7 @@ async fn blobs(
             }
         }
     }
+    Ok(())
 }
 
 /// What is wrong with a file in the target, if anything.
