@@ -1,6 +1,7 @@
-//! The `pictor` command: `serve`, `transform`, `app create|list`, `check [--repair]`.
+//! The `pictor` command: `serve`, `transform`, `app create|list`, `check [--repair]`, `migrate`.
 
 use clap::{Args, Parser, Subcommand};
+use pictor::app::migrate::MAX_JOBS;
 use pictor::app::{app_json, open_context, StartError};
 use pictor::config::Config;
 use std::path::PathBuf;
@@ -62,6 +63,20 @@ enum Command {
         /// Delete the orphans (missing bytes cannot be repaired; they stay reported).
         #[arg(long)]
         repair: bool,
+    },
+    /// Copy an embedded deployment (DIR/catalog.sqlite3 and DIR/blobs; stop its server
+    /// first) into the catalog and blob store the configuration names, then verify the copy
+    /// and print one JSON report. Run it again after an interruption: it skips what the
+    /// target holds already. Exits with status 1 when the target differs from the source.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+        /// Data directory of the embedded deployment to copy.
+        #[arg(long)]
+        from_data_dir: PathBuf,
+        /// Files whose bytes are copied or checked at once (1..=64).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=MAX_JOBS as i64))]
+        jobs: u16,
     },
 }
 
@@ -176,6 +191,25 @@ fn run(command: Command) -> Result<(), StartError> {
                 })
             }
         },
+        Command::Migrate {
+            common,
+            from_data_dir,
+            jobs,
+        } => {
+            let config = common.load(None)?;
+            init_logging(&config);
+            let report = runtime()?.block_on(pictor::app::migrate::run(
+                config,
+                &from_data_dir,
+                usize::from(jobs),
+            ))?;
+            println!("{}", serde_json::json!(report));
+            if report.is_clean() {
+                Ok(())
+            } else {
+                Err(StartError::MigrationMismatch(report.mismatch_count))
+            }
+        }
         Command::Check { common, repair } => {
             let config = common.load(None)?;
             init_logging(&config);

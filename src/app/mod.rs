@@ -1,8 +1,9 @@
 //! The composition root: opens the resources named by the configuration, builds the services
-//! on them and runs the commands of the binary (`serve`, `check`, `transform`, `app`). It may
+//! on them and runs the commands of the binary (`serve`, `check`, `migrate`, `transform`, `app`). It may
 //! import every other module; no other module imports it.
 
 pub mod check;
+pub mod migrate;
 pub mod server;
 pub mod transform;
 
@@ -15,6 +16,7 @@ use crate::context::Context;
 use crate::metrics::Metrics;
 use crate::storage::{BlobError, BlobStore};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -45,6 +47,12 @@ pub enum StartError {
     /// `pictor check` could not run.
     #[error("check: {0}")]
     Check(#[from] check::CheckError),
+    /// `pictor migrate` could not run to its end.
+    #[error("migrate: {0}")]
+    Migrate(#[from] migrate::MigrateError),
+    /// `pictor migrate` found the target differing from the source.
+    #[error("the target differs from the source in {0} place(s); see the report")]
+    MigrationMismatch(u64),
     /// `pictor check` found problems it did not repair.
     #[error(
         "catalog and object store disagree: {missing} missing blob(s), {orphans} orphan(s) left"
@@ -57,6 +65,28 @@ pub enum StartError {
     },
 }
 
+/// The embedded catalog's file name in a data directory.
+pub const CATALOG_FILE: &str = "catalog.sqlite3";
+/// The local blob store's directory name in a data directory.
+pub const BLOB_DIR: &str = "blobs";
+
+/// The SQLite file `config` names as catalog: `catalog.url` empty (the embedded default,
+/// [`CATALOG_FILE`] in `server.data_dir`) or `sqlite:///path`; `None` for other catalogs.
+pub fn sqlite_catalog_path(config: &Config) -> Option<PathBuf> {
+    let url = &config.catalog.url;
+    if url.is_empty() {
+        Some(config.server.data_dir.join(CATALOG_FILE))
+    } else {
+        url.strip_prefix("sqlite://").map(PathBuf::from)
+    }
+}
+
+/// The local directory `config` names as blob store (`storage.url` empty: [`BLOB_DIR`] in
+/// `server.data_dir`), or `None` for other stores.
+pub fn local_blob_dir(config: &Config) -> Option<PathBuf> {
+    BlobStore::local_dir(&config.storage.url, &config.server.data_dir.join(BLOB_DIR))
+}
+
 /// Opens the catalog and blob store named by `config` and the shared resources around them.
 /// `bound` is the listening address, used for URLs when `server.public_url` is empty.
 pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context, StartError> {
@@ -64,16 +94,8 @@ pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context
     std::fs::create_dir_all(&data_dir)?;
     let templates: Vec<&str> = crate::operation::template_names().collect();
     let metrics = Metrics::new(&crate::jobs::QUEUE_TYPES, &templates)?;
-    let backend: Arc<dyn Catalog> = if config.catalog.url.is_empty() {
-        Arc::new(SqliteCatalog::open(
-            &data_dir.join("catalog.sqlite3"),
-            config.catalog.readers,
-        )?)
-    } else if let Some(path) = config.catalog.url.strip_prefix("sqlite://") {
-        Arc::new(SqliteCatalog::open(
-            std::path::Path::new(path),
-            config.catalog.readers,
-        )?)
+    let backend: Arc<dyn Catalog> = if let Some(path) = sqlite_catalog_path(&config) {
+        Arc::new(SqliteCatalog::open(&path, config.catalog.readers)?)
     } else {
         return Err(ConfigError::Invalid(format!(
             "catalog.url: unsupported catalog `{}`",
@@ -84,7 +106,7 @@ pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context
     let catalog: Arc<dyn Catalog> = Arc::new(Counted::new(backend, metrics.catalog_errors.clone()));
     let blob = BlobStore::open(
         &config.storage.url,
-        &data_dir.join("blobs"),
+        &data_dir.join(BLOB_DIR),
         metrics.blob_errors.clone(),
     )?;
     let public_url = if config.server.public_url.is_empty() {

@@ -1,6 +1,9 @@
 //! The catalog contract as tests: each check takes a fresh, empty `&dyn Catalog` and holds it
 //! to the rules the trait's doc comments state. Every backend runs every check
-//! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`.
+//! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
+//! catalog are in [`copy`].
+
+mod copy;
 
 use super::{
     AppRecord, CallbackOutcome, Catalog, CatalogError, CreatedBy, FileRecord, ListQuery,
@@ -70,6 +73,18 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     }),
     ("dropped_blobs_wait_until_forgotten", |c| {
         Box::pin(dropped_blobs_wait_until_forgotten(c))
+    }),
+    ("a_tree_reads_page_by_page_in_path_order", |c| {
+        Box::pin(copy::a_tree_reads_page_by_page_in_path_order(c))
+    }),
+    ("records_are_imported_as_given", |c| {
+        Box::pin(copy::records_are_imported_as_given(c))
+    }),
+    ("imported_operations_keep_their_versions", |c| {
+        Box::pin(copy::imported_operations_keep_their_versions(c))
+    }),
+    ("imported_tasks_keep_their_state", |c| {
+        Box::pin(copy::imported_tasks_keep_their_state(c))
     }),
 ];
 

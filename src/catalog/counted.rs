@@ -8,7 +8,7 @@ use super::{
     AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult, ChangeFeed,
     ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
     OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
-    TaskStatus,
+    TaskRecord, TaskStatus,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -194,6 +194,57 @@ impl Catalog for Counted {
     }
     async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences> {
         self.count(self.inner.blob_references(dropped_since).await)
+    }
+
+    async fn folders_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<Folder>> {
+        self.count(self.inner.folders_after(app_key, after, limit).await)
+    }
+    async fn import_folder(&self, app_key: &str, folder: &Folder) -> CatalogResult<()> {
+        self.count(self.inner.import_folder(app_key, folder).await)
+    }
+    async fn files_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<FileRecord>> {
+        self.count(self.inner.files_after(app_key, after, limit).await)
+    }
+    async fn import_file(&self, app_key: &str, file: &FileRecord) -> CatalogResult<()> {
+        self.count(self.inner.import_file(app_key, file).await)
+    }
+    async fn operation_versions(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<(String, i64)>> {
+        self.count(self.inner.operation_versions(app_key, after, limit).await)
+    }
+    async fn import_operation(&self, app_key: &str, op: &OperationRecord) -> CatalogResult<()> {
+        self.count(self.inner.import_operation(app_key, op).await)
+    }
+    async fn import_operation_version(
+        &self,
+        app_key: &str,
+        operation_id: &str,
+        version: i64,
+    ) -> CatalogResult<()> {
+        let raised = self
+            .inner
+            .import_operation_version(app_key, operation_id, version);
+        self.count(raised.await)
+    }
+    async fn tasks_after(&self, after: &str, limit: usize) -> CatalogResult<Vec<TaskRecord>> {
+        self.count(self.inner.tasks_after(after, limit).await)
+    }
+    async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
+        self.count(self.inner.import_task(record).await)
     }
 
     async fn add_callback(&self, callback: &NewCallback, max_pending: u64) -> CatalogResult<bool> {

@@ -188,7 +188,7 @@ impl FileRecord {
             source_id: None,
             variant: String::new(),
             blob_key: blob_key.to_owned(),
-            etag: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)),
+            etag: etag_of_hash(xxhash_rust::xxh3::xxh3_64(bytes)),
             content_type: content_type.to_owned(),
             width,
             height,
@@ -199,6 +199,12 @@ impl FileRecord {
             updated_at: now,
         }
     }
+}
+
+/// The ETag the catalog records for bytes whose xxh3-64 hash is `hash`: 16 lowercase hex
+/// digits.
+pub fn etag_of_hash(hash: u64) -> String {
+    format!("{hash:016x}")
 }
 
 /// A file as delivery looks it up: for a produced file, also its source file and its operation
@@ -363,6 +369,15 @@ pub struct Task {
     pub payload: String,
     /// Last error, when an attempt failed.
     pub error: Option<String>,
+}
+
+/// A task with the time it ended, as one catalog hands it to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRecord {
+    /// The task.
+    pub task: Task,
+    /// When it ended (`Done` or `Failed`); `None` while it waits or runs.
+    pub finished_at: Option<i64>,
 }
 
 /// A blob referenced by a file.
@@ -552,6 +567,62 @@ pub trait Catalog: Send + Sync + 'static {
     /// Every blob the catalog references, and those dropped since `dropped_since` (readers
     /// may still stream them).
     async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences>;
+
+    /// Up to `limit` folders of an app whose paths come after `after` in byte order, in that
+    /// order: from `after` empty, the root first, and every parent before its children (a path
+    /// sorts before every path it prefixes), so a whole tree reads page by page.
+    async fn folders_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<Folder>>;
+    /// Stores a folder as given (id, path, `updated_at`), changing no other folder: the copy of
+    /// a folder from another catalog. A folder already at the path takes the given id and time
+    /// (as the root an app was created with does). `NotFound` when the parent folder is
+    /// missing; `NotAFolder` when a file holds the path.
+    async fn import_folder(&self, app_key: &str, folder: &Folder) -> CatalogResult<()>;
+    /// Up to `limit` files of an app, uploaded and produced, whose paths come after `after` in
+    /// byte order, in that order.
+    async fn files_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<FileRecord>>;
+    /// Stores a file exactly as given (id, blob key, ETag, times, origin fields), changing no
+    /// folder and dropping no blob: the copy of a file from another catalog. `NotFound` when
+    /// its folder is missing; `FolderExists` or `FileExists` when the path is taken.
+    async fn import_file(&self, app_key: &str, file: &FileRecord) -> CatalogResult<()>;
+    /// Up to `limit` operation names of an app that come after `after` in byte order, in that
+    /// order, each with the last version it was given: deleted operations included, since
+    /// `put_operation` never gives their versions again.
+    async fn operation_versions(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<(String, i64)>>;
+    /// Stores an operation as given, its version and time included, replacing one of the same
+    /// name; the name's last version becomes at least that version, so later `put_operation`
+    /// calls give later ones.
+    async fn import_operation(&self, app_key: &str, op: &OperationRecord) -> CatalogResult<()>;
+    /// Raises the last version an operation name was given to `version` (never lowers it),
+    /// storing no operation: `put_operation` then gives a later one, also for a name whose
+    /// operation was deleted.
+    async fn import_operation_version(
+        &self,
+        app_key: &str,
+        operation_id: &str,
+        version: i64,
+    ) -> CatalogResult<()>;
+    /// Up to `limit` tasks of every app whose ids come after `after` in byte order, in that
+    /// order, each with the time it ended.
+    async fn tasks_after(&self, after: &str, limit: usize) -> CatalogResult<Vec<TaskRecord>>;
+    /// Stores a task as given: status, attempts, error and end time. A task in progress is
+    /// stored with its lease expired, so `expire_task_leases` treats it as the task of a worker
+    /// that died. Its app joins the turns of `claim_task`. Fails when a task has its id.
+    async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()>;
 
     /// Stores a callback in the outbox, due at its `created_at` with no attempt made, unless
     /// the outbox already holds `max_pending` callbacks; `false` when it is full and the

@@ -11,10 +11,10 @@ use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use prometheus::IntCounter;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// A blob store failure.
@@ -72,13 +72,8 @@ impl BlobStore {
     /// missing object is no failure of `delete`, which then succeeds: the object is gone
     /// either way.
     pub fn open(url: &str, default_dir: &Path, failures: IntCounter) -> Result<Self, BlobError> {
-        let dir = if url.is_empty() {
-            default_dir.to_owned()
-        } else if let Some(dir) = url.strip_prefix("file://") {
-            Path::new(dir).to_owned()
-        } else {
-            return Err(BlobError::UnsupportedUrl(url.to_owned()));
-        };
+        let dir = Self::local_dir(url, default_dir)
+            .ok_or_else(|| BlobError::UnsupportedUrl(url.to_owned()))?;
         std::fs::create_dir_all(&dir).map_err(|e| BlobError::Store(e.to_string()))?;
         // fsync: a put returns only once the file and the directory entries leading to it are
         // on stable storage, so an upload is never acknowledged before its bytes are durable.
@@ -89,6 +84,16 @@ impl BlobStore {
             store: Arc::new(local),
             failures,
         })
+    }
+
+    /// The local directory `url` names (empty: `default_dir`; `file:///path`), or `None` when
+    /// it names no local directory.
+    pub fn local_dir(url: &str, default_dir: &Path) -> Option<PathBuf> {
+        if url.is_empty() {
+            Some(default_dir.to_owned())
+        } else {
+            url.strip_prefix("file://").map(PathBuf::from)
+        }
     }
 
     /// Counts `r` if it failed, and passes it on.
@@ -164,12 +169,84 @@ impl BlobStore {
         self.count(listed.await)
     }
 
+    /// Whether an object is stored under `key`.
+    pub async fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        match self.store.head(&ObjectPath::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => self.count(Err(e.into())),
+        }
+    }
+
+    /// Stores the bytes of `source` under `key`, atomically, and returns how many there were.
+    /// At most about three `part_bytes` of them are held at once: an object shorter than
+    /// `part_bytes` is one put; a longer one is a multipart upload of `part_bytes` parts, two
+    /// in flight at a time. A failure of `source` is not counted here (its own store counts
+    /// it); the upload is then abandoned and nothing is stored.
+    pub async fn put_stream(
+        &self,
+        key: &str,
+        mut source: BlobStream,
+        part_bytes: usize,
+    ) -> Result<u64, BlobError> {
+        let path = ObjectPath::from(key);
+        let mut first = Vec::new();
+        let mut held = 0usize;
+        while held < part_bytes {
+            let Some(chunk) = source.next().await else {
+                let put = self.store.put(&path, first.into_iter().collect()).await;
+                return self.count(put.map(|_| held as u64).map_err(BlobError::from));
+            };
+            let chunk = chunk?;
+            held += chunk.len();
+            first.push(chunk);
+        }
+        let upload = self.store.put_multipart(&path).await;
+        let mut writer = WriteMultipart::new_with_chunk_size(
+            self.count(upload.map_err(BlobError::from))?,
+            part_bytes,
+        );
+        let mut total = 0u64;
+        for chunk in first {
+            total += chunk.len() as u64;
+            writer.put(chunk);
+        }
+        while let Some(chunk) = source.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    abandon(writer).await;
+                    return Err(e);
+                }
+            };
+            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                abandon(writer).await;
+                return self.count(Err(e.into()));
+            }
+            total += chunk.len() as u64;
+            writer.put(chunk);
+        }
+        let finished = writer.finish().await;
+        self.count(finished.map(|_| total).map_err(BlobError::from))
+    }
+
     /// Deletes an object; a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match self.store.delete(&ObjectPath::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => self.count(Err(e.into())),
         }
+    }
+}
+
+/// Parts of one multipart upload in flight at a time.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// Gives up a multipart upload after a failure: its parts are deleted as far as the store
+/// allows (a store that cannot is cleaned by its own expiry of unfinished uploads).
+async fn abandon(writer: WriteMultipart) {
+    if let Err(e) = writer.abort().await {
+        tracing::warn!(error = %e, "could not abort an unfinished upload");
     }
 }
 
@@ -243,6 +320,69 @@ mod tests {
         let lost = store.stream(&key, None).await;
         assert!(matches!(lost, Err(BlobError::NotFound(_))));
         assert_eq!(failures.get(), 3);
+    }
+
+    /// A stream of `pieces`, then `failure` if given.
+    fn pieces(pieces: &[&'static [u8]], failure: Option<BlobError>) -> BlobStream {
+        let mut items: Vec<Result<Bytes, BlobError>> =
+            pieces.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+        items.extend(failure.map(Err));
+        futures_util::stream::iter(items).boxed()
+    }
+
+    #[tokio::test]
+    async fn streams_are_stored_whole_in_one_put_or_in_parts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let failures = counter();
+        let store = BlobStore::open("", dir.path(), failures.clone()).expect("open");
+        let parts: &[&'static [u8]] = &[b"012", b"3456", b"789", b"abcdefgh"];
+        for part_bytes in [4, 5, 1000] {
+            let key = BlobStore::new_key("abcdefgh");
+            assert!(!store.exists(&key).await.expect("head"));
+            let n = store
+                .put_stream(&key, pieces(parts, None), part_bytes)
+                .await
+                .expect("put stream");
+            assert_eq!(n, 18, "part size {part_bytes}");
+            assert_eq!(
+                store.read(&key).await.expect("read"),
+                &b"0123456789abcdefgh"[..],
+                "part size {part_bytes}"
+            );
+            assert!(store.exists(&key).await.expect("head"));
+        }
+        let empty = BlobStore::new_key("abcdefgh");
+        let n = store
+            .put_stream(&empty, pieces(&[], None), 4)
+            .await
+            .expect("empty");
+        assert_eq!(n, 0);
+        assert!(store.read(&empty).await.expect("read").is_empty());
+        assert_eq!(failures.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_source_that_fails_stores_nothing_and_is_not_counted_here() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let failures = counter();
+        let store = BlobStore::open("", dir.path(), failures.clone()).expect("open");
+        for part_bytes in [2, 1000] {
+            let key = BlobStore::new_key("abcdefgh");
+            let broken = pieces(
+                &[b"012", b"345", b"678"],
+                Some(BlobError::Store("source gone".into())),
+            );
+            let put = store.put_stream(&key, broken, part_bytes).await;
+            assert!(
+                matches!(&put, Err(BlobError::Store(m)) if m == "source gone"),
+                "{put:?}"
+            );
+            assert!(
+                !store.exists(&key).await.expect("head"),
+                "nothing stored (part size {part_bytes})"
+            );
+        }
+        assert_eq!(failures.get(), 0, "the source counts its own failures");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The [`Catalog`] trait bound to the SQL of each concern.
 
-use super::{apps, blobs, files, folders, operations, outbox, tasks, SqliteCatalog};
+use super::{apps, blobs, copy, files, folders, operations, outbox, tasks, SqliteCatalog};
 use crate::catalog::{
     AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask, CreatedBy,
     FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict, OperationRecord,
-    PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskStatus,
+    PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord, TaskStatus,
 };
 use async_trait::async_trait;
 
@@ -186,6 +186,62 @@ impl Catalog for SqliteCatalog {
 
     async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences> {
         blobs::blob_references(self, dropped_since).await
+    }
+
+    async fn folders_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<Folder>> {
+        copy::folders_after(self, app_key, after, limit).await
+    }
+
+    async fn import_folder(&self, app_key: &str, folder: &Folder) -> CatalogResult<()> {
+        copy::import_folder(self, app_key, folder).await
+    }
+
+    async fn files_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<FileRecord>> {
+        copy::files_after(self, app_key, after, limit).await
+    }
+
+    async fn import_file(&self, app_key: &str, file: &FileRecord) -> CatalogResult<()> {
+        copy::import_file(self, app_key, file).await
+    }
+
+    async fn operation_versions(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<(String, i64)>> {
+        copy::operation_versions(self, app_key, after, limit).await
+    }
+
+    async fn import_operation(&self, app_key: &str, op: &OperationRecord) -> CatalogResult<()> {
+        copy::import_operation(self, app_key, op).await
+    }
+
+    async fn import_operation_version(
+        &self,
+        app_key: &str,
+        operation_id: &str,
+        version: i64,
+    ) -> CatalogResult<()> {
+        copy::import_operation_version(self, app_key, operation_id, version).await
+    }
+
+    async fn tasks_after(&self, after: &str, limit: usize) -> CatalogResult<Vec<TaskRecord>> {
+        copy::tasks_after(self, after, limit).await
+    }
+
+    async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
+        copy::import_task(self, record).await
     }
 
     async fn add_callback(&self, callback: &NewCallback, max_pending: u64) -> CatalogResult<bool> {

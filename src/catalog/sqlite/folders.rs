@@ -289,6 +289,17 @@ fn insert_folder(
         path: path.to_owned(),
         updated_at: now,
     };
+    insert_folder_row(tx, app_key, &folder)?;
+    Ok(folder)
+}
+
+/// Inserts the row of a folder whose parent exists, as given.
+pub(super) fn insert_folder_row(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    folder: &Folder,
+) -> CatalogResult<()> {
+    let path = folder.path.as_str();
     tx.execute(
         "INSERT INTO folders (id, app_key, path, parent, name, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -298,9 +309,9 @@ fn insert_folder(
             path,
             if path == "/" { "" } else { paths::parent(path) },
             paths::name(path),
-            now
+            folder.updated_at
         ],
     )
     .map_err(backend)?;
-    Ok(folder)
+    Ok(())
 }

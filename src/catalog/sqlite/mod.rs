@@ -4,12 +4,14 @@
 //! see the last commit without waiting for a write in progress.
 //!
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
-//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox) is in its own
-//! file, and `calls` binds it to the [`Catalog`](super::Catalog) trait.
+//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, and `copy`:
+//! whole-catalog reads and stores as given) is in its own file, and `calls` binds it to the
+//! [`Catalog`](super::Catalog) trait.
 
 mod apps;
 mod blobs;
 mod calls;
+mod copy;
 mod files;
 mod folders;
 mod operations;

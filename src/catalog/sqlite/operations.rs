@@ -5,7 +5,7 @@ use super::files::touch_parents;
 use super::rows::{operation_from_row, OPERATION_COLUMNS};
 use super::{backend, SqliteCatalog};
 use crate::catalog::{CatalogError, CatalogResult, OperationRecord, SortKey};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 pub(super) async fn put_operation(
     catalog: &SqliteCatalog,
@@ -16,42 +16,69 @@ pub(super) async fn put_operation(
     catalog
         .tx(move |tx| {
             let last: Option<i64> = tx
-            .query_row(
-                "SELECT version FROM operation_versions WHERE app_key = ?1 AND operation_id = ?2",
-                params![key, op.operation_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(backend)?;
-            let version = last.map_or(1, |v| v + 1);
-            tx.execute(
-            "INSERT INTO operation_versions (app_key, operation_id, version) VALUES (?1, ?2, ?3)
-             ON CONFLICT (app_key, operation_id) DO UPDATE SET version = excluded.version",
-            params![key, op.operation_id, version],
-        )
-        .map_err(backend)?;
-            tx.execute(
-                "INSERT INTO operations (app_key, operation_id, description, realtime_service,
-                 jobs, updated_at, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (app_key, operation_id) DO UPDATE SET
-                 description = excluded.description,
-                 realtime_service = excluded.realtime_service,
-                 jobs = excluded.jobs, updated_at = excluded.updated_at,
-                 version = excluded.version",
-                params![
-                    key,
-                    op.operation_id,
-                    op.description,
-                    op.realtime_service,
-                    op.jobs,
-                    op.updated_at,
-                    version
-                ],
-            )
-            .map_err(backend)?;
-            Ok(OperationRecord { version, ..op })
+                .query_row(
+                    "SELECT version FROM operation_versions
+                     WHERE app_key = ?1 AND operation_id = ?2",
+                    params![key, op.operation_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let stored = OperationRecord {
+                version: last.map_or(1, |v| v + 1),
+                ..op
+            };
+            store_operation(tx, &key, &stored)?;
+            Ok(stored)
         })
         .await
+}
+
+/// Stores an operation as given, replacing one of the same name, and raises the last version
+/// of its name to the operation's.
+pub(super) fn store_operation(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    op: &OperationRecord,
+) -> CatalogResult<()> {
+    raise_version(tx, app_key, &op.operation_id, op.version)?;
+    tx.execute(
+        "INSERT INTO operations (app_key, operation_id, description, realtime_service,
+             jobs, updated_at, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (app_key, operation_id) DO UPDATE SET
+             description = excluded.description,
+             realtime_service = excluded.realtime_service,
+             jobs = excluded.jobs, updated_at = excluded.updated_at,
+             version = excluded.version",
+        params![
+            app_key,
+            op.operation_id,
+            op.description,
+            op.realtime_service,
+            op.jobs,
+            op.updated_at,
+            op.version
+        ],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Raises the last version an operation name was given to `version`, never lowering it.
+pub(super) fn raise_version(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    operation_id: &str,
+    version: i64,
+) -> CatalogResult<()> {
+    tx.execute(
+        "INSERT INTO operation_versions (app_key, operation_id, version) VALUES (?1, ?2, ?3)
+         ON CONFLICT (app_key, operation_id)
+         DO UPDATE SET version = max(version, excluded.version)",
+        params![app_key, operation_id, version],
+    )
+    .map_err(backend)?;
+    Ok(())
 }
 
 pub(super) async fn operation(

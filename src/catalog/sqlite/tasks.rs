@@ -3,35 +3,42 @@
 use super::rows::{task_from_row, TASK_COLUMNS};
 use super::{backend, SqliteCatalog};
 use crate::catalog::{CatalogResult, ClaimedTask, Task, TaskStatus};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 pub(super) async fn enqueue_task(catalog: &SqliteCatalog, task: &Task) -> CatalogResult<()> {
     let t = task.clone();
-    catalog.tx(move |tx| {
-        tx.execute(
-            &format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
-            params![
-                t.id,
-                t.app_key,
-                t.queue_type,
-                t.status.code(),
-                t.try_count,
-                t.queued_at,
-                t.operation_id,
-                t.path,
-                t.payload,
-                t.error
-            ],
-        )
-        .map_err(backend)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO task_turns (app_key, turn) VALUES (?1, 0)",
-            params![t.app_key],
-        )
-        .map_err(backend)?;
-        Ok(())
-    })
-    .await
+    catalog.tx(move |tx| insert_task(tx, &t, 0)).await
+}
+
+/// Inserts a task as given, ended at `finished_at` (0 while it has not ended), with no lease,
+/// and lets its app take part in the turns of `claim_task`.
+pub(super) fn insert_task(tx: &Transaction<'_>, t: &Task, finished_at: i64) -> CatalogResult<()> {
+    tx.execute(
+        &format!(
+            "INSERT INTO tasks ({TASK_COLUMNS}, lease_until, lease_token, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, '', ?11)"
+        ),
+        params![
+            t.id,
+            t.app_key,
+            t.queue_type,
+            t.status.code(),
+            t.try_count,
+            t.queued_at,
+            t.operation_id,
+            t.path,
+            t.payload,
+            t.error,
+            finished_at
+        ],
+    )
+    .map_err(backend)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO task_turns (app_key, turn) VALUES (?1, 0)",
+        params![t.app_key],
+    )
+    .map_err(backend)?;
+    Ok(())
 }
 
 pub(super) async fn task(
