@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod server;
+mod storage_settings;
 pub mod transform;
 
 use crate::callback::Callbacks;
@@ -83,8 +84,7 @@ pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context
     };
     let catalog: Arc<dyn Catalog> = Arc::new(Counted::new(backend, metrics.catalog_errors.clone()));
     let blob = BlobStore::open(
-        &config.storage.url,
-        &data_dir.join("blobs"),
+        &storage_settings::from_config(&config)?,
         metrics.blob_errors.clone(),
     )?;
     let public_url = if config.server.public_url.is_empty() {
