@@ -137,6 +137,8 @@ fn check_compares_the_catalog_with_the_bucket() {
     let bucket = s3.bucket("check");
     let mut env = s3_env(s3, &bucket);
     env.push(("PICTOR_STORAGE_ORPHAN_GRACE_SECS", "0".to_owned()));
+    // Every upload goes through the multipart path (one part each).
+    env.push(("PICTOR_STORAGE_MULTIPART_THRESHOLD_BYTES", "1".to_owned()));
     let tmp = tempfile::tempdir().expect("tempdir");
     let data_dir = tmp.path().join("data");
     let app = create_app(&data_dir);
