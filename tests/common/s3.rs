@@ -207,17 +207,19 @@ fn weed_binary() -> Option<PathBuf> {
 }
 
 /// Stops the server and removes its directory when this process closes the wrapper's stdin
-/// (at exit), or removes the directory when the server dies first. `$1` is the directory,
-/// the rest the server's command line.
+/// (at exit), or removes the directory when the server dies first. `$1` is the directory, `$2`
+/// the ports (weed leaves `/tmp/seaweedfs-*-<port>.sock` files that no flag moves), the rest
+/// the server's command line. A throwaway server needs no graceful stop, which can hang: KILL.
 const WRAPPER: &str = r#"
-dir=$1; shift
+dir=$1; ports=$2; shift 2
 exec 3<&0
 "$@" </dev/null 3<&- >"$dir/weed.log" 2>&1 &
 pid=$!
-( read -r _ <&3; kill "$pid" 2>/dev/null ) &
+( read -r _ <&3; kill -KILL "$pid" 2>/dev/null ) &
 wait "$pid"
 status=$?
 rm -rf "$dir"
+for port in $ports; do rm -f /tmp/seaweedfs-*-"$port".sock; done
 exit "$status"
 "#;
 
@@ -241,16 +243,19 @@ fn start_weed(weed: &Path) -> Result<S3, String> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).map_err(|e| format!("mkdir {}: {e}", data.display()))?;
 
-    let ports = free_ports(8).map_err(|e| format!("free ports: {e}"))?;
-    let [master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc] = ports[..]
+    let ports = free_ports(10).map_err(|e| format!("free ports: {e}"))?;
+    let [master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, admin, admin_grpc] =
+        ports[..]
     else {
         return Err("free ports: fewer than asked".to_owned());
     };
+    let port_list: Vec<String> = ports.iter().map(u16::to_string).collect();
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(WRAPPER)
         .arg("sh")
         .arg(&dir)
+        .arg(port_list.join(" "))
         .arg(weed)
         .arg("mini")
         .arg(format!("-dir={}", data.display()))
@@ -263,6 +268,8 @@ fn start_weed(weed: &Path) -> Result<S3, String> {
         .arg(format!("-filer.port.grpc={filer_grpc}"))
         .arg(format!("-s3.port={s3}"))
         .arg(format!("-s3.port.grpc={s3_grpc}"))
+        .arg(format!("-admin.port={admin}"))
+        .arg(format!("-admin.port.grpc={admin_grpc}"))
         .arg(format!("-s3.config={}", config.display()))
         .arg(format!("-s3.localSocket={}", dir.join("s3.sock").display()))
         .arg(format!(
