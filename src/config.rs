@@ -114,7 +114,8 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// Object store URL; empty means a local directory `<data_dir>/blobs`.
+    /// Object store URL: `file:///path`, `s3://bucket[/prefix]`, `gs://bucket[/prefix]` or
+    /// `az://container[/prefix]`; empty means a local directory `<data_dir>/blobs`.
     pub url: String,
     /// Seconds the bytes of a replaced or deleted file stay stored (for readers that already
     /// looked them up) before the sweep deletes them; the sweep also runs this often (1..60 s).
@@ -122,6 +123,30 @@ pub struct StorageConfig {
     /// Seconds a stored blob no file references must be old before `pictor check` calls it
     /// an orphan (younger ones may belong to an upload in flight).
     pub orphan_grace_secs: u64,
+    /// S3 endpoint URL (an S3-compatible server); empty leaves `AWS_ENDPOINT_URL` or AWS.
+    pub endpoint: String,
+    /// S3 region; empty leaves `AWS_REGION` or `us-east-1`.
+    pub region: String,
+    /// S3 access key id; empty leaves `AWS_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// S3 secret access key; empty leaves `AWS_SECRET_ACCESS_KEY`.
+    pub secret_access_key: String,
+    /// Whether a plain `http://` S3 endpoint may be used; empty leaves `AWS_ALLOW_HTTP`.
+    pub allow_http: Switch,
+    /// Address S3 buckets as `<bucket>.<endpoint host>` instead of path style.
+    pub virtual_hosted_style: bool,
+    /// Seconds to connect to a cloud store.
+    pub connect_timeout_secs: u64,
+    /// Seconds one request to a cloud store may take, body included (a streamed original too).
+    pub request_timeout_secs: u64,
+    /// Retries of a cloud store request that failed in a way another attempt may fix.
+    pub max_retries: usize,
+    /// Seconds after a request's first attempt past which no retry starts.
+    pub retry_timeout_secs: u64,
+    /// Objects larger than this many bytes are uploaded in parts.
+    pub multipart_threshold_bytes: u64,
+    /// Bytes of each part of a multipart upload but the last (5 MiB to 5 GiB).
+    pub multipart_part_bytes: u64,
 }
 
 impl Default for StorageConfig {
@@ -130,6 +155,78 @@ impl Default for StorageConfig {
             url: String::new(),
             release_delay_secs: 30,
             orphan_grace_secs: 3600,
+            endpoint: String::new(),
+            region: String::new(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            allow_http: Switch::Unset,
+            virtual_hosted_style: false,
+            connect_timeout_secs: 5,
+            request_timeout_secs: 120,
+            max_retries: 3,
+            retry_timeout_secs: 30,
+            multipart_threshold_bytes: 16 * 1024 * 1024,
+            multipart_part_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// A yes/no setting that may be left empty (`""`), so that another source decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "SwitchText", into = "SwitchText")]
+pub enum Switch {
+    /// Empty: not set here.
+    #[default]
+    Unset,
+    /// `true`.
+    On,
+    /// `false`.
+    Off,
+}
+
+impl Switch {
+    /// The setting, when one is given.
+    pub fn get(self) -> Option<bool> {
+        match self {
+            Self::Unset => None,
+            Self::On => Some(true),
+            Self::Off => Some(false),
+        }
+    }
+}
+
+/// How a [`Switch`] is written: a boolean, or a string (`""`, `"true"`, `"false"`).
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum SwitchText {
+    /// `true` or `false`.
+    Bool(bool),
+    /// `""`, `"true"` or `"false"`.
+    Text(String),
+}
+
+impl TryFrom<SwitchText> for Switch {
+    type Error = String;
+
+    fn try_from(text: SwitchText) -> Result<Self, String> {
+        match text {
+            SwitchText::Bool(true) => Ok(Self::On),
+            SwitchText::Bool(false) => Ok(Self::Off),
+            SwitchText::Text(t) => match t.as_str() {
+                "" => Ok(Self::Unset),
+                "true" => Ok(Self::On),
+                "false" => Ok(Self::Off),
+                other => Err(format!("expected true, false or \"\", got `{other}`")),
+            },
+        }
+    }
+}
+
+impl From<Switch> for SwitchText {
+    fn from(switch: Switch) -> Self {
+        match switch.get() {
+            Some(b) => Self::Bool(b),
+            None => Self::Text(String::new()),
         }
     }
 }
@@ -405,6 +502,9 @@ impl Config {
             let Some(rest) = name.strip_prefix("PICTOR_") else {
                 continue;
             };
+            if NOT_CONFIG.iter().any(|p| name.starts_with(p)) {
+                continue;
+            }
             let Some((section, key)) = rest.split_once('_') else {
                 return Err(ConfigError::Invalid(format!(
                     "environment variable {name}: expected PICTOR_<SECTION>_<KEY>"
@@ -509,6 +609,52 @@ impl Config {
         if self.tasks.max_tries == 0 {
             return bad("tasks.max_tries", "must be greater than 0");
         }
+        self.validate_storage()
+    }
+
+    /// Checks the bounds of the object store's client and uploads.
+    fn validate_storage(&self) -> Result<(), ConfigError> {
+        let storage = &self.storage;
+        if storage.multipart_threshold_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "storage.multipart_threshold_bytes: must be greater than 0".to_owned(),
+            ));
+        }
+        for (key, value, range) in [
+            (
+                "storage.connect_timeout_secs",
+                storage.connect_timeout_secs,
+                1..=300,
+            ),
+            (
+                "storage.request_timeout_secs",
+                storage.request_timeout_secs,
+                1..=3600,
+            ),
+            (
+                "storage.max_retries",
+                u64::try_from(storage.max_retries).unwrap_or(u64::MAX),
+                0..=10,
+            ),
+            (
+                "storage.retry_timeout_secs",
+                storage.retry_timeout_secs,
+                1..=300,
+            ),
+            (
+                "storage.multipart_part_bytes",
+                storage.multipart_part_bytes,
+                5 * 1024 * 1024..=5 * 1024 * 1024 * 1024,
+            ),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::Invalid(format!(
+                    "{key}: expected {} to {}",
+                    range.start(),
+                    range.end()
+                )));
+            }
+        }
         Ok(())
     }
 
@@ -531,6 +677,10 @@ impl Config {
             .map_err(|_| ConfigError::Invalid(format!("server.listen: {}", self.server.listen)))
     }
 }
+
+/// Variables named `PICTOR_...` that belong to the test suite, not to the configuration:
+/// `PICTOR_TEST_*` name test servers, `PICTOR_REQUIRE_BACKENDS` makes their absence fail.
+const NOT_CONFIG: [&str; 2] = ["PICTOR_TEST_", "PICTOR_REQUIRE_BACKENDS"];
 
 /// Reads an environment value as a TOML scalar (number, boolean) when it is one, else a string.
 fn env_value(raw: &str) -> toml::Value {
@@ -601,6 +751,58 @@ mod tests {
         let err =
             Config::load(None, env(&[("PICTOR_SERVER_LISTEN", "nowhere")])).expect_err("fails");
         assert!(err.to_string().contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn storage_settings_are_read_and_bounded() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("PICTOR_STORAGE_URL", "s3://images/pictor"),
+                ("PICTOR_STORAGE_ENDPOINT", "http://127.0.0.1:3900"),
+                ("PICTOR_STORAGE_ALLOW_HTTP", "true"),
+                ("PICTOR_STORAGE_MULTIPART_THRESHOLD_BYTES", "1"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(c.storage.url, "s3://images/pictor");
+        assert_eq!(c.storage.endpoint, "http://127.0.0.1:3900");
+        assert_eq!(c.storage.allow_http.get(), Some(true));
+        assert_eq!(c.storage.multipart_threshold_bytes, 1);
+        let off = Config::load(None, env(&[("PICTOR_STORAGE_ALLOW_HTTP", "false")]));
+        assert_eq!(off.expect("valid").storage.allow_http.get(), Some(false));
+        assert_eq!(Config::default().storage.allow_http.get(), None);
+        let err = Config::load(None, env(&[("PICTOR_STORAGE_ALLOW_HTTP", "maybe")]))
+            .expect_err("not a switch");
+        assert!(err.to_string().contains("maybe"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[("PICTOR_STORAGE_MULTIPART_PART_BYTES", "1024")]),
+        )
+        .expect_err("parts under 5 MiB");
+        assert!(
+            err.to_string().contains("storage.multipart_part_bytes"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("PICTOR_STORAGE_REQUEST_TIMEOUT_SECS", "0")]))
+            .expect_err("no timeout");
+        assert!(
+            err.to_string().contains("storage.request_timeout_secs"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn test_suite_variables_are_not_configuration() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("PICTOR_TEST_S3_ENDPOINT", "http://127.0.0.1:8333"),
+                ("PICTOR_REQUIRE_BACKENDS", "1"),
+            ]),
+        )
+        .expect("ignored");
+        assert_eq!(c, Config::default());
     }
 
     #[test]

@@ -150,12 +150,15 @@ pub async fn run(config: Config, from: &Path, jobs: usize) -> Result<MigrateRepo
                 }
             })?,
         ),
-        blob: BlobStore::open("", &source_blobs, ctx.metrics.blob_errors.clone()).map_err(
-            |source| MigrateError::Blob {
-                side: Side::Source,
-                source,
-            },
-        )?,
+        blob: BlobStore::open(
+            &super::storage_settings::local(&ctx.config, &source_blobs)
+                .map_err(|e| MigrateError::Target(Box::new(e.into())))?,
+            ctx.metrics.blob_errors.clone(),
+        )
+        .map_err(|source| MigrateError::Blob {
+            side: Side::Source,
+            source,
+        })?,
     };
     let jobs = jobs.clamp(1, MAX_JOBS);
     let mut report = MigrateReport::new(&from.display().to_string());

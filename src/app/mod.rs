@@ -5,6 +5,7 @@
 pub mod check;
 pub mod migrate;
 pub mod server;
+mod storage_settings;
 pub mod transform;
 
 use crate::callback::Callbacks;
@@ -105,8 +106,7 @@ pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context
     };
     let catalog: Arc<dyn Catalog> = Arc::new(Counted::new(backend, metrics.catalog_errors.clone()));
     let blob = BlobStore::open(
-        &config.storage.url,
-        &data_dir.join(BLOB_DIR),
+        &storage_settings::from_config(&config)?,
         metrics.blob_errors.clone(),
     )?;
     let public_url = if config.server.public_url.is_empty() {

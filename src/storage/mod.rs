@@ -1,15 +1,24 @@
-//! The blob store: image bytes in an `object_store` (a local directory by default).
+//! The blob store: image bytes in an `object_store`: a local directory by default, or an S3,
+//! Google Cloud Storage or Azure bucket, named by a URL (see [`Settings`]).
 //!
 //! Keys are never reused: every version of every file gets a fresh key, so a write can never
-//! be seen half-done (local writes go to a temporary file and are renamed into place), and an
-//! overwrite is a catalog pointer swap, not a rewrite of bytes a reader may be streaming.
-//! Local writes are durable when `put` returns: the file and its directories are fsynced.
+//! be seen half-done (local writes go to a temporary file and are renamed into place; objects
+//! above the multipart threshold become visible only when their last part is in, and a failed
+//! multipart upload is aborted), and an overwrite is a catalog pointer swap, not a rewrite of
+//! bytes a reader may be streaming. Local writes are durable when `put` returns: the file and
+//! its directories are fsynced.
 //!
 //! The store counts its own failures (see [`BlobStore::open`]), so callers only log them.
 
+mod multipart;
+mod open;
+mod settings;
+mod url;
+
+pub use settings::{ClientSettings, MultipartSettings, S3Settings, Settings};
+
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
-use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use prometheus::IntCounter;
@@ -24,18 +33,41 @@ pub enum BlobError {
     #[error("blob not found: {0}")]
     NotFound(String),
     /// The store URL is not supported or malformed.
-    #[error("unsupported storage url `{0}`")]
-    UnsupportedUrl(String),
+    #[error("unsupported storage url `{url}`: {reason}")]
+    UnsupportedUrl {
+        /// The URL as configured.
+        url: String,
+        /// What is wrong with it, and what was expected.
+        reason: String,
+    },
+    /// The local directory could not be created.
+    #[error("cannot create the blob directory {}: {source}", dir.display())]
+    Directory {
+        /// The directory.
+        dir: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The client of a cloud store could not be built (a missing or invalid setting).
+    #[error("cannot open the object store `{url}`: {source}")]
+    Open {
+        /// The URL as configured.
+        url: String,
+        /// What `object_store` reported.
+        #[source]
+        source: object_store::Error,
+    },
     /// The store failed.
     #[error("blob store: {0}")]
-    Store(String),
+    Store(#[source] object_store::Error),
 }
 
 impl From<object_store::Error> for BlobError {
     fn from(e: object_store::Error) -> Self {
         match e {
             object_store::Error::NotFound { path, .. } => Self::NotFound(path),
-            other => Self::Store(other.to_string()),
+            other => Self::Store(other),
         }
     }
 }
@@ -55,15 +87,18 @@ pub type BlobStream = BoxStream<'static, Result<Bytes, BlobError>>;
 /// The object store holding every file's bytes.
 #[derive(Clone)]
 pub struct BlobStore {
-    /// The backend; local disk unless configured otherwise.
+    /// The backend, rooted at the URL's key prefix; local disk unless configured otherwise.
     store: Arc<dyn ObjectStore>,
+    /// When objects are uploaded in parts.
+    multipart: MultipartSettings,
     /// Incremented once per failed call (see [`BlobStore::open`]).
     failures: IntCounter,
 }
 
 impl BlobStore {
-    /// Opens the store named by `url` (empty or `file://` for a local directory), with local
-    /// data under `default_dir` when `url` is empty.
+    /// Opens the store named by `settings.url` (empty for the local directory
+    /// `settings.default_dir`). Nothing is sent to a cloud store yet: a wrong bucket or
+    /// credentials show on the first call.
     ///
     /// Every call that fails adds one to `failures`, once: a failed `put` or `list`, a
     /// `read` or a `stream` that fails to open or fails midway. Reads and streams ask only for
@@ -71,17 +106,10 @@ impl BlobStore {
     /// already looked them up), so a missing object there is a lost blob: it is counted. A
     /// missing object is no failure of `delete`, which then succeeds: the object is gone
     /// either way.
-    pub fn open(url: &str, default_dir: &Path, failures: IntCounter) -> Result<Self, BlobError> {
-        let dir = Self::local_dir(url, default_dir)
-            .ok_or_else(|| BlobError::UnsupportedUrl(url.to_owned()))?;
-        std::fs::create_dir_all(&dir).map_err(|e| BlobError::Store(e.to_string()))?;
-        // fsync: a put returns only once the file and the directory entries leading to it are
-        // on stable storage, so an upload is never acknowledged before its bytes are durable.
-        let local = LocalFileSystem::new_with_prefix(&dir)?
-            .with_automatic_cleanup(true)
-            .with_fsync(true);
+    pub fn open(settings: &Settings, failures: IntCounter) -> Result<Self, BlobError> {
         Ok(Self {
-            store: Arc::new(local),
+            store: open::backend(settings)?,
+            multipart: settings.multipart,
             failures,
         })
     }
@@ -89,10 +117,9 @@ impl BlobStore {
     /// The local directory `url` names (empty: `default_dir`; `file:///path`), or `None` when
     /// it names no local directory.
     pub fn local_dir(url: &str, default_dir: &Path) -> Option<PathBuf> {
-        if url.is_empty() {
-            Some(default_dir.to_owned())
-        } else {
-            url.strip_prefix("file://").map(PathBuf::from)
+        match url::parse(url, default_dir) {
+            Ok(url::Backend::Local(dir)) => Some(dir),
+            _ => None,
         }
     }
 
@@ -110,13 +137,25 @@ impl BlobStore {
         format!("{container}/{}/{id}", &id[..2])
     }
 
-    /// Stores `bytes` under `key`, atomically.
+    /// Stores `bytes` under `key`, atomically: in one request, or in parts above the
+    /// multipart threshold (aborted if any part fails).
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
-        let put = self
-            .store
-            .put(&ObjectPath::from(key), PutPayload::from_bytes(bytes))
-            .await;
-        self.count(put.map(drop).map_err(BlobError::from))
+        let location = ObjectPath::from(key);
+        let put = if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > self.multipart.threshold {
+            multipart::put(
+                self.store.as_ref(),
+                &location,
+                bytes,
+                self.multipart.part_size,
+            )
+            .await
+        } else {
+            self.store
+                .put(&location, PutPayload::from_bytes(bytes))
+                .await
+                .map(drop)
+        };
+        self.count(put.map_err(BlobError::from))
     }
 
     /// Streams an object, or the byte range of it.
@@ -254,15 +293,36 @@ async fn abandon(writer: WriteMultipart) {
 mod tests {
     use super::*;
     use futures_util::TryStreamExt;
+    use std::path::Path;
+    use std::time::Duration;
 
     fn counter() -> IntCounter {
         IntCounter::new("failures", "test").expect("counter")
     }
 
+    /// The local store in `dir`, uploading objects over `threshold` bytes in 4 KiB parts.
+    fn local(url: &str, dir: &Path, threshold: u64) -> Settings {
+        Settings {
+            url: url.to_owned(),
+            default_dir: dir.to_owned(),
+            s3: S3Settings::default(),
+            client: ClientSettings {
+                connect_timeout: Duration::from_secs(5),
+                request_timeout: Duration::from_secs(30),
+                max_retries: 0,
+                retry_timeout: Duration::from_secs(1),
+            },
+            multipart: MultipartSettings {
+                threshold,
+                part_size: 4096,
+            },
+        }
+    }
+
     #[tokio::test]
     async fn put_read_range_delete() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = BlobStore::open("", dir.path(), counter()).expect("open");
+        let store = BlobStore::open(&local("", dir.path(), 1 << 20), counter()).expect("open");
         let key = BlobStore::new_key("abcdefgh");
         assert_ne!(key, BlobStore::new_key("abcdefgh"));
         store
@@ -284,14 +344,58 @@ mod tests {
             Err(BlobError::NotFound(_))
         ));
         store.delete(&key).await.expect("deleting twice is fine");
-        assert!(BlobStore::open("ftp://x", dir.path(), counter()).is_err());
+        let refused = BlobStore::open(&local("ftp://x", dir.path(), 1), counter()).map(drop);
+        assert!(
+            matches!(refused, Err(BlobError::UnsupportedUrl { .. })),
+            "{refused:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_url_names_the_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blobs = dir.path().join("elsewhere");
+        let url = format!("file://{}", blobs.display());
+        let store = BlobStore::open(&local(&url, dir.path(), 1 << 20), counter()).expect("open");
+        store
+            .put("c/ab/key", Bytes::from_static(b"bytes"))
+            .await
+            .expect("put");
+        assert_eq!(
+            std::fs::read(blobs.join("c/ab/key")).expect("stored there"),
+            b"bytes"
+        );
+    }
+
+    #[tokio::test]
+    async fn objects_above_the_threshold_go_up_in_parts_and_read_back_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let failures = counter();
+        let store = BlobStore::open(&local("", dir.path(), 5000), failures.clone()).expect("open");
+        let bytes: Bytes = (0..=255u8).cycle().take(10_000).collect::<Vec<u8>>().into();
+        store.put("c/ab/big", bytes.clone()).await.expect("put");
+        assert_eq!(store.read("c/ab/big").await.expect("read"), bytes);
+        let keys: Vec<String> = store
+            .list()
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|b| b.key)
+            .collect();
+        assert_eq!(keys, ["c/ab/big"], "no staging file is left");
+        // A file where the key's directory must be: the upload cannot even start.
+        std::fs::write(dir.path().join("blocked"), b"not a directory").expect("blocker");
+        let put = store.put("blocked/00/big", bytes).await;
+        assert!(matches!(put, Err(BlobError::Store(_))), "{put:?}");
+        assert_eq!(failures.get(), 1, "a failed multipart put counts once");
     }
 
     #[tokio::test]
     async fn each_failed_call_is_counted_once() {
         let dir = tempfile::tempdir().expect("tempdir");
         let failures = counter();
-        let store = BlobStore::open("", dir.path(), failures.clone()).expect("open");
+        let store =
+            BlobStore::open(&local("", dir.path(), 1 << 20), failures.clone()).expect("open");
         let key = BlobStore::new_key("abcdefgh");
         store
             .put(&key, Bytes::from_static(b"bytes"))
@@ -334,7 +438,8 @@ mod tests {
     async fn streams_are_stored_whole_in_one_put_or_in_parts() {
         let dir = tempfile::tempdir().expect("tempdir");
         let failures = counter();
-        let store = BlobStore::open("", dir.path(), failures.clone()).expect("open");
+        let store =
+            BlobStore::open(&local("", dir.path(), 1 << 20), failures.clone()).expect("open");
         let parts: &[&'static [u8]] = &[b"012", b"3456", b"789", b"abcdefgh"];
         for part_bytes in [4, 5, 1000] {
             let key = BlobStore::new_key("abcdefgh");
@@ -365,16 +470,17 @@ mod tests {
     async fn a_source_that_fails_stores_nothing_and_is_not_counted_here() {
         let dir = tempfile::tempdir().expect("tempdir");
         let failures = counter();
-        let store = BlobStore::open("", dir.path(), failures.clone()).expect("open");
+        let store =
+            BlobStore::open(&local("", dir.path(), 1 << 20), failures.clone()).expect("open");
         for part_bytes in [2, 1000] {
             let key = BlobStore::new_key("abcdefgh");
             let broken = pieces(
                 &[b"012", b"345", b"678"],
-                Some(BlobError::Store("source gone".into())),
+                Some(BlobError::NotFound("source gone".into())),
             );
             let put = store.put_stream(&key, broken, part_bytes).await;
             assert!(
-                matches!(&put, Err(BlobError::Store(m)) if m == "source gone"),
+                matches!(&put, Err(BlobError::NotFound(m)) if m == "source gone"),
                 "{put:?}"
             );
             assert!(
@@ -388,7 +494,7 @@ mod tests {
     #[test]
     fn local_writes_are_fsynced() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = BlobStore::open("", dir.path(), counter()).expect("open");
+        let store = BlobStore::open(&local("", dir.path(), 1 << 20), counter()).expect("open");
         let described = format!("{:?}", store.store);
         assert!(described.contains("fsync: true"), "{described}");
     }

@@ -14,10 +14,11 @@ mod corpus;
 mod images;
 mod metrics;
 mod raw_http;
+mod s3;
 mod server;
 mod tasks;
 
 #[allow(unused_imports)]
 pub use self::{
-    assert::*, cli::*, corpus::*, images::*, metrics::*, raw_http::*, server::*, tasks::*,
+    assert::*, cli::*, corpus::*, images::*, metrics::*, raw_http::*, s3::*, server::*, tasks::*,
 };
