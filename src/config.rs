@@ -138,11 +138,21 @@ impl Default for StorageConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {
-    /// Catalog URL; empty means the embedded SQLite file `<data_dir>/catalog.sqlite3`.
+    /// Catalog URL: empty means the embedded SQLite file `<data_dir>/catalog.sqlite3`;
+    /// `sqlite:///path` another SQLite file; `postgres://user[:password]@host[:port]/database`
+    /// (or `postgresql://`) a PostgreSQL database that several nodes may share.
     pub url: String,
     /// Reader connections of the embedded catalog (at least 1); lookups run on them while
     /// changes run one at a time on the single writer connection.
     pub readers: usize,
+    /// PostgreSQL: connections open at most; calls beyond wait for a free one.
+    pub max_connections: usize,
+    /// PostgreSQL: seconds to open a connection (unless the URL sets `connect_timeout`).
+    pub connect_timeout_secs: u64,
+    /// PostgreSQL: seconds one statement may run before the server cancels it.
+    pub statement_timeout_secs: u64,
+    /// PostgreSQL: seconds a call waits for a free connection before it fails (retryable).
+    pub acquire_timeout_secs: u64,
 }
 
 impl Default for CatalogConfig {
@@ -150,6 +160,10 @@ impl Default for CatalogConfig {
         Self {
             url: String::new(),
             readers: 4,
+            max_connections: 16,
+            connect_timeout_secs: 5,
+            statement_timeout_secs: 30,
+            acquire_timeout_secs: 10,
         }
     }
 }
@@ -466,6 +480,22 @@ impl Config {
             (
                 "server.http2_keep_alive_timeout_secs",
                 server.http2_keep_alive_timeout_secs,
+            ),
+            (
+                "catalog.max_connections",
+                self.catalog.max_connections as u64,
+            ),
+            (
+                "catalog.connect_timeout_secs",
+                self.catalog.connect_timeout_secs,
+            ),
+            (
+                "catalog.statement_timeout_secs",
+                self.catalog.statement_timeout_secs,
+            ),
+            (
+                "catalog.acquire_timeout_secs",
+                self.catalog.acquire_timeout_secs,
             ),
         ] {
             if value == 0 {

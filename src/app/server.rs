@@ -18,7 +18,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         Some(addr) => Some(TcpListener::bind(addr).await?),
         None => None,
     };
-    let ctx = Arc::new(open_context(config, Some(bound))?);
+    let ctx = Arc::new(open_context(config, Some(bound)).await?);
     let variants = Arc::new(Variants::new(Arc::clone(&ctx)));
     let state = Arc::new(http::State::new(Arc::clone(&variants)));
     let mut stdout = std::io::stdout();
