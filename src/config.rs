@@ -634,6 +634,23 @@ mod tests {
     }
 
     #[test]
+    fn postgres_pool_settings_must_be_positive() {
+        let c = Config::load(None, env(&[("PICTOR_CATALOG_MAX_CONNECTIONS", "4")])).expect("valid");
+        assert_eq!(c.catalog.max_connections, 4);
+        for key in [
+            "MAX_CONNECTIONS",
+            "CONNECT_TIMEOUT_SECS",
+            "STATEMENT_TIMEOUT_SECS",
+            "ACQUIRE_TIMEOUT_SECS",
+        ] {
+            let var = format!("PICTOR_CATALOG_{key}");
+            let err = Config::load(None, env(&[(&var, "0")])).expect_err("0 is refused");
+            let named = format!("catalog.{}", key.to_ascii_lowercase());
+            assert!(err.to_string().contains(&named), "{err}");
+        }
+    }
+
+    #[test]
     fn a_render_nice_value_outside_the_kernel_range_is_refused() {
         let err = Config::load(None, env(&[("PICTOR_RENDER_NICE", "20")])).expect_err("fails");
         assert!(err.to_string().contains("render.nice"), "{err}");

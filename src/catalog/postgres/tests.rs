@@ -5,7 +5,7 @@
 
 use super::schema::CURRENT_VERSION;
 use super::test_database::TestDatabase;
-use super::throwaway::server_or_skip;
+use super::throwaway::{server_or_skip, skipped};
 use super::*;
 use crate::catalog::contract::CHECKS;
 use crate::catalog::{
@@ -195,7 +195,10 @@ async fn paths_and_names_sort_in_byte_order_under_any_database_collation() {
             panic!("{test}: an ICU database is required: {why}")
         }
         Err(why) => {
-            eprintln!("skipped {test}: the server cannot make an ICU database ({why})");
+            skipped(
+                test,
+                &format!("the server cannot make an ICU database ({why})"),
+            );
             return;
         }
     };

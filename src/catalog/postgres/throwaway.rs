@@ -49,10 +49,20 @@ pub fn server_or_skip(test: &str) -> Option<String> {
             panic!("{test}: PostgreSQL is required ({REQUIRE_VAR}=1) but unavailable: {why}")
         }
         Err(why) => {
-            eprintln!("skipped {test}: no PostgreSQL server ({why}); set {URL_VAR} to use one");
+            skipped(
+                test,
+                &format!("no PostgreSQL server ({why}); set {URL_VAR} to use one"),
+            );
             None
         }
     }
+}
+
+/// Prints that `test` was skipped and why, on the real standard error: the test harness
+/// captures the output of `eprintln!` and shows it only for failing tests.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
 }
 
 /// The URL of `PICTOR_TEST_POSTGRES_URL`, or of the throwaway cluster (started on first use).
