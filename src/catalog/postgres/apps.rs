@@ -1,8 +1,8 @@
 //! Apps: their keys, containers and settings.
 
 use super::folders::ensure_folder;
-use super::rows::{all, app_from_row, APP_COLUMNS};
-use super::{commit, execute, query, query_opt, write_tx, PgCatalog};
+use super::rows::{app_from_row, APP_COLUMNS};
+use super::{commit, execute, write_tx, PgCatalog};
 use crate::catalog::{AppRecord, CatalogError, CatalogResult};
 
 pub(super) async fn create_app(catalog: &PgCatalog, app: &AppRecord) -> CatalogResult<()> {
@@ -26,39 +26,21 @@ pub(super) async fn create_app(catalog: &PgCatalog, app: &AppRecord) -> CatalogR
 }
 
 pub(super) async fn apps(catalog: &PgCatalog) -> CatalogResult<Vec<AppRecord>> {
-    let client = catalog.client().await?;
-    let rows = query(
-        &client,
-        &format!("SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, seq"),
-        &[],
-    )
-    .await?;
-    all(&rows, app_from_row)
+    let sql = format!("SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, seq");
+    catalog.many(&sql, &[], app_from_row).await
 }
 
 pub(super) async fn app(catalog: &PgCatalog, app_key: &str) -> CatalogResult<Option<AppRecord>> {
-    let client = catalog.client().await?;
-    let row = query_opt(
-        &client,
-        &format!("SELECT {APP_COLUMNS} FROM apps WHERE app_key = $1"),
-        &[&app_key],
-    )
-    .await?;
-    row.as_ref().map(app_from_row).transpose()
+    let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE app_key = $1");
+    catalog.one(&sql, &[&app_key], app_from_row).await
 }
 
 pub(super) async fn app_by_container(
     catalog: &PgCatalog,
     container: &str,
 ) -> CatalogResult<Option<AppRecord>> {
-    let client = catalog.client().await?;
-    let row = query_opt(
-        &client,
-        &format!("SELECT {APP_COLUMNS} FROM apps WHERE container = $1"),
-        &[&container],
-    )
-    .await?;
-    row.as_ref().map(app_from_row).transpose()
+    let sql = format!("SELECT {APP_COLUMNS} FROM apps WHERE container = $1");
+    catalog.one(&sql, &[&container], app_from_row).await
 }
 
 pub(super) async fn set_realtime_service(
@@ -66,13 +48,12 @@ pub(super) async fn set_realtime_service(
     app_key: &str,
     on: bool,
 ) -> CatalogResult<()> {
-    let client = catalog.client().await?;
-    let changed = execute(
-        &client,
-        "UPDATE apps SET realtime_service = $1 WHERE app_key = $2",
-        &[&on, &app_key],
-    )
-    .await?;
+    let changed = catalog
+        .change(
+            "UPDATE apps SET realtime_service = $1 WHERE app_key = $2",
+            &[&on, &app_key],
+        )
+        .await?;
     if changed == 0 {
         return Err(CatalogError::NotFound(app_key.to_owned()));
     }

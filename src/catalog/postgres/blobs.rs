@@ -10,30 +10,27 @@ pub(super) async fn dropped_blobs(
     dropped_before: i64,
     limit: usize,
 ) -> CatalogResult<Vec<String>> {
-    let client = catalog.client().await?;
-    let rows = query(
-        &client,
-        "SELECT blob_key FROM blob_trash WHERE dropped_at < $1 ORDER BY dropped_at LIMIT $2",
-        &[&dropped_before, &limit_param(limit)],
-    )
-    .await?;
-    rows.iter().map(|row| col(row, 0)).collect()
+    catalog
+        .many(
+            "SELECT blob_key FROM blob_trash WHERE dropped_at < $1 ORDER BY dropped_at LIMIT $2",
+            &[&dropped_before, &limit_param(limit)],
+            |row| col(row, 0),
+        )
+        .await
 }
 
 pub(super) async fn forget_dropped_blobs(
     catalog: &PgCatalog,
     keys: &[String],
 ) -> CatalogResult<()> {
-    if keys.is_empty() {
-        return Ok(());
+    if !keys.is_empty() {
+        catalog
+            .change(
+                "DELETE FROM blob_trash WHERE blob_key = ANY($1::TEXT[])",
+                &[&keys],
+            )
+            .await?;
     }
-    let client = catalog.client().await?;
-    execute(
-        &client,
-        "DELETE FROM blob_trash WHERE blob_key = ANY($1::TEXT[])",
-        &[&keys],
-    )
-    .await?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 use super::blobs::trash;
 use super::folders::{ensure_folder, folder_at, lock_folder, touch_folder};
-use super::rows::{all, col, file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
+use super::rows::{col, file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
 use super::{
     commit, execute, limit_param, name_taken, query, query_one, query_opt, write_tx, PgCatalog,
 };
@@ -23,14 +23,8 @@ pub(super) async fn file_by_path(
     app_key: &str,
     path: &str,
 ) -> CatalogResult<Option<FileRecord>> {
-    let client = catalog.client().await?;
-    let row = query_opt(
-        &client,
-        &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = $1 AND path = $2"),
-        &[&app_key, &path],
-    )
-    .await?;
-    row.as_ref().map(file_from_row).transpose()
+    let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = $1 AND path = $2");
+    catalog.one(&sql, &[&app_key, &path], file_from_row).await
 }
 
 pub(super) async fn stored_file(
@@ -38,9 +32,9 @@ pub(super) async fn stored_file(
     app_key: &str,
     path: &str,
 ) -> CatalogResult<Option<StoredFile>> {
-    let client = catalog.client().await?;
-    let row = query_opt(&client, STORED_FILE_QUERY, &[&app_key, &path]).await?;
-    row.as_ref().map(stored_from_row).transpose()
+    catalog
+        .one(STORED_FILE_QUERY, &[&app_key, &path], stored_from_row)
+        .await
 }
 
 pub(super) async fn file_by_id(
@@ -48,14 +42,8 @@ pub(super) async fn file_by_id(
     app_key: &str,
     id: &str,
 ) -> CatalogResult<Option<FileRecord>> {
-    let client = catalog.client().await?;
-    let row = query_opt(
-        &client,
-        &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = $1 AND id = $2"),
-        &[&app_key, &id],
-    )
-    .await?;
-    row.as_ref().map(file_from_row).transpose()
+    let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = $1 AND id = $2");
+    catalog.one(&sql, &[&app_key, &id], file_from_row).await
 }
 
 pub(super) async fn files_below(
@@ -66,18 +54,14 @@ pub(super) async fn files_below(
     limit: usize,
 ) -> CatalogResult<Vec<FileRecord>> {
     let (lo, hi) = subtree_range(folder);
-    let client = catalog.client().await?;
-    let rows = query(
-        &client,
-        &format!(
-            "SELECT {FILE_COLUMNS} FROM files
-             WHERE app_key = $1 AND path >= $2 AND path < $3 AND created_by = $4
-             ORDER BY path LIMIT $5"
-        ),
-        &[&app_key, &lo, &hi, &created_by.code(), &limit_param(limit)],
-    )
-    .await?;
-    all(&rows, file_from_row)
+    let sql = format!(
+        "SELECT {FILE_COLUMNS} FROM files
+         WHERE app_key = $1 AND path >= $2 AND path < $3 AND created_by = $4
+         ORDER BY path LIMIT $5"
+    );
+    let params: [&(dyn ToSql + Sync); 5] =
+        [&app_key, &lo, &hi, &created_by.code(), &limit_param(limit)];
+    catalog.many(&sql, &params, file_from_row).await
 }
 
 pub(super) async fn put_file(
@@ -214,17 +198,12 @@ pub(super) async fn produced_from(
     app_key: &str,
     source_id: &str,
 ) -> CatalogResult<Vec<FileRecord>> {
-    let client = catalog.client().await?;
-    let rows = query(
-        &client,
-        &format!(
-            "SELECT {FILE_COLUMNS} FROM files WHERE app_key = $1 AND source_id = $2
-             ORDER BY path"
-        ),
-        &[&app_key, &source_id],
-    )
-    .await?;
-    all(&rows, file_from_row)
+    let sql = format!(
+        "SELECT {FILE_COLUMNS} FROM files WHERE app_key = $1 AND source_id = $2 ORDER BY path"
+    );
+    catalog
+        .many(&sql, &[&app_key, &source_id], file_from_row)
+        .await
 }
 
 /// Whether a file is at a path.

@@ -50,14 +50,8 @@ pub(super) async fn folder_by_id(
     app_key: &str,
     id: &str,
 ) -> CatalogResult<Option<Folder>> {
-    let client = catalog.client().await?;
-    let row = query_opt(
-        &client,
-        &format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE app_key = $1 AND id = $2"),
-        &[&app_key, &id],
-    )
-    .await?;
-    row.as_ref().map(folder_from_row).transpose()
+    let sql = format!("SELECT {FOLDER_COLUMNS} FROM folders WHERE app_key = $1 AND id = $2");
+    catalog.one(&sql, &[&app_key, &id], folder_from_row).await
 }
 
 pub(super) async fn list(

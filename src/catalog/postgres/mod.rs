@@ -127,6 +127,37 @@ impl PgCatalog {
     async fn client(&self) -> CatalogResult<Object> {
         self.pool.get().await.map_err(pool_error)
     }
+
+    /// Runs one statement (a transaction by itself) and maps its row, if any, with `f`.
+    async fn one<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        f: fn(&Row) -> CatalogResult<T>,
+    ) -> CatalogResult<Option<T>> {
+        let client = self.client().await?;
+        query_opt(&client, sql, params)
+            .await?
+            .as_ref()
+            .map(f)
+            .transpose()
+    }
+
+    /// Runs one statement (a transaction by itself) and maps each of its rows with `f`.
+    async fn many<T>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        f: fn(&Row) -> CatalogResult<T>,
+    ) -> CatalogResult<Vec<T>> {
+        let client = self.client().await?;
+        query(&client, sql, params).await?.iter().map(f).collect()
+    }
+
+    /// Runs one statement (a transaction by itself); returns the number of rows it changed.
+    async fn change(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> CatalogResult<u64> {
+        execute(&self.client().await?, sql, params).await
+    }
 }
 
 /// Starts a transaction that changes rows: READ COMMITTED, its locks taken explicitly.

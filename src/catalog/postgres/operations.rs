@@ -3,7 +3,7 @@
 use super::blobs::trash;
 use super::files::{key_and_parent, lock_folders, parents_of, touch_parents};
 use super::rows::{all, col, operation_from_row, OPERATION_COLUMNS};
-use super::{commit, execute, query, query_one, query_opt, read_tx, unsigned, write_tx, PgCatalog};
+use super::{commit, execute, query, query_one, read_tx, unsigned, write_tx, PgCatalog};
 use crate::catalog::{CatalogError, CatalogResult, OperationRecord, SortKey};
 
 pub(super) async fn put_operation(
@@ -56,16 +56,12 @@ pub(super) async fn operation(
     app_key: &str,
     id: &str,
 ) -> CatalogResult<Option<OperationRecord>> {
-    let client = catalog.client().await?;
-    let row = query_opt(
-        &client,
-        &format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE app_key = $1 AND operation_id = $2"
-        ),
-        &[&app_key, &id],
-    )
-    .await?;
-    row.as_ref().map(operation_from_row).transpose()
+    let sql = format!(
+        "SELECT {OPERATION_COLUMNS} FROM operations WHERE app_key = $1 AND operation_id = $2"
+    );
+    catalog
+        .one(&sql, &[&app_key, &id], operation_from_row)
+        .await
 }
 
 pub(super) async fn list_operations(
@@ -111,13 +107,12 @@ pub(super) async fn delete_operation(
     app_key: &str,
     id: &str,
 ) -> CatalogResult<()> {
-    let client = catalog.client().await?;
-    let removed = execute(
-        &client,
-        "DELETE FROM operations WHERE app_key = $1 AND operation_id = $2",
-        &[&app_key, &id],
-    )
-    .await?;
+    let removed = catalog
+        .change(
+            "DELETE FROM operations WHERE app_key = $1 AND operation_id = $2",
+            &[&app_key, &id],
+        )
+        .await?;
     if removed == 0 {
         return Err(CatalogError::NotFound(id.to_owned()));
     }

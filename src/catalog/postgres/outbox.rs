@@ -2,7 +2,7 @@
 //! claiming at once take different callbacks), retried with backoff.
 
 use super::rows::col;
-use super::{execute, limit_param, query, PgCatalog};
+use super::{limit_param, query, PgCatalog};
 use crate::catalog::{CallbackOutcome, CatalogResult, NewCallback, PendingCallback};
 
 pub(super) async fn add_callback(
@@ -12,26 +12,25 @@ pub(super) async fn add_callback(
 ) -> CatalogResult<bool> {
     let max_pending = i64::try_from(max_pending).unwrap_or(i64::MAX);
     let backoff_ms = i64::try_from(c.backoff_ms).unwrap_or(i64::MAX);
-    let client = catalog.client().await?;
     // Nodes adding at once may each see room for one more: the outbox may exceed its bound by
     // the number of callbacks added concurrently, never more.
-    let stored = execute(
-        &client,
-        "INSERT INTO callback_outbox
+    let stored = catalog
+        .change(
+            "INSERT INTO callback_outbox
              (url, body, attempts, max_tries, backoff_ms, next_attempt_at, created_at)
          SELECT $1::TEXT, $2::TEXT, 0, $3::BIGINT, $4::BIGINT, $5::BIGINT, $5::BIGINT
          WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM callback_outbox LIMIT $6::BIGINT) AS held)
              < $6::BIGINT",
-        &[
-            &c.url,
-            &c.body,
-            &i64::from(c.max_tries),
-            &backoff_ms,
-            &c.created_at,
-            &max_pending,
-        ],
-    )
-    .await?;
+            &[
+                &c.url,
+                &c.body,
+                &i64::from(c.max_tries),
+                &backoff_ms,
+                &c.created_at,
+                &max_pending,
+            ],
+        )
+        .await?;
     Ok(stored == 1)
 }
 
@@ -81,34 +80,33 @@ pub(super) async fn finish_callback(
     outcome: CallbackOutcome,
 ) -> CatalogResult<()> {
     let (id, lease) = (claimed.id, claimed.lease_until);
-    let client = catalog.client().await?;
     match outcome {
         CallbackOutcome::Remove => {
-            execute(
-                &client,
-                "DELETE FROM callback_outbox WHERE id = $1 AND next_attempt_at = $2",
-                &[&id, &lease],
-            )
-            .await?
+            catalog
+                .change(
+                    "DELETE FROM callback_outbox WHERE id = $1 AND next_attempt_at = $2",
+                    &[&id, &lease],
+                )
+                .await
         }
         CallbackOutcome::Retry(at) => {
-            execute(
-                &client,
-                "UPDATE callback_outbox SET attempts = attempts + 1, next_attempt_at = $3
-                 WHERE id = $1 AND next_attempt_at = $2",
-                &[&id, &lease, &at],
-            )
-            .await?
+            catalog
+                .change(
+                    "UPDATE callback_outbox SET attempts = attempts + 1, next_attempt_at = $3
+                     WHERE id = $1 AND next_attempt_at = $2",
+                    &[&id, &lease, &at],
+                )
+                .await
         }
         CallbackOutcome::Postpone(at) => {
-            execute(
-                &client,
-                "UPDATE callback_outbox SET next_attempt_at = $3
-                 WHERE id = $1 AND next_attempt_at = $2",
-                &[&id, &lease, &at],
-            )
-            .await?
+            catalog
+                .change(
+                    "UPDATE callback_outbox SET next_attempt_at = $3
+                     WHERE id = $1 AND next_attempt_at = $2",
+                    &[&id, &lease, &at],
+                )
+                .await
         }
-    };
+    }?;
     Ok(())
 }

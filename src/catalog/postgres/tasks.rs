@@ -5,7 +5,7 @@
 //! different tasks and never wait for each other. An app's turn is a number from the sequence
 //! `task_turn_seq`, drawn when it is served; apps never served have turn 0.
 
-use super::rows::{all, col, task_from_row, TASK_COLUMNS};
+use super::rows::{col, task_from_row, TASK_COLUMNS};
 use super::{
     commit, execute, limit_param, query, query_one, query_opt, unsigned, write_tx, PgCatalog,
 };
@@ -16,30 +16,29 @@ use crate::catalog::{CatalogResult, ClaimedTask, Task, TaskStatus};
 const APPS_PER_CLAIM: i64 = 64;
 
 pub(super) async fn enqueue_task(catalog: &PgCatalog, t: &Task) -> CatalogResult<()> {
-    let client = catalog.client().await?;
-    execute(
-        &client,
-        &format!(
-            "WITH queued AS (
+    catalog
+        .change(
+            &format!(
+                "WITH queued AS (
                  INSERT INTO tasks ({TASK_COLUMNS})
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
              INSERT INTO task_turns (app_key, turn) VALUES ($2, 0)
              ON CONFLICT (app_key) DO NOTHING"
-        ),
-        &[
-            &t.id,
-            &t.app_key,
-            &t.queue_type,
-            &t.status.code(),
-            &i64::from(t.try_count),
-            &t.queued_at,
-            &t.operation_id,
-            &t.path,
-            &t.payload,
-            &t.error,
-        ],
-    )
-    .await?;
+            ),
+            &[
+                &t.id,
+                &t.app_key,
+                &t.queue_type,
+                &t.status.code(),
+                &i64::from(t.try_count),
+                &t.queued_at,
+                &t.operation_id,
+                &t.path,
+                &t.payload,
+                &t.error,
+            ],
+        )
+        .await?;
     Ok(())
 }
 
@@ -48,14 +47,8 @@ pub(super) async fn task(
     app_key: &str,
     id: &str,
 ) -> CatalogResult<Option<Task>> {
-    let client = catalog.client().await?;
-    let row = query_opt(
-        &client,
-        &format!("SELECT {TASK_COLUMNS} FROM tasks WHERE app_key = $1 AND id = $2"),
-        &[&app_key, &id],
-    )
-    .await?;
-    row.as_ref().map(task_from_row).transpose()
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE app_key = $1 AND id = $2");
+    catalog.one(&sql, &[&app_key, &id], task_from_row).await
 }
 
 pub(super) async fn claim_task(
@@ -133,21 +126,20 @@ pub(super) async fn finish_task(
     } else {
         0
     };
-    let client = catalog.client().await?;
-    let changed = execute(
-        &client,
-        "UPDATE tasks SET status = $3, error = $4, lease_until = 0, lease_token = '',
+    let changed = catalog
+        .change(
+            "UPDATE tasks SET status = $3, error = $4, lease_until = 0, lease_token = '',
              finished_at = $5
          WHERE id = $1 AND lease_token = $2 AND status = 'P'",
-        &[
-            &claimed.task.id,
-            &claimed.lease,
-            &status.code(),
-            &error,
-            &finished_at,
-        ],
-    )
-    .await?;
+            &[
+                &claimed.task.id,
+                &claimed.lease,
+                &status.code(),
+                &error,
+                &finished_at,
+            ],
+        )
+        .await?;
     Ok(changed == 1)
 }
 
@@ -156,14 +148,13 @@ pub(super) async fn renew_task(
     claimed: &ClaimedTask,
     lease_until: i64,
 ) -> CatalogResult<bool> {
-    let client = catalog.client().await?;
-    let changed = execute(
-        &client,
-        "UPDATE tasks SET lease_until = $3
+    let changed = catalog
+        .change(
+            "UPDATE tasks SET lease_until = $3
          WHERE id = $1 AND lease_token = $2 AND status = 'P'",
-        &[&claimed.task.id, &claimed.lease, &lease_until],
-    )
-    .await?;
+            &[&claimed.task.id, &claimed.lease, &lease_until],
+        )
+        .await?;
     Ok(changed == 1)
 }
 
@@ -172,25 +163,22 @@ pub(super) async fn expire_task_leases(
     now: i64,
     max_tries: u32,
 ) -> CatalogResult<Vec<Task>> {
-    let client = catalog.client().await?;
     // Nodes expiring at once: the second waits for the first's row locks, then finds the
     // rows no longer in progress, so each failed task is reported once.
-    let rows = query(
-        &client,
-        &format!(
-            "UPDATE tasks SET
-                 status = CASE WHEN try_count >= $2 THEN 'F' ELSE 'W' END,
-                 error = CASE WHEN try_count >= $2
-                     THEN 'abandoned: its last attempt never finished' ELSE error END,
-                 finished_at = CASE WHEN try_count >= $2 THEN $1 ELSE 0 END,
-                 lease_until = 0, lease_token = ''
-             WHERE status = 'P' AND lease_until < $1
-             RETURNING {TASK_COLUMNS}"
-        ),
-        &[&now, &i64::from(max_tries)],
-    )
-    .await?;
-    Ok(all(&rows, task_from_row)?
+    let sql = format!(
+        "UPDATE tasks SET
+             status = CASE WHEN try_count >= $2 THEN 'F' ELSE 'W' END,
+             error = CASE WHEN try_count >= $2
+                 THEN 'abandoned: its last attempt never finished' ELSE error END,
+             finished_at = CASE WHEN try_count >= $2 THEN $1 ELSE 0 END,
+             lease_until = 0, lease_token = ''
+         WHERE status = 'P' AND lease_until < $1
+         RETURNING {TASK_COLUMNS}"
+    );
+    let expired = catalog
+        .many(&sql, &[&now, &i64::from(max_tries)], task_from_row)
+        .await?;
+    Ok(expired
         .into_iter()
         .filter(|t| t.status == TaskStatus::Failed)
         .collect())
@@ -201,13 +189,12 @@ pub(super) async fn prune_tasks(
     finished_before: i64,
     limit: usize,
 ) -> CatalogResult<u64> {
-    let client = catalog.client().await?;
-    execute(
-        &client,
-        "DELETE FROM tasks WHERE id IN (
+    catalog
+        .change(
+            "DELETE FROM tasks WHERE id IN (
              SELECT id FROM tasks WHERE status IN ('D', 'F') AND finished_at < $1
              LIMIT $2 FOR UPDATE SKIP LOCKED)",
-        &[&finished_before, &limit_param(limit)],
-    )
-    .await
+            &[&finished_before, &limit_param(limit)],
+        )
+        .await
 }

@@ -7,10 +7,9 @@ use super::schema::CURRENT_VERSION;
 use super::test_database::TestDatabase;
 use super::throwaway::{server_or_skip, skipped};
 use super::*;
-use crate::catalog::contract::CHECKS;
+use crate::catalog::contract::{app, task, CHECKS};
 use crate::catalog::{
-    AppRecord, Catalog, CreatedBy, FileRecord, ListQuery, OnConflict, OperationRecord, SortKey,
-    Task, TaskStatus,
+    Catalog, CreatedBy, FileRecord, ListQuery, OnConflict, OperationRecord, SortKey, TaskStatus,
 };
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -37,32 +36,6 @@ async fn catalog(test: &str) -> Option<(TestDatabase, PgCatalog)> {
     let db = database(test, "")?;
     let catalog = PgCatalog::open(&options(&db.url)).await.expect("open");
     Some((db, catalog))
-}
-
-fn app(key: &str, container: &str) -> AppRecord {
-    AppRecord {
-        app_key: key.to_owned(),
-        secret_key: format!("secret-{key}"),
-        container: container.to_owned(),
-        name: format!("app {key}"),
-        realtime_service: true,
-        created_at: 1,
-    }
-}
-
-fn task(id: &str, app: &str, queued_at: i64) -> Task {
-    Task {
-        id: id.to_owned(),
-        app_key: app.to_owned(),
-        queue_type: "image".to_owned(),
-        status: TaskStatus::Waiting,
-        try_count: 0,
-        queued_at,
-        operation_id: "op".to_owned(),
-        path: String::new(),
-        payload: "{}".to_owned(),
-        error: None,
-    }
 }
 
 #[tokio::test]
@@ -156,7 +129,7 @@ async fn nodes_starting_together_migrate_once() {
     let versions: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(versions, [CURRENT_VERSION]);
     catalogs[5]
-        .create_app(&app("A", "cont"))
+        .create_app(&app("A", "cont", 1))
         .await
         .expect("the schema is usable");
 }
@@ -203,7 +176,7 @@ async fn paths_and_names_sort_in_byte_order_under_any_database_collation() {
         }
     };
     let c = PgCatalog::open(&options(&db.url)).await.expect("open");
-    c.create_app(&app("A", "cont")).await.expect("app");
+    c.create_app(&app("A", "cont", 1)).await.expect("app");
     let names = ["a.jpg", "B.jpg", "_x.jpg", "ä.jpg", "b-c.jpg"];
     for name in names {
         let file = FileRecord::new(&format!("/f/{name}"), name, b"x", "image/jpeg", (1, 1));
@@ -340,8 +313,8 @@ async fn conflicts_lost_connections_and_pool_timeouts_are_retryable() {
     assert_eq!((value, calls), (7, 2));
 
     // A unique violation is final, and names the path it holds when it is one.
-    catalog.create_app(&app("A", "cont")).await.expect("app");
-    let taken = catalog.create_app(&app("B", "cont")).await;
+    catalog.create_app(&app("A", "cont", 1)).await.expect("app");
+    let taken = catalog.create_app(&app("B", "cont", 1)).await;
     let Err(taken) = taken else {
         panic!("a second app took the container");
     };
