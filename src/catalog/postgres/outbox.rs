@@ -17,10 +17,10 @@ pub(super) async fn add_callback(
     let stored = catalog
         .change(
             "INSERT INTO callback_outbox
-             (url, body, attempts, max_tries, backoff_ms, next_attempt_at, created_at)
-         SELECT $1::TEXT, $2::TEXT, 0, $3::BIGINT, $4::BIGINT, $5::BIGINT, $5::BIGINT
-         WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM callback_outbox LIMIT $6::BIGINT) AS held)
-             < $6::BIGINT",
+                 (url, body, attempts, max_tries, backoff_ms, next_attempt_at, created_at)
+             SELECT $1::TEXT, $2::TEXT, 0, $3::BIGINT, $4::BIGINT, $5::BIGINT, $5::BIGINT
+             WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM callback_outbox LIMIT $6::BIGINT) AS held)
+                 < $6::BIGINT",
             &[
                 &c.url,
                 &c.body,

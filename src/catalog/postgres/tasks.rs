@@ -10,35 +10,34 @@ use super::{
     commit, execute, limit_param, query, query_one, query_opt, unsigned, write_tx, PgCatalog,
 };
 use crate::catalog::{CatalogResult, ClaimedTask, Task, TaskStatus};
+use tokio_postgres::types::ToSql;
 
 /// Apps with waiting tasks one claim considers, in turn order: when the waiting tasks of all
 /// of them are being claimed by other nodes, the claim finds nothing and the worker polls again.
 const APPS_PER_CLAIM: i64 = 64;
 
 pub(super) async fn enqueue_task(catalog: &PgCatalog, t: &Task) -> CatalogResult<()> {
-    catalog
-        .change(
-            &format!(
-                "WITH queued AS (
-                 INSERT INTO tasks ({TASK_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
-             INSERT INTO task_turns (app_key, turn) VALUES ($2, 0)
-             ON CONFLICT (app_key) DO NOTHING"
-            ),
-            &[
-                &t.id,
-                &t.app_key,
-                &t.queue_type,
-                &t.status.code(),
-                &i64::from(t.try_count),
-                &t.queued_at,
-                &t.operation_id,
-                &t.path,
-                &t.payload,
-                &t.error,
-            ],
-        )
-        .await?;
+    // One statement: the task, and its app's place in the turns.
+    let sql = format!(
+        "WITH queued AS (
+             INSERT INTO tasks ({TASK_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
+         INSERT INTO task_turns (app_key, turn) VALUES ($2, 0)
+         ON CONFLICT (app_key) DO NOTHING"
+    );
+    let params: [&(dyn ToSql + Sync); 10] = [
+        &t.id,
+        &t.app_key,
+        &t.queue_type,
+        &t.status.code(),
+        &i64::from(t.try_count),
+        &t.queued_at,
+        &t.operation_id,
+        &t.path,
+        &t.payload,
+        &t.error,
+    ];
+    catalog.change(&sql, &params).await?;
     Ok(())
 }
 
@@ -129,8 +128,8 @@ pub(super) async fn finish_task(
     let changed = catalog
         .change(
             "UPDATE tasks SET status = $3, error = $4, lease_until = 0, lease_token = '',
-             finished_at = $5
-         WHERE id = $1 AND lease_token = $2 AND status = 'P'",
+                 finished_at = $5
+             WHERE id = $1 AND lease_token = $2 AND status = 'P'",
             &[
                 &claimed.task.id,
                 &claimed.lease,
@@ -151,7 +150,7 @@ pub(super) async fn renew_task(
     let changed = catalog
         .change(
             "UPDATE tasks SET lease_until = $3
-         WHERE id = $1 AND lease_token = $2 AND status = 'P'",
+             WHERE id = $1 AND lease_token = $2 AND status = 'P'",
             &[&claimed.task.id, &claimed.lease, &lease_until],
         )
         .await?;
@@ -192,8 +191,8 @@ pub(super) async fn prune_tasks(
     catalog
         .change(
             "DELETE FROM tasks WHERE id IN (
-             SELECT id FROM tasks WHERE status IN ('D', 'F') AND finished_at < $1
-             LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                 SELECT id FROM tasks WHERE status IN ('D', 'F') AND finished_at < $1
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             &[&finished_before, &limit_param(limit)],
         )
         .await
