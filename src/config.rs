@@ -235,11 +235,21 @@ impl From<Switch> for SwitchText {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CatalogConfig {
-    /// Catalog URL; empty means the embedded SQLite file `<data_dir>/catalog.sqlite3`.
+    /// Catalog URL: empty means the embedded SQLite file `<data_dir>/catalog.sqlite3`;
+    /// `sqlite:///path` another SQLite file; `postgres://user[:password]@host[:port]/database`
+    /// (or `postgresql://`) a PostgreSQL database that several nodes may share.
     pub url: String,
     /// Reader connections of the embedded catalog (at least 1); lookups run on them while
     /// changes run one at a time on the single writer connection.
     pub readers: usize,
+    /// PostgreSQL: connections open at most; calls beyond wait for a free one.
+    pub max_connections: usize,
+    /// PostgreSQL: seconds to open a connection (unless the URL sets `connect_timeout`).
+    pub connect_timeout_secs: u64,
+    /// PostgreSQL: seconds one statement may run before the server cancels it.
+    pub statement_timeout_secs: u64,
+    /// PostgreSQL: seconds a call waits for a free connection before it fails (retryable).
+    pub acquire_timeout_secs: u64,
 }
 
 impl Default for CatalogConfig {
@@ -247,6 +257,10 @@ impl Default for CatalogConfig {
         Self {
             url: String::new(),
             readers: 4,
+            max_connections: 16,
+            connect_timeout_secs: 5,
+            statement_timeout_secs: 30,
+            acquire_timeout_secs: 10,
         }
     }
 }
@@ -567,6 +581,22 @@ impl Config {
                 "server.http2_keep_alive_timeout_secs",
                 server.http2_keep_alive_timeout_secs,
             ),
+            (
+                "catalog.max_connections",
+                self.catalog.max_connections as u64,
+            ),
+            (
+                "catalog.connect_timeout_secs",
+                self.catalog.connect_timeout_secs,
+            ),
+            (
+                "catalog.statement_timeout_secs",
+                self.catalog.statement_timeout_secs,
+            ),
+            (
+                "catalog.acquire_timeout_secs",
+                self.catalog.acquire_timeout_secs,
+            ),
         ] {
             if value == 0 {
                 return bad(key, "must be greater than 0");
@@ -803,6 +833,23 @@ mod tests {
         )
         .expect("ignored");
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn postgres_pool_settings_must_be_positive() {
+        let c = Config::load(None, env(&[("PICTOR_CATALOG_MAX_CONNECTIONS", "4")])).expect("valid");
+        assert_eq!(c.catalog.max_connections, 4);
+        for key in [
+            "MAX_CONNECTIONS",
+            "CONNECT_TIMEOUT_SECS",
+            "STATEMENT_TIMEOUT_SECS",
+            "ACQUIRE_TIMEOUT_SECS",
+        ] {
+            let var = format!("PICTOR_CATALOG_{key}");
+            let err = Config::load(None, env(&[(&var, "0")])).expect_err("0 is refused");
+            let named = format!("catalog.{}", key.to_ascii_lowercase());
+            assert!(err.to_string().contains(&named), "{err}");
+        }
     }
 
     #[test]

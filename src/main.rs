@@ -105,6 +105,13 @@ struct Common {
     /// Data directory (overrides server.data_dir).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Catalog URL (overrides catalog.url): sqlite:///path or
+    /// postgres://user[:password]@host[:port]/database.
+    #[arg(long)]
+    catalog_url: Option<String>,
+    /// Object store URL (overrides storage.url).
+    #[arg(long)]
+    storage_url: Option<String>,
 }
 
 impl Common {
@@ -112,6 +119,12 @@ impl Common {
         let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
         if let Some(dir) = &self.data_dir {
             config.server.data_dir = dir.clone();
+        }
+        if let Some(url) = &self.catalog_url {
+            config.catalog.url = url.clone();
+        }
+        if let Some(url) = &self.storage_url {
+            config.storage.url = url.clone();
         }
         if let Some(listen) = listen {
             config.server.listen = listen.to_owned();
@@ -174,7 +187,7 @@ fn run(command: Command) -> Result<(), StartError> {
             AppCommand::Create { common, name } => {
                 let config = common.load(None)?;
                 runtime()?.block_on(async {
-                    let ctx = open_context(config, None)?;
+                    let ctx = open_context(config, None).await?;
                     let app = ctx.create_app(&name).await?;
                     println!("{}", app_json(&app));
                     Ok(())
@@ -183,7 +196,7 @@ fn run(command: Command) -> Result<(), StartError> {
             AppCommand::List { common } => {
                 let config = common.load(None)?;
                 runtime()?.block_on(async {
-                    let ctx = open_context(config, None)?;
+                    let ctx = open_context(config, None).await?;
                     let apps = ctx.catalog.apps().await?;
                     let list: Vec<_> = apps.iter().map(app_json).collect();
                     println!("{}", serde_json::Value::Array(list));
@@ -214,7 +227,7 @@ fn run(command: Command) -> Result<(), StartError> {
             let config = common.load(None)?;
             init_logging(&config);
             runtime()?.block_on(async {
-                let ctx = open_context(config, None)?;
+                let ctx = open_context(config, None).await?;
                 let report = pictor::app::check::run(&ctx, repair, pictor::clock::now_ms()).await?;
                 println!("{}", serde_json::json!(report));
                 if report.is_clean() {

@@ -85,6 +85,66 @@ fn app_list_on_an_empty_catalog_is_an_empty_array() {
 }
 
 #[test]
+fn catalog_and_storage_urls_on_the_command_line_override_the_data_dir() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let catalog = tmp.path().join("elsewhere.sqlite3");
+    let blobs = tmp.path().join("bytes");
+    let catalog_url = format!("sqlite://{}", catalog.display());
+    let storage_url = format!("file://{}", blobs.display());
+    let out = pictor()
+        .args([
+            "app",
+            "create",
+            "--name",
+            "moved",
+            "--catalog-url",
+            &catalog_url,
+        ])
+        .args(["--storage-url", &storage_url, "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run app create");
+    assert!(out.status.success(), "{out:?}");
+    assert!(catalog.is_file(), "the catalog is where --catalog-url says");
+    assert!(
+        blobs.is_dir(),
+        "the object store is where --storage-url says"
+    );
+    assert!(!data.join("catalog.sqlite3").exists());
+    assert!(!data.join("blobs").exists());
+    let listed = pictor()
+        .args(["app", "list", "--catalog-url", &catalog_url, "--data-dir"])
+        .arg(tmp.path().join("other"))
+        .output()
+        .expect("run app list");
+    let apps: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    assert_eq!(apps[0]["name"], "moved", "{apps}");
+
+    let refused = pictor()
+        .args([
+            "app",
+            "list",
+            "--catalog-url",
+            "mysql://user:hunter2@db/pictor",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .expect("run app list");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("unsupported catalog scheme `mysql`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password is not shown: {stderr}"
+    );
+}
+
+#[test]
 fn first_start_creates_a_default_app_once() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");

@@ -33,7 +33,7 @@ async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::default();
     config.server.data_dir = dir.path().to_owned();
-    let ctx = Arc::new(open_context(config, None).expect("open"));
+    let ctx = Arc::new(open_context(config, None).await.expect("open"));
     let app = ctx.create_app("t").await.expect("app");
     let variants = Arc::new(Variants::new(ctx));
     Fixture {

@@ -134,7 +134,9 @@ pub async fn run(config: Config, from: &Path, jobs: usize) -> Result<MigrateRepo
     }
     refuse_same_target(&config, &source_catalog, &source_blobs)?;
     let readers = config.catalog.readers;
-    let ctx = open_context(config, None).map_err(|e| MigrateError::Target(Box::new(e)))?;
+    let ctx = open_context(config, None)
+        .await
+        .map_err(|e| MigrateError::Target(Box::new(e)))?;
     let target = End {
         side: Side::Target,
         catalog: Arc::clone(&ctx.catalog),

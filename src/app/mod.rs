@@ -10,15 +10,17 @@ pub mod transform;
 
 use crate::callback::Callbacks;
 use crate::catalog::counted::Counted;
+use crate::catalog::postgres::{PgCatalog, PgOptions};
 use crate::catalog::sqlite::SqliteCatalog;
 use crate::catalog::{AppRecord, Catalog, CatalogError};
-use crate::config::{Config, ConfigError};
+use crate::config::{CatalogConfig, Config, ConfigError};
 use crate::context::Context;
 use crate::metrics::Metrics;
 use crate::storage::{BlobError, BlobStore};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Why the process could not start.
@@ -90,20 +92,15 @@ pub fn local_blob_dir(config: &Config) -> Option<PathBuf> {
 
 /// Opens the catalog and blob store named by `config` and the shared resources around them.
 /// `bound` is the listening address, used for URLs when `server.public_url` is empty.
-pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context, StartError> {
+pub async fn open_context(
+    config: Config,
+    bound: Option<SocketAddr>,
+) -> Result<Context, StartError> {
     let data_dir = config.server.data_dir.clone();
     std::fs::create_dir_all(&data_dir)?;
     let templates: Vec<&str> = crate::operation::template_names().collect();
     let metrics = Metrics::new(&crate::jobs::QUEUE_TYPES, &templates)?;
-    let backend: Arc<dyn Catalog> = if let Some(path) = sqlite_catalog_path(&config) {
-        Arc::new(SqliteCatalog::open(&path, config.catalog.readers)?)
-    } else {
-        return Err(ConfigError::Invalid(format!(
-            "catalog.url: unsupported catalog `{}`",
-            config.catalog.url
-        ))
-        .into());
-    };
+    let backend = open_catalog(&config).await?;
     let catalog: Arc<dyn Catalog> = Arc::new(Counted::new(backend, metrics.catalog_errors.clone()));
     let blob = BlobStore::open(
         &storage_settings::from_config(&config)?,
@@ -129,6 +126,40 @@ pub fn open_context(config: Config, bound: Option<SocketAddr>) -> Result<Context
         callbacks,
         config,
     })
+}
+
+/// Opens the catalog `catalog.url` names: the embedded SQLite file when empty, another SQLite
+/// file for `sqlite://`, a PostgreSQL database for `postgres://` or `postgresql://`.
+async fn open_catalog(config: &Config) -> Result<Arc<dyn Catalog>, StartError> {
+    let url = config.catalog.url.as_str();
+    if let Some(path) = sqlite_catalog_path(config) {
+        return Ok(Arc::new(SqliteCatalog::open(
+            &path,
+            config.catalog.readers,
+        )?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(
+            PgCatalog::open(&pg_options(&config.catalog)).await?,
+        ));
+    }
+    // Only the scheme is shown: the rest may hold a password.
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    Err(ConfigError::Invalid(format!(
+        "catalog.url: unsupported catalog scheme `{scheme}` (expected sqlite:// or postgres://)"
+    ))
+    .into())
+}
+
+/// The PostgreSQL settings of the `[catalog]` section.
+fn pg_options(catalog: &CatalogConfig) -> PgOptions {
+    PgOptions {
+        url: catalog.url.clone(),
+        max_connections: catalog.max_connections,
+        connect_timeout: Duration::from_secs(catalog.connect_timeout_secs),
+        statement_timeout: Duration::from_secs(catalog.statement_timeout_secs),
+        acquire_timeout: Duration::from_secs(catalog.acquire_timeout_secs),
+    }
 }
 
 /// The JSON object printed for an app by `pictor app create`, `pictor app list` and the first

@@ -19,7 +19,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         Some(addr) => Some(TcpListener::bind(addr).await?),
         None => None,
     };
-    let ctx = Arc::new(open_context(config, Some(bound))?);
+    let ctx = Arc::new(open_context(config, Some(bound)).await?);
     let changes = ctx.catalog.subscribe_changes().await?;
     let variants = Arc::new(Variants::new(Arc::clone(&ctx)));
     let state = Arc::new(http::State::new(Arc::clone(&variants)));

@@ -90,7 +90,8 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
 
 const APP: &str = "A";
 
-fn app(key: &str, container: &str, created_at: i64) -> AppRecord {
+/// An app with keys and a name made from `key`.
+pub(crate) fn app(key: &str, container: &str, created_at: i64) -> AppRecord {
     AppRecord {
         app_key: key.to_owned(),
         secret_key: format!("secret-{key}"),
@@ -141,7 +142,8 @@ async fn put(c: &dyn Catalog, f: FileRecord) -> FileRecord {
         .file
 }
 
-fn task(id: &str, app: &str, queued_at: i64) -> Task {
+/// A waiting image task of `app`, queued at `queued_at`.
+pub(crate) fn task(id: &str, app: &str, queued_at: i64) -> Task {
     Task {
         id: id.to_owned(),
         app_key: app.to_owned(),

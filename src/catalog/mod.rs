@@ -1,7 +1,7 @@
 //! The metadata catalog: apps, folders, files, tasks.
 //!
 //! Handlers talk to the [`Catalog`] trait only; [`sqlite::SqliteCatalog`] is the embedded
-//! default. Every method is one transaction: a reader never sees half of a change. Times are
+//! default, [`postgres::PgCatalog`] the one several nodes share. Every method is one transaction: a reader never sees half of a change. Times are
 //! milliseconds since the Unix epoch, UTC.
 //!
 //! The trait's doc comments are the contract every backend keeps; the rules that are mere
@@ -13,6 +13,7 @@ pub mod change;
 #[cfg(test)]
 pub(crate) mod contract;
 pub mod counted;
+pub mod postgres;
 pub mod sqlite;
 pub mod tree;
 

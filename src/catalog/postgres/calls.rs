@@ -1,0 +1,268 @@
+//! The [`Catalog`] trait bound to the SQL of each concern. Calls that change rows run again
+//! when their transaction lost a deadlock or a serialization check (see `retrying`).
+
+use super::{apps, blobs, copy, files, folders, operations, outbox, retrying, tasks, PgCatalog};
+use crate::catalog::{
+    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask, CreatedBy,
+    FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict, OperationRecord,
+    PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord, TaskStatus,
+};
+use async_trait::async_trait;
+
+#[async_trait]
+impl Catalog for PgCatalog {
+    async fn create_app(&self, app: &AppRecord) -> CatalogResult<()> {
+        retrying(|| apps::create_app(self, app)).await
+    }
+
+    async fn apps(&self) -> CatalogResult<Vec<AppRecord>> {
+        apps::apps(self).await
+    }
+
+    async fn app(&self, app_key: &str) -> CatalogResult<Option<AppRecord>> {
+        apps::app(self, app_key).await
+    }
+
+    async fn app_by_container(&self, container: &str) -> CatalogResult<Option<AppRecord>> {
+        apps::app_by_container(self, container).await
+    }
+
+    async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()> {
+        retrying(|| apps::set_realtime_service(self, app_key, on)).await
+    }
+
+    async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder> {
+        retrying(|| folders::create_folder(self, app_key, path, now)).await
+    }
+
+    async fn folder_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<Folder>> {
+        folders::folder_by_path(self, app_key, path).await
+    }
+
+    async fn folder_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<Folder>> {
+        folders::folder_by_id(self, app_key, id).await
+    }
+
+    async fn list(&self, app_key: &str, folder: &str, query: &ListQuery) -> CatalogResult<Listing> {
+        folders::list(self, app_key, folder, query).await
+    }
+
+    async fn folder_stats(&self, app_key: &str, folder: &str) -> CatalogResult<FolderStats> {
+        folders::folder_stats(self, app_key, folder).await
+    }
+
+    async fn delete_folder(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>> {
+        retrying(|| folders::delete_folder(self, app_key, id)).await
+    }
+
+    async fn file_by_path(&self, app_key: &str, path: &str) -> CatalogResult<Option<FileRecord>> {
+        files::file_by_path(self, app_key, path).await
+    }
+
+    async fn stored_file(&self, app_key: &str, path: &str) -> CatalogResult<Option<StoredFile>> {
+        files::stored_file(self, app_key, path).await
+    }
+
+    async fn file_by_id(&self, app_key: &str, id: &str) -> CatalogResult<Option<FileRecord>> {
+        files::file_by_id(self, app_key, id).await
+    }
+
+    async fn files_below(
+        &self,
+        app_key: &str,
+        folder: &str,
+        created_by: CreatedBy,
+        limit: usize,
+    ) -> CatalogResult<Vec<FileRecord>> {
+        files::files_below(self, app_key, folder, created_by, limit).await
+    }
+
+    async fn put_file(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+    ) -> CatalogResult<PutOutcome> {
+        retrying(|| files::put_file(self, app_key, file.clone(), on_conflict)).await
+    }
+
+    async fn delete_file(
+        &self,
+        app_key: &str,
+        id: &str,
+        with_produced: bool,
+    ) -> CatalogResult<Vec<String>> {
+        retrying(|| files::delete_file(self, app_key, id, with_produced)).await
+    }
+
+    async fn produced_from(
+        &self,
+        app_key: &str,
+        source_id: &str,
+    ) -> CatalogResult<Vec<FileRecord>> {
+        files::produced_from(self, app_key, source_id).await
+    }
+
+    async fn put_operation(
+        &self,
+        app_key: &str,
+        op: &OperationRecord,
+    ) -> CatalogResult<OperationRecord> {
+        retrying(|| operations::put_operation(self, app_key, op)).await
+    }
+
+    async fn operation(&self, app_key: &str, id: &str) -> CatalogResult<Option<OperationRecord>> {
+        operations::operation(self, app_key, id).await
+    }
+
+    async fn list_operations(
+        &self,
+        app_key: &str,
+        prefix: &str,
+        page: u32,
+        rows: u32,
+        sort: SortKey,
+        descending: bool,
+    ) -> CatalogResult<(Vec<OperationRecord>, u64)> {
+        operations::list_operations(self, app_key, prefix, page, rows, sort, descending).await
+    }
+
+    async fn delete_operation(&self, app_key: &str, id: &str) -> CatalogResult<()> {
+        retrying(|| operations::delete_operation(self, app_key, id)).await
+    }
+
+    async fn delete_produced_by(
+        &self,
+        app_key: &str,
+        operation_id: &str,
+    ) -> CatalogResult<Vec<String>> {
+        retrying(|| operations::delete_produced_by(self, app_key, operation_id)).await
+    }
+
+    async fn enqueue_task(&self, task: &Task) -> CatalogResult<()> {
+        retrying(|| tasks::enqueue_task(self, task)).await
+    }
+
+    async fn task(&self, app_key: &str, id: &str) -> CatalogResult<Option<Task>> {
+        tasks::task(self, app_key, id).await
+    }
+
+    async fn claim_task(&self, lease_until: i64) -> CatalogResult<Option<ClaimedTask>> {
+        retrying(|| tasks::claim_task(self, lease_until)).await
+    }
+
+    async fn pending_tasks(&self) -> CatalogResult<(u64, u64)> {
+        tasks::pending_tasks(self).await
+    }
+
+    async fn finish_task(
+        &self,
+        claimed: &ClaimedTask,
+        status: TaskStatus,
+        error: Option<&str>,
+        now: i64,
+    ) -> CatalogResult<bool> {
+        retrying(|| tasks::finish_task(self, claimed, status, error, now)).await
+    }
+
+    async fn renew_task(&self, claimed: &ClaimedTask, lease_until: i64) -> CatalogResult<bool> {
+        retrying(|| tasks::renew_task(self, claimed, lease_until)).await
+    }
+
+    async fn expire_task_leases(&self, now: i64, max_tries: u32) -> CatalogResult<Vec<Task>> {
+        retrying(|| tasks::expire_task_leases(self, now, max_tries)).await
+    }
+
+    async fn prune_tasks(&self, finished_before: i64, limit: usize) -> CatalogResult<u64> {
+        retrying(|| tasks::prune_tasks(self, finished_before, limit)).await
+    }
+
+    async fn dropped_blobs(&self, dropped_before: i64, limit: usize) -> CatalogResult<Vec<String>> {
+        blobs::dropped_blobs(self, dropped_before, limit).await
+    }
+
+    async fn forget_dropped_blobs(&self, keys: &[String]) -> CatalogResult<()> {
+        retrying(|| blobs::forget_dropped_blobs(self, keys)).await
+    }
+
+    async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences> {
+        blobs::blob_references(self, dropped_since).await
+    }
+
+    async fn add_callback(&self, callback: &NewCallback, max_pending: u64) -> CatalogResult<bool> {
+        retrying(|| outbox::add_callback(self, callback, max_pending)).await
+    }
+
+    async fn claim_callbacks(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: usize,
+    ) -> CatalogResult<Vec<PendingCallback>> {
+        retrying(|| outbox::claim_callbacks(self, now, lease_until, limit)).await
+    }
+
+    async fn finish_callback(
+        &self,
+        claimed: &PendingCallback,
+        outcome: CallbackOutcome,
+    ) -> CatalogResult<()> {
+        retrying(|| outbox::finish_callback(self, claimed, outcome)).await
+    }
+
+    async fn folders_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<Folder>> {
+        copy::folders_after(self, app_key, after, limit).await
+    }
+
+    async fn import_folder(&self, app_key: &str, folder: &Folder) -> CatalogResult<()> {
+        retrying(|| copy::import_folder(self, app_key, folder)).await
+    }
+
+    async fn files_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<FileRecord>> {
+        copy::files_after(self, app_key, after, limit).await
+    }
+
+    async fn import_file(&self, app_key: &str, file: &FileRecord) -> CatalogResult<()> {
+        retrying(|| copy::import_file(self, app_key, file)).await
+    }
+
+    async fn operation_versions(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<(String, i64)>> {
+        copy::operation_versions(self, app_key, after, limit).await
+    }
+
+    async fn import_operation(&self, app_key: &str, op: &OperationRecord) -> CatalogResult<()> {
+        retrying(|| copy::import_operation(self, app_key, op)).await
+    }
+
+    async fn import_operation_version(
+        &self,
+        app_key: &str,
+        operation_id: &str,
+        version: i64,
+    ) -> CatalogResult<()> {
+        retrying(|| copy::import_operation_version(self, app_key, operation_id, version)).await
+    }
+
+    async fn tasks_after(&self, after: &str, limit: usize) -> CatalogResult<Vec<TaskRecord>> {
+        copy::tasks_after(self, after, limit).await
+    }
+
+    async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
+        retrying(|| copy::import_task(self, record)).await
+    }
+}
