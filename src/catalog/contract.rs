@@ -1,9 +1,14 @@
 //! The catalog contract as tests: each check takes a fresh, empty `&dyn Catalog` and holds it
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
-//! catalog are in [`copy`].
+//! catalog are in [`copy`]. The checks of a catalog that several nodes share (its change feed
+//! and render claims, through two handles on one store) are in [`shared`]
+//! ([`SHARED_CHECKS`]).
 
 mod copy;
+mod shared;
+
+pub(crate) use shared::SHARED_CHECKS;
 
 use super::{
     AppRecord, CallbackOutcome, Catalog, CatalogError, CreatedBy, FileRecord, ListQuery,

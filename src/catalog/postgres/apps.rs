@@ -1,9 +1,11 @@
-//! Apps: their keys, containers and settings.
+//! Apps: their keys, containers and settings. Setting the real-time flag announces it to every
+//! node's change feed (see `changes`).
 
+use super::changes::announce;
 use super::folders::ensure_folder;
 use super::rows::{app_from_row, APP_COLUMNS};
 use super::{commit, execute, write_tx, PgCatalog};
-use crate::catalog::{AppRecord, CatalogError, CatalogResult};
+use crate::catalog::{AppRecord, CatalogError, CatalogResult, Change};
 
 pub(super) async fn create_app(catalog: &PgCatalog, app: &AppRecord) -> CatalogResult<()> {
     let mut client = catalog.client().await?;
@@ -48,14 +50,20 @@ pub(super) async fn set_realtime_service(
     app_key: &str,
     on: bool,
 ) -> CatalogResult<()> {
-    let changed = catalog
-        .change(
-            "UPDATE apps SET realtime_service = $1 WHERE app_key = $2",
-            &[&on, &app_key],
-        )
-        .await?;
+    let mut client = catalog.client().await?;
+    let tx = write_tx(&mut client).await?;
+    let changed = execute(
+        &tx,
+        "UPDATE apps SET realtime_service = $1 WHERE app_key = $2",
+        &[&on, &app_key],
+    )
+    .await?;
     if changed == 0 {
         return Err(CatalogError::NotFound(app_key.to_owned()));
     }
-    Ok(())
+    let app = Change::App {
+        app_key: app_key.to_owned(),
+    };
+    announce(&tx, &app).await?;
+    commit(tx).await
 }

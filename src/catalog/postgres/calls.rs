@@ -1,11 +1,15 @@
 //! The [`Catalog`] trait bound to the SQL of each concern. Calls that change rows run again
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
-use super::{apps, blobs, copy, files, folders, operations, outbox, retrying, tasks, PgCatalog};
+use super::{
+    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, tasks,
+    PgCatalog,
+};
 use crate::catalog::{
-    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask, CreatedBy,
-    FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict, OperationRecord,
-    PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord, TaskStatus,
+    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed, ClaimedTask,
+    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
+    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord,
+    TaskStatus,
 };
 use async_trait::async_trait;
 
@@ -264,5 +268,25 @@ impl Catalog for PgCatalog {
 
     async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
         retrying(|| copy::import_task(self, record)).await
+    }
+
+    async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {
+        changes::subscribe(self, changes::FEED_CAPACITY)
+            .await
+            .map(Some)
+    }
+
+    async fn claim_render(
+        &self,
+        key: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> CatalogResult<bool> {
+        claims::claim_render(self, key, holder, now, until).await
+    }
+
+    async fn release_render(&self, key: &str, holder: &str) -> CatalogResult<()> {
+        claims::release_render(self, key, holder).await
     }
 }

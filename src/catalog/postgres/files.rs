@@ -1,9 +1,12 @@
 //! Files: lookups, recording with the naming rules, removal.
 //!
+//! Replacing or removing a file announces it to every node's change feed (see `changes`).
+//!
 //! Recording or removing a file first locks its folder (see `folders`), so the check that a
 //! name is free and the insert that takes it are never split by another node's change.
 
 use super::blobs::trash;
+use super::changes::announce;
 use super::folders::{ensure_folder, folder_at, lock_folder, touch_folder};
 use super::rows::{col, file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
 use super::{
@@ -11,7 +14,7 @@ use super::{
 };
 use crate::catalog::tree::{rename_candidates, subtree_range};
 use crate::catalog::{
-    CatalogError, CatalogResult, CreatedBy, FileRecord, OnConflict, PutOutcome, StoredFile,
+    CatalogError, CatalogResult, Change, CreatedBy, FileRecord, OnConflict, PutOutcome, StoredFile,
 };
 use crate::paths;
 use deadpool_postgres::{GenericClient, Transaction};
@@ -76,6 +79,9 @@ pub(super) async fn put_file(
     let outcome = record(&tx, app_key, file, on_conflict)
         .await
         .map_err(|e| name_taken(e, &requested))?;
+    if outcome.overwritten {
+        announce(&tx, &source_change(app_key, &outcome.file.path)).await?;
+    }
     commit(tx).await?;
     Ok(outcome)
 }
@@ -175,20 +181,27 @@ pub(super) async fn delete_file(
     lock_folders(&tx, app_key, &folders).await?;
     let removed = query_opt(
         &tx,
-        "DELETE FROM files WHERE app_key = $1 AND id = $2 RETURNING blob_key, parent",
+        "DELETE FROM files WHERE app_key = $1 AND id = $2 RETURNING blob_key, parent, path",
         &[&app_key, &id],
     )
     .await?;
     let Some(removed) = removed else {
         return Err(CatalogError::NotFound(id.to_owned()));
     };
+    let path: String = col(&removed, 2)?;
     let removed = (col::<String>(&removed, 0)?, col::<String>(&removed, 1)?);
     touch_parents(&tx, app_key, std::slice::from_ref(&removed)).await?;
     let mut keys = vec![removed.0];
+    let mut paths = vec![path];
     if with_produced {
-        keys.extend(delete_produced(&tx, app_key, id).await?);
+        let (produced_keys, produced_paths) = delete_produced(&tx, app_key, id).await?;
+        keys.extend(produced_keys);
+        paths.extend(produced_paths);
     }
     trash(&tx, &keys).await?;
+    for path in &paths {
+        announce(&tx, &source_change(app_key, path)).await?;
+    }
     commit(tx).await?;
     Ok(keys)
 }
@@ -309,21 +322,34 @@ fn size(bytes: u64) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
-/// Deletes the files produced from `source_id`; returns their blob keys.
+/// Deletes the files produced from `source_id`; returns their blob keys and their paths.
 async fn delete_produced(
     tx: &Transaction<'_>,
     app_key: &str,
     source_id: &str,
-) -> CatalogResult<Vec<String>> {
+) -> CatalogResult<(Vec<String>, Vec<String>)> {
     let rows = query(
         tx,
-        "DELETE FROM files WHERE app_key = $1 AND source_id = $2 RETURNING blob_key, parent",
+        "DELETE FROM files WHERE app_key = $1 AND source_id = $2
+         RETURNING blob_key, parent, path",
         &[&app_key, &source_id],
     )
     .await?;
     let removed = key_and_parent(&rows)?;
     touch_parents(tx, app_key, &removed).await?;
-    Ok(removed.into_iter().map(|(key, _)| key).collect())
+    let paths = rows
+        .iter()
+        .map(|row| col(row, 2))
+        .collect::<CatalogResult<Vec<String>>>()?;
+    Ok((removed.into_iter().map(|(key, _)| key).collect(), paths))
+}
+
+/// The change that makes the variants of the file at `path` stale.
+fn source_change(app_key: &str, path: &str) -> Change {
+    Change::Source {
+        app_key: app_key.to_owned(),
+        path: path.to_owned(),
+    }
 }
 
 /// The folders a query of one `parent` column names.

@@ -3,9 +3,11 @@
 //! A folder row is locked before an entry is added to it or removed from it, and a
 //! transaction locks its folders in path byte order (a parent sorts before its children, so
 //! this is also root first), before any file row: concurrent changes of one folder take turns,
-//! and transactions do not wait for each other in a cycle.
+//! and transactions do not wait for each other in a cycle. Removing a subtree announces it to
+//! every node's change feed (see `changes`).
 
 use super::blobs::trash;
+use super::changes::announce;
 use super::files::file_exists;
 use super::rows::{all, col, file_from_row, folder_from_row, FILE_COLUMNS, FOLDER_COLUMNS};
 use super::{
@@ -14,7 +16,8 @@ use super::{
 };
 use crate::catalog::tree::{ancestors, subtree_range};
 use crate::catalog::{
-    CatalogError, CatalogResult, CreatedBy, Folder, FolderStats, ListQuery, Listing, SortKey,
+    CatalogError, CatalogResult, Change, CreatedBy, Folder, FolderStats, ListQuery, Listing,
+    SortKey,
 };
 use crate::paths;
 use deadpool_postgres::{GenericClient, Transaction};
@@ -218,6 +221,11 @@ pub(super) async fn delete_folder(
         touch_folder(&tx, app_key, paths::parent(&path), crate::clock::now_ms()).await?;
     }
     trash(&tx, &keys).await?;
+    let below = Change::Below {
+        app_key: app_key.to_owned(),
+        folder: path,
+    };
+    announce(&tx, &below).await?;
     commit(tx).await?;
     Ok(keys)
 }

@@ -9,6 +9,11 @@
 //! see one commit. Tasks and callbacks are claimed with `FOR UPDATE SKIP LOCKED`, so nodes
 //! never claim the same row and never wait for each other's claims.
 //!
+//! Nodes keep their caches coherent through the database: a call that makes rendered variants
+//! stale announces it with `NOTIFY` in its own transaction, and each node listens on a
+//! connection of its own ([`changes`]); a variant asked of several nodes at once is rendered by
+//! the one that claims it ([`claims`]).
+//!
 //! This file opens the pool and runs statements; [`schema`] versions the tables; the SQL of
 //! each concern is in its own file, and `calls` binds it to the [`Catalog`](super::Catalog)
 //! trait. Path columns use `COLLATE "C"`: ranges ([`tree::subtree_range`](super::tree)) and
@@ -17,7 +22,11 @@
 mod apps;
 mod blobs;
 mod calls;
+mod changes;
+mod claims;
 mod copy;
+#[cfg(test)]
+mod feed_tests;
 mod files;
 mod folders;
 mod operations;
@@ -48,6 +57,8 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 pub struct PgCatalog {
     /// Connections to the database, at most `max_connections`.
     pool: Pool,
+    /// How to connect, for the connections of change feeds (outside the pool).
+    config: tokio_postgres::Config,
 }
 
 /// How to reach the database and how long to wait for it.
@@ -105,7 +116,7 @@ impl PgCatalog {
             config.application_name("pictor");
         }
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -119,7 +130,7 @@ impl PgCatalog {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| CatalogError::backend(OpenError::Pool(e)))?;
-        let catalog = Self { pool };
+        let catalog = Self { pool, config };
         schema::migrate(&catalog).await?;
         Ok(catalog)
     }

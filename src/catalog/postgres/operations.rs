@@ -1,10 +1,12 @@
 //! Operations: versioned create-or-replace, lookups, listings, and removal of their products.
+//! Saving or deleting an operation announces it to every node's change feed (see `changes`).
 
 use super::blobs::trash;
+use super::changes::announce;
 use super::files::{key_and_parent, lock_folders, parents_of, touch_parents};
 use super::rows::{all, col, operation_from_row, OPERATION_COLUMNS};
 use super::{commit, execute, query, query_one, read_tx, unsigned, write_tx, PgCatalog};
-use crate::catalog::{CatalogError, CatalogResult, OperationRecord, SortKey};
+use crate::catalog::{CatalogError, CatalogResult, Change, OperationRecord, SortKey};
 
 pub(super) async fn put_operation(
     catalog: &PgCatalog,
@@ -44,6 +46,7 @@ pub(super) async fn put_operation(
         ],
     )
     .await?;
+    announce(&tx, &operation_change(app_key, &op.operation_id)).await?;
     commit(tx).await?;
     Ok(OperationRecord {
         version,
@@ -107,16 +110,27 @@ pub(super) async fn delete_operation(
     app_key: &str,
     id: &str,
 ) -> CatalogResult<()> {
-    let removed = catalog
-        .change(
-            "DELETE FROM operations WHERE app_key = $1 AND operation_id = $2",
-            &[&app_key, &id],
-        )
-        .await?;
+    let mut client = catalog.client().await?;
+    let tx = write_tx(&mut client).await?;
+    let removed = execute(
+        &tx,
+        "DELETE FROM operations WHERE app_key = $1 AND operation_id = $2",
+        &[&app_key, &id],
+    )
+    .await?;
     if removed == 0 {
         return Err(CatalogError::NotFound(id.to_owned()));
     }
-    Ok(())
+    announce(&tx, &operation_change(app_key, id)).await?;
+    commit(tx).await
+}
+
+/// The change that makes the variants of an operation stale.
+fn operation_change(app_key: &str, operation_id: &str) -> Change {
+    Change::Operation {
+        app_key: app_key.to_owned(),
+        operation_id: operation_id.to_owned(),
+    }
 }
 
 pub(super) async fn delete_produced_by(

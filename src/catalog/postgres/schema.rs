@@ -48,10 +48,16 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: &[Migration] = &[Migration {
-    name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
-    sql: TABLES,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
+        sql: TABLES,
+    },
+    Migration {
+        name: "render claims",
+        sql: RENDER_CLAIMS,
+    },
+];
 
 /// The schema version this release writes.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -176,6 +182,17 @@ CREATE TABLE callback_outbox (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX callback_outbox_due ON callback_outbox (next_attempt_at, id);
+"#;
+
+/// Which node renders a variant asked of several at once (see `claims`): one row per claimed
+/// variant, found by the time it lapses for pruning.
+const RENDER_CLAIMS: &str = r#"
+CREATE TABLE render_claims (
+    key TEXT COLLATE "C" PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until BIGINT NOT NULL
+);
+CREATE INDEX render_claims_until ON render_claims (until);
 "#;
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of

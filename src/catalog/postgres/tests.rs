@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// Options of a test catalog on the database at `url`.
-fn options(url: &str) -> PgOptions {
+pub(super) fn options(url: &str) -> PgOptions {
     PgOptions {
         url: url.to_owned(),
         max_connections: 4,
@@ -32,7 +32,7 @@ fn database(test: &str, create_options: &str) -> Option<TestDatabase> {
 }
 
 /// A catalog on a fresh database, or `None` when skipped.
-async fn catalog(test: &str) -> Option<(TestDatabase, PgCatalog)> {
+pub(super) async fn catalog(test: &str) -> Option<(TestDatabase, PgCatalog)> {
     let db = database(test, "")?;
     let catalog = PgCatalog::open(&options(&db.url)).await.expect("open");
     Some((db, catalog))
