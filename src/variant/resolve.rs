@@ -341,8 +341,6 @@ impl Variants {
     }
 }
 
-/// How long a node's claim on a render lasts: longer than a render under load takes, short
-/// enough that the requests waiting on a node that died render themselves soon.
 impl Variants {
     /// Ends this node's claim on a render (a failure only delays other nodes until it lapses).
     async fn release_claim(&self, flight_key: &str) {
@@ -352,6 +350,8 @@ impl Variants {
     }
 }
 
+/// How long a node's claim on a render lasts: longer than a render under load takes, short
+/// enough that the requests waiting on a node that died render themselves soon.
 const CLAIM: Duration = Duration::from_secs(10);
 
 /// How often a request waiting on another node's render looks for its stored result.
