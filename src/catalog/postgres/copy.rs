@@ -4,17 +4,18 @@
 
 use super::files::{file_exists, insert_file};
 use super::folders::folder_at;
+use super::operations::upsert_operation;
 use super::rows::{
     all, col, file_from_row, folder_from_row, task_from_row, FILE_COLUMNS, FOLDER_COLUMNS,
     TASK_COLUMNS,
 };
+use super::tasks::insert_task;
 use super::{commit, execute, limit_param, query, write_tx, PgCatalog};
 use crate::catalog::{
     CatalogError, CatalogResult, FileRecord, Folder, OperationRecord, TaskRecord, TaskStatus,
 };
 use crate::paths;
 use deadpool_postgres::Transaction;
-use tokio_postgres::types::ToSql;
 
 pub(super) async fn folders_after(
     catalog: &PgCatalog,
@@ -146,26 +147,7 @@ pub(super) async fn import_operation(
 ) -> CatalogResult<()> {
     let mut client = catalog.client().await?;
     let tx = write_tx(&mut client).await?;
-    execute(
-        &tx,
-        "INSERT INTO operations (app_key, operation_id, description, realtime_service, jobs,
-             updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (app_key, operation_id) DO UPDATE SET
-             description = excluded.description,
-             realtime_service = excluded.realtime_service,
-             jobs = excluded.jobs, updated_at = excluded.updated_at,
-             version = excluded.version",
-        &[
-            &app_key,
-            &op.operation_id,
-            &op.description,
-            &op.realtime_service,
-            &op.jobs,
-            &op.updated_at,
-            &op.version,
-        ],
-    )
-    .await?;
+    upsert_operation(&tx, app_key, op, op.version).await?;
     raise_version(&tx, app_key, &op.operation_id, op.version).await?;
     commit(tx).await
 }
@@ -230,29 +212,5 @@ pub(super) async fn tasks_after(
 }
 
 pub(super) async fn import_task(catalog: &PgCatalog, record: &TaskRecord) -> CatalogResult<()> {
-    let t = &record.task;
-    // One statement: the task (a task in progress with its lease expired), and its app's
-    // place in the turns.
-    let sql = format!(
-        "WITH stored AS (
-             INSERT INTO tasks ({TASK_COLUMNS}, lease_until, lease_token, finished_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', $11))
-         INSERT INTO task_turns (app_key, turn) VALUES ($2, 0)
-         ON CONFLICT (app_key) DO NOTHING"
-    );
-    let params: [&(dyn ToSql + Sync); 11] = [
-        &t.id,
-        &t.app_key,
-        &t.queue_type,
-        &t.status.code(),
-        &i64::from(t.try_count),
-        &t.queued_at,
-        &t.operation_id,
-        &t.path,
-        &t.payload,
-        &t.error,
-        &record.finished_at.unwrap_or(0),
-    ];
-    catalog.change(&sql, &params).await?;
-    Ok(())
+    insert_task(catalog, &record.task, record.finished_at.unwrap_or(0)).await
 }

@@ -7,6 +7,7 @@ use super::files::{key_and_parent, lock_folders, parents_of, touch_parents};
 use super::rows::{all, col, operation_from_row, OPERATION_COLUMNS};
 use super::{commit, execute, query, query_one, read_tx, unsigned, write_tx, PgCatalog};
 use crate::catalog::{CatalogError, CatalogResult, Change, OperationRecord, SortKey};
+use deadpool_postgres::Transaction;
 
 pub(super) async fn put_operation(
     catalog: &PgCatalog,
@@ -26,8 +27,24 @@ pub(super) async fn put_operation(
     )
     .await?;
     let version: i64 = col(&row, 0)?;
+    upsert_operation(&tx, app_key, op, version).await?;
+    announce(&tx, &operation_change(app_key, &op.operation_id)).await?;
+    commit(tx).await?;
+    Ok(OperationRecord {
+        version,
+        ..op.clone()
+    })
+}
+
+/// Stores an operation under `version`, replacing one of the same name.
+pub(super) async fn upsert_operation(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    op: &OperationRecord,
+    version: i64,
+) -> CatalogResult<()> {
     execute(
-        &tx,
+        tx,
         "INSERT INTO operations (app_key, operation_id, description, realtime_service, jobs,
              updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (app_key, operation_id) DO UPDATE SET
@@ -46,12 +63,7 @@ pub(super) async fn put_operation(
         ],
     )
     .await?;
-    announce(&tx, &operation_change(app_key, &op.operation_id)).await?;
-    commit(tx).await?;
-    Ok(OperationRecord {
-        version,
-        ..op.clone()
-    })
+    Ok(())
 }
 
 pub(super) async fn operation(

@@ -17,15 +17,24 @@ use tokio_postgres::types::ToSql;
 const APPS_PER_CLAIM: i64 = 64;
 
 pub(super) async fn enqueue_task(catalog: &PgCatalog, t: &Task) -> CatalogResult<()> {
-    // One statement: the task, and its app's place in the turns.
+    insert_task(catalog, t, 0).await
+}
+
+/// Stores a task as given, with no lease (a task in progress is one whose lease expired) and
+/// its end time, and gives its app a place in the turns; one statement.
+pub(super) async fn insert_task(
+    catalog: &PgCatalog,
+    t: &Task,
+    finished_at: i64,
+) -> CatalogResult<()> {
     let sql = format!(
         "WITH queued AS (
-             INSERT INTO tasks ({TASK_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10))
+             INSERT INTO tasks ({TASK_COLUMNS}, lease_until, lease_token, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, '', $11))
          INSERT INTO task_turns (app_key, turn) VALUES ($2, 0)
          ON CONFLICT (app_key) DO NOTHING"
     );
-    let params: [&(dyn ToSql + Sync); 10] = [
+    let params: [&(dyn ToSql + Sync); 11] = [
         &t.id,
         &t.app_key,
         &t.queue_type,
@@ -36,6 +45,7 @@ pub(super) async fn enqueue_task(catalog: &PgCatalog, t: &Task) -> CatalogResult
         &t.path,
         &t.payload,
         &t.error,
+        &finished_at,
     ];
     catalog.change(&sql, &params).await?;
     Ok(())
