@@ -305,31 +305,24 @@ impl Variants {
 
 impl Variants {
     /// Claims the render of a variant among the nodes sharing the catalog. When another node
-    /// holds the claim, waits for the result it stores (polling L2 every [`CLAIM_POLL`]) and
-    /// returns it; `None` when this node should render: it got the claim, the claim lapsed
-    /// without a result (its holder died), or the catalog could not say.
+    /// holds the claim, waits for the result it stores (polling L2 and the claim every
+    /// [`CLAIM_POLL`]) and returns it; `None` when this node should render: it got the claim
+    /// (free, or freed by a holder whose render failed, or lapsed because its holder died), it
+    /// waited [`CLAIM`] in vain, or the catalog could not say.
     async fn wait_for_other_node(
         &self,
         flight_key: &str,
         inputs: &Inputs,
         request: &str,
     ) -> Option<Arc<Variant>> {
-        let now = crate::clock::now_ms();
-        let claim_ms = i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX);
-        match self
-            .catalog
-            .claim_render(flight_key, &self.node, now, now.saturating_add(claim_ms))
-            .await
-        {
-            Ok(true) => return None,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "render claim failed; rendering here");
+        let deadline = tokio::time::Instant::now() + CLAIM;
+        loop {
+            if self.claim(flight_key).await {
                 return None;
             }
-        }
-        let deadline = tokio::time::Instant::now() + CLAIM;
-        while tokio::time::Instant::now() < deadline {
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
             tokio::time::sleep(CLAIM_POLL).await;
             match self.stored(inputs, request).await {
                 Ok(Some(v)) => return Some(v),
@@ -337,7 +330,24 @@ impl Variants {
                 Err(_) => return None,
             }
         }
-        None
+    }
+
+    /// Whether this node may render the variant now: it got the claim (free, lapsed or
+    /// released by a holder whose render failed), or the catalog could not say.
+    async fn claim(&self, flight_key: &str) -> bool {
+        let now = crate::clock::now_ms();
+        let claim_ms = i64::try_from(CLAIM.as_millis()).unwrap_or(i64::MAX);
+        match self
+            .catalog
+            .claim_render(flight_key, &self.node, now, now.saturating_add(claim_ms))
+            .await
+        {
+            Ok(granted) => granted,
+            Err(e) => {
+                tracing::warn!(error = %e, "render claim failed; rendering here");
+                true
+            }
+        }
     }
 }
 
