@@ -169,6 +169,15 @@ fn exec_over_a_folder_calls_back_with_results() {
         );
     }
     got.sort_by_key(|b| b["sourceFile"]["path"].as_str().unwrap_or("").to_owned());
+    let queue_ids: Vec<&str> = queues
+        .iter()
+        .filter_map(|q| q["queueId"].as_str())
+        .collect();
+    let mut called_back: Vec<&str> = got.iter().filter_map(|b| b["queueId"].as_str()).collect();
+    called_back.sort_unstable();
+    let mut expected = queue_ids.clone();
+    expected.sort_unstable();
+    assert_eq!(called_back, expected, "each callback names its task");
     for (body, source) in got.iter().zip(["/top/inner/tiny.gif", "/top/photo.jpg"]) {
         assert_code(body, 0);
         assert_eq!(body["id"], "100");

@@ -33,6 +33,7 @@ fn file_ref(ctx: &Context, app: &AppRecord, file: &FileRecord) -> Value {
 pub fn result_body(
     ctx: &Context,
     id: &str,
+    queue_id: &str,
     app: &AppRecord,
     source: &FileRecord,
     op: &OperationRecord,
@@ -42,6 +43,7 @@ pub fn result_body(
         Ok(files) => json!({
             "header": header(ResultCode::Success, ResultCode::Success.message()),
             "id": id,
+            "queueId": queue_id,
             "overwritten": files.iter().any(|(_, overwritten)| *overwritten),
             "operationId": op.operation_id,
             "sourceFile": file_ref(ctx, app, source),
@@ -51,6 +53,7 @@ pub fn result_body(
             json!({
                 "header": failure_header(e.result_code(), &e.to_string()),
                 "id": id,
+                "queueId": queue_id,
                 "overwritten": false,
                 "operationId": op.operation_id,
                 "sourceFile": file_ref(ctx, app, source),
@@ -106,6 +109,7 @@ pub async fn report_without_result(
     let body = json!({
         "header": failure_header(code, detail),
         "id": payload.callback_id,
+        "queueId": task.id,
         "overwritten": false,
         "operationId": payload.operation_id,
         "sourceFile": source_ref,

@@ -169,8 +169,15 @@ pub async fn run(
     };
     if attempt.is_final(task.try_count, max_tries) {
         if let Some(target) = callback_body::target(payload) {
-            let body =
-                callback_body::result_body(ctx, &payload.callback_id, &app, &source, &op, &result);
+            let body = callback_body::result_body(
+                ctx,
+                &payload.callback_id,
+                &task.id,
+                &app,
+                &source,
+                &op,
+                &result,
+            );
             ctx.callbacks.send(&target, body).await;
         }
     }
