@@ -359,6 +359,9 @@ pub struct RenderConfig {
     pub l1_max_bytes: u64,
     /// Seconds an in-memory result may be served before it is looked up again.
     pub l1_ttl_secs: u64,
+    /// Bytes of source images (originals and watermarks) kept in memory for renders, by blob
+    /// key; 0 reads every source from the object store.
+    pub source_cache_bytes: u64,
     /// `Retry-After` seconds sent with 503 when the pool is full.
     pub retry_after_secs: u64,
     /// Nice value of the render threads (0..=19): renders give way to the threads that serve
@@ -374,6 +377,7 @@ impl Default for RenderConfig {
             result_cache: true,
             l1_max_bytes: 256 * 1024 * 1024,
             l1_ttl_secs: 300,
+            source_cache_bytes: 128 * 1024 * 1024,
             retry_after_secs: 1,
             nice: 10,
         }

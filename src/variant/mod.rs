@@ -11,6 +11,7 @@ pub mod produce;
 pub mod refresh;
 pub mod resolve;
 pub mod singleflight;
+pub mod sources;
 
 use crate::catalog::{ChangeFeed, FeedEvent, FileRecord};
 use crate::context::Context;
@@ -35,6 +36,8 @@ pub struct Variants {
     pub flight: SingleFlight<String, Result<Arc<Variant>, ProduceError>>,
     /// Renders again of stale produced files in flight, by (source, operation, stamp).
     pub refresh: SingleFlight<String, Result<Vec<FileRecord>, ProduceError>>,
+    /// Source bytes in memory, by blob key.
+    pub sources: sources::Sources,
     /// This process's name in render claims (see [`crate::catalog::Catalog::claim_render`]).
     pub node: String,
 }
@@ -54,6 +57,7 @@ impl Variants {
                 config.l1_max_bytes,
                 Duration::from_secs(config.l1_ttl_secs.max(1)),
             ),
+            sources: sources::Sources::new(config.source_cache_bytes),
             flight: SingleFlight::default(),
             refresh: SingleFlight::default(),
             node: uuid::Uuid::new_v4().simple().to_string(),

@@ -130,7 +130,12 @@ pub async fn render(
     mark_files: &[(String, FileRecord)],
     urgency: Urgency<'_>,
 ) -> Result<Vec<Output>, ProduceError> {
-    let read = |key: String| async move { ctx.blob.read(&key).await.map_err(ProduceError::from) };
+    let read = |key: String| async move {
+        ctx.sources
+            .read(&ctx.blob, &key)
+            .await
+            .map_err(ProduceError::Storage)
+    };
     let source_bytes = read(source.blob_key.clone()).await?;
     let mut marks = HashMap::new();
     for (raw, file) in mark_files {
