@@ -14,11 +14,13 @@ pub mod change;
 pub(crate) mod contract;
 pub mod counted;
 pub mod postgres;
+pub mod settings;
 pub mod sqlite;
 pub mod tree;
 
 use async_trait::async_trait;
 pub use change::{Change, ChangeFeed, FeedEvent};
+pub use settings::AppSettings;
 
 /// A catalog failure.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,8 @@ pub struct AppRecord {
     pub realtime_service: bool,
     /// Creation time.
     pub created_at: i64,
+    /// Settings of the photo-library extensions.
+    pub settings: AppSettings,
 }
 
 /// A folder of a container's tree. The root folder `/` always exists.
@@ -413,7 +417,7 @@ pub struct ClaimedTask {
 /// The catalog contract. Implementations must make each call atomic.
 #[async_trait]
 pub trait Catalog: Send + Sync + 'static {
-    /// Stores a new app and its root folder.
+    /// Stores a new app, with its settings, and its root folder.
     async fn create_app(&self, app: &AppRecord) -> CatalogResult<()>;
     /// Every app, oldest first.
     async fn apps(&self) -> CatalogResult<Vec<AppRecord>>;
@@ -423,6 +427,8 @@ pub trait Catalog: Send + Sync + 'static {
     async fn app_by_container(&self, container: &str) -> CatalogResult<Option<AppRecord>>;
     /// Turns the real-time service of an app on or off.
     async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()>;
+    /// Replaces an app's extension settings; `NotFound` when the app does not exist.
+    async fn set_app_settings(&self, app_key: &str, settings: &AppSettings) -> CatalogResult<()>;
 
     /// Creates a folder and its missing parents (root first, see [`tree::ancestors`]), each
     /// new folder moving its parent's `updated_at` to `now`. `FolderExists` when the folder

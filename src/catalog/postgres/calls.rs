@@ -6,10 +6,10 @@ use super::{
     PgCatalog,
 };
 use crate::catalog::{
-    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed, ClaimedTask,
-    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
-    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord,
-    TaskStatus,
+    AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed,
+    ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
+    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
+    TaskRecord, TaskStatus,
 };
 use async_trait::async_trait;
 
@@ -33,6 +33,9 @@ impl Catalog for PgCatalog {
 
     async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()> {
         retrying(|| apps::set_realtime_service(self, app_key, on)).await
+    }
+    async fn set_app_settings(&self, app_key: &str, settings: &AppSettings) -> CatalogResult<()> {
+        retrying(|| apps::set_app_settings(self, app_key, settings)).await
     }
 
     async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder> {

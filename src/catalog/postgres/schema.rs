@@ -57,6 +57,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "render claims",
         sql: RENDER_CLAIMS,
     },
+    Migration {
+        name: "app settings of the photo-library extensions",
+        sql: APP_SETTINGS,
+    },
 ];
 
 /// The schema version this release writes.
@@ -194,6 +198,14 @@ CREATE TABLE render_claims (
 );
 CREATE INDEX render_claims_until ON render_claims (until);
 "#;
+
+/// The columns of [`crate::catalog::AppSettings`]; their defaults keep the guide's behaviour.
+const APP_SETTINGS: &str = "
+ALTER TABLE apps ADD COLUMN trash_retention_days BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE apps ADD COLUMN quota_bytes BIGINT;
+ALTER TABLE apps ADD COLUMN quota_files BIGINT;
+ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
+";
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of
 /// `claim_task`, also for tasks written into the database by other tools.

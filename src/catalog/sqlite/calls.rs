@@ -2,9 +2,10 @@
 
 use super::{apps, blobs, copy, files, folders, operations, outbox, tasks, SqliteCatalog};
 use crate::catalog::{
-    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask, CreatedBy,
-    FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict, OperationRecord,
-    PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord, TaskStatus,
+    AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask,
+    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
+    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord,
+    TaskStatus,
 };
 use async_trait::async_trait;
 
@@ -28,6 +29,9 @@ impl Catalog for SqliteCatalog {
 
     async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()> {
         apps::set_realtime_service(self, app_key, on).await
+    }
+    async fn set_app_settings(&self, app_key: &str, settings: &AppSettings) -> CatalogResult<()> {
+        apps::set_app_settings(self, app_key, settings).await
     }
 
     async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder> {
