@@ -239,6 +239,10 @@ pub(super) async fn migrate(catalog: &PgCatalog) -> CatalogResult<()> {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await
             .map_err(backend)?;
+        // `IF NOT EXISTS` on a made table is a NOTICE, not news: keep it out of the log.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")
+            .await
+            .map_err(backend)?;
         tx.batch_execute(VERSION_TABLE).await.map_err(backend)?;
         let found = version(&tx).await?;
         if found > CURRENT_VERSION {
