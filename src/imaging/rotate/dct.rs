@@ -350,6 +350,39 @@ mod tests {
     }
 
     #[test]
+    fn a_cmyk_jpeg_encoded_again_keeps_its_colours() {
+        let limits = Limits::default();
+        let source = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpus/photos/photo_cmyk_swop-profile_500x333.jpg"
+        ))
+        .expect("corpus CMYK JPEG");
+        let r = rotate_any(&source, quarter(), &limits).expect("rotate");
+        assert!(!r.lossless, "333 rows: encoded again");
+        assert_eq!((r.width, r.height), (333, 500));
+        let header = turbojpeg::read_header(&r.bytes).expect("header");
+        assert!(
+            matches!(header.colorspace, Colorspace::YCCK | Colorspace::CMYK),
+            "still CMYK: {:?}",
+            header.colorspace
+        );
+        assert!(
+            jpeg::icc(&r.bytes, &limits).is_some(),
+            "the SWOP profile is carried"
+        );
+        let rgb = |b: &[u8]| {
+            DynamicImage::ImageRgba8(codec::decode(b, &limits, None).expect("decode").image)
+                .to_rgb8()
+        };
+        let want = image::imageops::rotate90(&rgb(&source));
+        let mean = mean_diff(&rgb(&r.bytes), &want);
+        assert!(
+            mean < 2.0,
+            "the same colours, not inverted: mean diff {mean}"
+        );
+    }
+
+    #[test]
     fn the_exif_orientation_is_applied_first_and_reset() {
         let limits = Limits::default();
         // Stored 48x64, displayed turned a quarter clockwise (orientation 6): 64x48 as seen.
