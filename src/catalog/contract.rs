@@ -1,11 +1,12 @@
 //! The catalog contract as tests: each check takes a fresh, empty `&dyn Catalog` and holds it
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
-//! catalog are in [`copy`]. The checks of a catalog that several nodes share (its change feed
-//! and render claims, through two handles on one store) are in [`shared`]
-//! ([`SHARED_CHECKS`]).
+//! catalog are in [`copy`], those of replacing a file's version in [`rotation`]. The checks
+//! of a catalog that several nodes share (its change feed and render claims, through two
+//! handles on one store) are in [`shared`] ([`SHARED_CHECKS`]).
 
 mod copy;
+mod rotation;
 mod shared;
 
 pub(crate) use shared::SHARED_CHECKS;
@@ -90,6 +91,13 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     }),
     ("imported_tasks_keep_their_state", |c| {
         Box::pin(copy::imported_tasks_keep_their_state(c))
+    }),
+    (
+        "a_version_replaces_only_the_version_it_was_made_from",
+        |c| Box::pin(rotation::a_version_replaces_only_the_version_it_was_made_from(c)),
+    ),
+    ("a_deleted_file_stays_deleted", |c| {
+        Box::pin(rotation::a_deleted_file_stays_deleted(c))
     }),
 ];
 

@@ -269,6 +269,20 @@ impl Catalog for Counted {
         self.count(self.inner.finish_callback(claimed, outcome).await)
     }
 
+    // --- rotation ---
+    async fn replace_file_version(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        expected_blob_key: &str,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        self.count(
+            self.inner
+                .replace_file_version(app_key, file, expected_blob_key)
+                .await,
+        )
+    }
+
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {
         self.count(self.inner.subscribe_changes().await)
     }

@@ -204,6 +204,25 @@ impl FileRecord {
             updated_at: now,
         }
     }
+
+    /// This file with the version of `new`: its bytes and what they show (`bytes`,
+    /// `blob_key`, `etag`, `content_type`, `width`, `height`, `taken_at`, `lat`, `lng`) and
+    /// its `updated_at`; id, path, origin and `created_at` stay this file's.
+    pub fn with_version_of(self, new: FileRecord) -> FileRecord {
+        FileRecord {
+            bytes: new.bytes,
+            blob_key: new.blob_key,
+            etag: new.etag,
+            content_type: new.content_type,
+            width: new.width,
+            height: new.height,
+            taken_at: new.taken_at,
+            lat: new.lat,
+            lng: new.lng,
+            updated_at: new.updated_at,
+            ..self
+        }
+    }
 }
 
 /// The ETag the catalog records for bytes whose xxh3-64 hash is `hash`: 16 lowercase hex
@@ -650,6 +669,26 @@ pub trait Catalog: Send + Sync + 'static {
         claimed: &PendingCallback,
         outcome: CallbackOutcome,
     ) -> CatalogResult<()>;
+
+    // --- rotation ---
+    /// Gives the file with id `file.id` a new version, in one transaction, only while its
+    /// current version is still the one stored at `expected_blob_key` (so a version read,
+    /// transformed and stored again never replaces one written meanwhile, and a file deleted
+    /// meanwhile stays deleted). The new version is `file`'s `blob_key`, `etag`, `bytes`,
+    /// `content_type`, `width`, `height`, `taken_at`, `lat`, `lng` and `updated_at`; the
+    /// file's id, path, origin fields (`created_by`, `operation_id`, `source_id`, `variant`)
+    /// and `created_at` stay. As an overwrite by `put_file`, it returns the file as stored
+    /// with the old blob key in `orphaned_blobs`, records that key as dropped, keeps the files
+    /// produced from the file (their stamps name the old version) and, with a change feed,
+    /// announces [`Change::Source`]; its folder's `updated_at` does not move. `Ok(None)`,
+    /// changing nothing, when the file has another version by now; `NotFound` when the app
+    /// has no file with the id.
+    async fn replace_file_version(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        expected_blob_key: &str,
+    ) -> CatalogResult<Option<PutOutcome>>;
 
     /// The feed of changes other nodes commit, for a catalog shared by several nodes; `None`
     /// (the default) for a catalog only one process uses. A backend with a feed announces, in

@@ -2,8 +2,8 @@
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
 use super::{
-    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, tasks,
-    PgCatalog,
+    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, rotation,
+    tasks, PgCatalog,
 };
 use crate::catalog::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed,
@@ -271,6 +271,17 @@ impl Catalog for PgCatalog {
 
     async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
         retrying(|| copy::import_task(self, record)).await
+    }
+
+    // --- rotation ---
+    async fn replace_file_version(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        expected_blob_key: &str,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        retrying(|| rotation::replace_file_version(self, app_key, file.clone(), expected_blob_key))
+            .await
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

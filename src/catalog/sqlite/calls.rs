@@ -1,6 +1,8 @@
 //! The [`Catalog`] trait bound to the SQL of each concern.
 
-use super::{apps, blobs, copy, files, folders, operations, outbox, tasks, SqliteCatalog};
+use super::{
+    apps, blobs, copy, files, folders, operations, outbox, rotation, tasks, SqliteCatalog,
+};
 use crate::catalog::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask,
     CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
@@ -267,5 +269,15 @@ impl Catalog for SqliteCatalog {
         outcome: CallbackOutcome,
     ) -> CatalogResult<()> {
         outbox::finish_callback(self, claimed, outcome).await
+    }
+
+    // --- rotation ---
+    async fn replace_file_version(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        expected_blob_key: &str,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        rotation::replace_file_version(self, app_key, file, expected_blob_key).await
     }
 }
