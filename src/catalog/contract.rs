@@ -1,11 +1,12 @@
 //! The catalog contract as tests: each check takes a fresh, empty `&dyn Catalog` and holds it
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
-//! catalog are in [`copy`]. The checks of a catalog that several nodes share (its change feed
+//! catalog are in [`copy`], those of usage and quota in [`quota`]. The checks of a catalog that several nodes share (its change feed
 //! and render claims, through two handles on one store) are in [`shared`]
 //! ([`SHARED_CHECKS`]).
 
 mod copy;
+mod quota;
 mod shared;
 
 pub(crate) use shared::SHARED_CHECKS;
@@ -90,6 +91,22 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     }),
     ("imported_tasks_keep_their_state", |c| {
         Box::pin(copy::imported_tasks_keep_their_state(c))
+    }),
+    // --- quota ---
+    ("usage_follows_every_write", |c| {
+        Box::pin(quota::usage_follows_every_write(c))
+    }),
+    ("a_refused_put_changes_nothing_but_drops_its_bytes", |c| {
+        Box::pin(quota::a_refused_put_changes_nothing_but_drops_its_bytes(c))
+    }),
+    ("an_overwrite_counts_the_difference", |c| {
+        Box::pin(quota::an_overwrite_counts_the_difference(c))
+    }),
+    ("racing_puts_stop_exactly_at_the_quota", |c| {
+        Box::pin(quota::racing_puts_stop_exactly_at_the_quota(c))
+    }),
+    ("racing_puts_and_deletes_keep_usage_exact", |c| {
+        Box::pin(quota::racing_puts_and_deletes_keep_usage_exact(c))
     }),
 ];
 

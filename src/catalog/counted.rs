@@ -1,14 +1,14 @@
 //! A catalog that counts its own backend failures: every call is delegated to the wrapped
 //! catalog, and each answer that is [`CatalogError::Backend`] adds one to a counter, so a
 //! failure is counted once, where it happens, whoever made the call. Refusals of a call
-//! (`NotFound`, `FileExists`, `FolderExists`, `NotAFolder`) are answers, not failures, and
-//! are not counted.
+//! (`NotFound`, `FileExists`, `FolderExists`, `NotAFolder`, `QuotaExceeded`) are answers, not
+//! failures, and are not counted.
 
 use super::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult,
     ChangeFeed, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing,
-    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile,
-    Task, TaskRecord, TaskStatus,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota, SortKey,
+    StoredFile, Task, TaskRecord, TaskStatus, Usage,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -267,6 +267,24 @@ impl Catalog for Counted {
         outcome: CallbackOutcome,
     ) -> CatalogResult<()> {
         self.count(self.inner.finish_callback(claimed, outcome).await)
+    }
+
+    // --- quota ---
+    async fn usage(&self, app_key: &str) -> CatalogResult<Usage> {
+        self.count(self.inner.usage(app_key).await)
+    }
+    async fn put_file_within(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<PutOutcome> {
+        self.count(
+            self.inner
+                .put_file_within(app_key, file, on_conflict, quota)
+                .await,
+        )
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

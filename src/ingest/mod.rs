@@ -1,10 +1,11 @@
-//! Storing uploaded files: size and content checks, bytes to the blob store first, then the
-//! catalog entry, so a failed or interrupted upload leaves nothing visible. `zip` reads the
+//! Storing uploaded files: size, content and quota checks, bytes to the blob store first, then
+//! the catalog entry (held to the app's quota), so a failed or interrupted upload leaves
+//! nothing visible. `zip` reads the
 //! archives of a multipart upload under one budget per request.
 
 pub mod zip;
 
-use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome};
+use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome, Quota};
 use crate::context::Context;
 use crate::imageinfo;
 use crate::result_code::ResultCode;
@@ -23,6 +24,10 @@ pub async fn store_upload(
         return Err(ResultCode::UploadSizeLimit);
     }
     let info = imageinfo::inspect(&bytes).ok_or(ResultCode::InvalidFiles)?;
+    let quota = app.settings.quota();
+    if !quota.is_unlimited() && on_conflict != OnConflict::Overwrite {
+        fits(ctx, app, quota, bytes.len() as u64).await?;
+    }
     if on_conflict == OnConflict::Fail {
         match ctx.catalog.file_by_path(&app.app_key, path).await {
             Ok(Some(_)) => return Err(ResultCode::FileDuplicatedName),
@@ -47,8 +52,14 @@ pub async fn store_upload(
         tracing::error!(error = %e, "blob write failed");
         return Err(ResultCode::StorageUploadFailed);
     }
-    match ctx.catalog.put_file(&app.app_key, file, on_conflict).await {
+    match ctx
+        .catalog
+        .put_file_within(&app.app_key, file, on_conflict, quota)
+        .await
+    {
         Ok(outcome) => Ok(outcome),
+        // The catalog recorded the bytes as dropped: the sweep deletes them.
+        Err(CatalogError::QuotaExceeded) => Err(ResultCode::QuotaExceeded),
         Err(e) => {
             // The catalog never referenced these bytes: nobody can be reading them.
             if let Err(e) = ctx.blob.delete(&key).await {
@@ -61,6 +72,23 @@ pub async fn store_upload(
                 other => ctx.catalog_failure(&other),
             })
         }
+    }
+}
+
+/// Refuses a new file of `bytes` that cannot fit beside what the app holds, before its bytes
+/// are written, so an app at its quota does not have every refused upload stored and then
+/// dropped. Only a quick check, for new files: the exact one is made by the catalog, in the
+/// transaction of the write (an overwrite, which counts the difference, has only that one).
+async fn fits(ctx: &Context, app: &AppRecord, quota: Quota, bytes: u64) -> Result<(), ResultCode> {
+    let usage = ctx
+        .catalog
+        .usage(&app.app_key)
+        .await
+        .map_err(|e| ctx.catalog_failure(&e))?;
+    if quota.admits_new_file(usage, bytes) {
+        Ok(())
+    } else {
+        Err(ResultCode::QuotaExceeded)
     }
 }
 

@@ -40,15 +40,15 @@ enum SchemaError {
 }
 
 /// One step of the schema.
-struct Migration {
+pub(super) struct Migration {
     /// What the step does, for errors.
     name: &'static str,
     /// The change, run inside the step's transaction.
-    sql: &'static str,
+    pub(super) sql: &'static str,
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: &[Migration] = &[
+pub(super) const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         sql: TABLES,
@@ -60,6 +60,10 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "app settings of the photo-library extensions",
         sql: APP_SETTINGS,
+    },
+    Migration {
+        name: "usage counters per app, kept by triggers on files",
+        sql: USAGE_COUNTERS,
     },
 ];
 
@@ -77,7 +81,7 @@ pub(super) const FOLDER_PATH_KEY: &str = "folders_path";
 pub(super) const FILE_PATH_KEY: &str = "files_path";
 
 /// The version table, made before anything else.
-const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS pictor_schema (
+pub(super) const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS pictor_schema (
     one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
     version BIGINT NOT NULL
 )";
@@ -206,6 +210,57 @@ ALTER TABLE apps ADD COLUMN quota_bytes BIGINT;
 ALTER TABLE apps ADD COLUMN quota_files BIGINT;
 ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
 ";
+
+/// The trigger that counts the rows of a table holding an app's files (columns `app_key` and
+/// `bytes`) in `app_usage`, through `pictor_count_usage` (in [`USAGE_COUNTERS`]). Another table
+/// of files (the trash) is counted by running this for its name in a migration of its own.
+macro_rules! usage_trigger {
+    ($table:literal) => {
+        concat!(
+            "CREATE TRIGGER ",
+            $table,
+            "_usage AFTER INSERT OR DELETE OR UPDATE OF app_key, bytes ON ",
+            $table,
+            " FOR EACH ROW EXECUTE FUNCTION pictor_count_usage();\n"
+        )
+    };
+}
+
+/// Per app, the bytes and the number of its files (see [`crate::catalog::quota`]): the table,
+/// the trigger function that keeps it (a row added counts its bytes and one file, a row removed
+/// uncounts them, a row whose size or app changes moves the difference; an update that changes
+/// neither touches no counter, so it takes no lock), the trigger on `files`, then the counts of
+/// the files already stored. The trigger exists before the counts are read: creating it locks
+/// `files` against writers until the migration commits, so no write is missed.
+pub(super) const USAGE_COUNTERS: &str = concat!(
+    "CREATE TABLE app_usage (
+    app_key TEXT PRIMARY KEY,
+    bytes BIGINT NOT NULL,
+    files BIGINT NOT NULL
+);
+CREATE FUNCTION pictor_count_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.app_key = NEW.app_key AND OLD.bytes = NEW.bytes THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE app_usage SET bytes = bytes - OLD.bytes, files = files - 1
+            WHERE app_key = OLD.app_key;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO app_usage AS u (app_key, bytes, files) VALUES (NEW.app_key, NEW.bytes, 1)
+            ON CONFLICT (app_key)
+            DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + 1;
+    END IF;
+    RETURN NULL;
+END
+$$;
+",
+    usage_trigger!("files"),
+    "INSERT INTO app_usage (app_key, bytes, files)
+    SELECT app_key, SUM(bytes), COUNT(*) FROM files GROUP BY app_key;
+"
+);
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of
 /// `claim_task`, also for tasks written into the database by other tools.
