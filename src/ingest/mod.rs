@@ -24,16 +24,16 @@ pub async fn store_upload(
         return Err(ResultCode::UploadSizeLimit);
     }
     let info = imageinfo::inspect(&bytes).ok_or(ResultCode::InvalidFiles)?;
-    let quota = app.settings.quota();
-    if !quota.is_unlimited() && on_conflict != OnConflict::Overwrite {
-        fits(ctx, app, quota, bytes.len() as u64).await?;
-    }
     if on_conflict == OnConflict::Fail {
         match ctx.catalog.file_by_path(&app.app_key, path).await {
             Ok(Some(_)) => return Err(ResultCode::FileDuplicatedName),
             Ok(None) => {}
             Err(e) => return Err(ctx.catalog_failure(&e)),
         }
+    }
+    let quota = app.settings.quota();
+    if !quota.is_unlimited() && on_conflict != OnConflict::Overwrite {
+        fits(ctx, app, quota, bytes.len() as u64).await?;
     }
     let key = BlobStore::new_key(&app.container);
     let file = FileRecord {

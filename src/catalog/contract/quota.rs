@@ -66,6 +66,10 @@ pub(super) async fn usage_follows_every_write(c: &dyn Catalog) {
         .await
         .expect("overwrite");
     counted(c, (52, 3), "an overwrite by a smaller file").await;
+    c.put_file(APP, sized("/a/s.jpg", 40, None), OnConflict::Overwrite)
+        .await
+        .expect("overwrite");
+    counted(c, (52, 3), "an overwrite of the same size").await;
     c.put_file(APP, sized("/a/s.jpg", 9, None), OnConflict::Rename)
         .await
         .expect("rename");

@@ -1,8 +1,8 @@
 //! Quota: an app's usage as the triggers of `schema` count it, and `put_file` held to a quota.
 //!
 //! Why the check is exact at READ COMMITTED: every write of an app's files changes its row of
-//! `app_usage` through the triggers, and that row update (an upsert) locks the row until the
-//! transaction ends. A second writer of the same app blocks at its own trigger until the first
+//! `app_usage` through the triggers, and that row update (an upsert, or an update for removed
+//! files) locks the row until the transaction ends. A second writer of the same app blocks at its own trigger until the first
 //! commits or rolls back, then updates the row as committed, its own change added. So after
 //! `record`, a write that changed usage holds the row's lock, and the usage it reads is
 //! that of every write committed before plus its own: concurrent writers of one app are decided

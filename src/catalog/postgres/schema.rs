@@ -211,27 +211,49 @@ ALTER TABLE apps ADD COLUMN quota_files BIGINT;
 ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
 ";
 
-/// The trigger that counts the rows of a table holding an app's files (columns `app_key` and
-/// `bytes`) in `app_usage`, through `pictor_count_usage` (in [`USAGE_COUNTERS`]). Another table
-/// of files (the trash) is counted by running this for its name in a migration of its own.
-macro_rules! usage_trigger {
+/// The triggers that count the rows of a table holding an app's files (columns `app_key` and
+/// `bytes`) in `app_usage`, through `pictor_count_usage` (in [`USAGE_COUNTERS`]): one per
+/// statement, over the rows it changed (its transition tables), so a statement removing
+/// thousands of files updates each app's row once. Transition tables allow no column list, so
+/// every `UPDATE` fires one; an update that changes no size and no app changes no counter.
+/// Another table of files (the trash) is counted by running this for its name in a migration of
+/// its own.
+macro_rules! usage_triggers {
     ($table:literal) => {
         concat!(
             "CREATE TRIGGER ",
             $table,
-            "_usage AFTER INSERT OR DELETE OR UPDATE OF app_key, bytes ON ",
+            "_usage_insert AFTER INSERT ON ",
             $table,
-            " FOR EACH ROW EXECUTE FUNCTION pictor_count_usage();\n"
+            "
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pictor_count_usage();
+CREATE TRIGGER ",
+            $table,
+            "_usage_delete AFTER DELETE ON ",
+            $table,
+            "
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pictor_count_usage();
+CREATE TRIGGER ",
+            $table,
+            "_usage_update AFTER UPDATE ON ",
+            $table,
+            "
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pictor_count_usage();
+"
         )
     };
 }
 
 /// Per app, the bytes and the number of its files (see [`crate::catalog::quota`]): the table,
-/// the trigger function that keeps it (a row added counts its bytes and one file, a row removed
-/// uncounts them, a row whose size or app changes moves the difference; an update that changes
-/// neither touches no counter, so it takes no lock), the trigger on `files`, then the counts of
-/// the files already stored. The trigger exists before the counts are read: creating it locks
-/// `files` against writers until the migration commits, so no write is missed.
+/// the trigger function that keeps it (rows added count their bytes and one file each, rows
+/// removed uncount them, rows whose size or app changed move the difference; an app whose
+/// counts a statement does not change is not touched, so its row is not locked), the triggers
+/// on `files`, then the counts of the files already stored. The triggers exist before the
+/// counts are read: creating them locks `files` against writers until the migration commits,
+/// so no write is missed.
 pub(super) const USAGE_COUNTERS: &str = concat!(
     "CREATE TABLE app_usage (
     app_key TEXT PRIMARY KEY,
@@ -240,23 +262,30 @@ pub(super) const USAGE_COUNTERS: &str = concat!(
 );
 CREATE FUNCTION pictor_count_usage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.app_key = NEW.app_key AND OLD.bytes = NEW.bytes THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        UPDATE app_usage SET bytes = bytes - OLD.bytes, files = files - 1
-            WHERE app_key = OLD.app_key;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO app_usage AS u (app_key, bytes, files) VALUES (NEW.app_key, NEW.bytes, 1)
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO app_usage AS u (app_key, bytes, files)
+            SELECT app_key, SUM(bytes), COUNT(*) FROM new_rows GROUP BY app_key
             ON CONFLICT (app_key)
-            DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + 1;
+            DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE app_usage AS u SET bytes = u.bytes - gone.bytes, files = u.files - gone.files
+            FROM (SELECT app_key, SUM(bytes) AS bytes, COUNT(*) AS files
+                  FROM old_rows GROUP BY app_key) AS gone
+            WHERE u.app_key = gone.app_key;
+    ELSE
+        INSERT INTO app_usage AS u (app_key, bytes, files)
+            SELECT app_key, SUM(bytes), SUM(files)
+            FROM (SELECT app_key, bytes, 1 AS files FROM new_rows
+                  UNION ALL SELECT app_key, -bytes, -1 FROM old_rows) AS moved
+            GROUP BY app_key HAVING SUM(bytes) <> 0 OR SUM(files) <> 0
+            ON CONFLICT (app_key)
+            DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
     END IF;
     RETURN NULL;
 END
 $$;
 ",
-    usage_trigger!("files"),
+    usage_triggers!("files"),
     "INSERT INTO app_usage (app_key, bytes, files)
     SELECT app_key, SUM(bytes), COUNT(*) FROM files GROUP BY app_key;
 "
