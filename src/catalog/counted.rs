@@ -355,6 +355,15 @@ mod tests {
             matches!(missing, Err(CatalogError::NotFound(_))),
             "{missing:?}"
         );
+        let no_room = Quota {
+            bytes: None,
+            files: Some(0),
+        };
+        let file = FileRecord::new("/x.gif", "k", b"x", "image/gif", (1, 1));
+        let over = catalog
+            .put_file_within("A", file, OnConflict::Fail, no_room)
+            .await;
+        assert!(matches!(over, Err(CatalogError::QuotaExceeded)), "{over:?}");
         assert_eq!(catalog.failures.get(), 0);
     }
 

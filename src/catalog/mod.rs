@@ -571,8 +571,8 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// Up to `limit` blob keys dropped before `dropped_before` whose deletion is still
     /// pending. Every call that stops referencing a blob (`put_file` replacing a file,
-    /// `delete_file`, `delete_folder`, `delete_produced_by`) records its key in the same
-    /// transaction, so a crash cannot leak it.
+    /// `delete_file`, `delete_folder`, `delete_produced_by`, `put_file_within` refusing a
+    /// write) records its key in the same transaction, so a crash cannot leak it.
     async fn dropped_blobs(&self, dropped_before: i64, limit: usize) -> CatalogResult<Vec<String>>;
     /// Forgets pending deletions once their blobs are deleted.
     async fn forget_dropped_blobs(&self, keys: &[String]) -> CatalogResult<()>;
