@@ -100,6 +100,9 @@ pub enum ResultCode {
     OperationNoProcessingOption,
     /// 40004: the operation could not be parsed.
     OperationParsingFail,
+    /// 50001: an upload would take the app over its storage quota (photo-library extension;
+    /// not in the published table).
+    QuotaExceeded,
     /// 500201: the body of a failure callback of an image operation, as the API guide's
     /// "fail sample" shows it. Not in the published table, and never in an API answer.
     CallbackOperationFail,
@@ -147,6 +150,7 @@ impl ResultCode {
             Self::OperationFail => 40001,
             Self::OperationNoProcessingOption => 40003,
             Self::OperationParsingFail => 40004,
+            Self::QuotaExceeded => 50001,
             Self::CallbackOperationFail => 500201,
             Self::RotationOfProducedFile => 54001,
             Self::RotationUnsupportedFormat => 54002,
@@ -193,6 +197,7 @@ impl ResultCode {
             Self::OperationFail => "Failed to process the image operation.",
             Self::OperationNoProcessingOption => "There are not any option for image processing.",
             Self::OperationParsingFail => "Failed to parsing the image operation.",
+            Self::QuotaExceeded => "The app's storage quota would be exceeded.",
             Self::CallbackOperationFail => "Operation fail. ",
             Self::RotationOfProducedFile => {
                 "A file made by an image operation cannot be rotated; rotate its original."
@@ -205,7 +210,8 @@ impl ResultCode {
         }
     }
 
-    /// The code for a numeric value, when it is one of the table's (500201 is not).
+    /// The code for a numeric value, when it is one of the table's (500201 and the extension
+    /// codes are not).
     pub fn from_code(code: i32) -> Option<Self> {
         ALL.iter().copied().find(|c| c.code() == code)
     }

@@ -1,11 +1,13 @@
 //! The catalog contract as tests: each check takes a fresh, empty `&dyn Catalog` and holds it
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
-//! catalog are in [`copy`], those of replacing a file's version in [`rotation`]. The checks
-//! of a catalog that several nodes share (its change feed and render claims, through two
-//! handles on one store) are in [`shared`] ([`SHARED_CHECKS`]).
+//! catalog are in [`copy`], those of replacing a file's version in [`rotation`], those of
+//! usage and quota in [`quota`]. The checks of a catalog that several nodes share (its change
+//! feed and render claims, through two handles on one store) are in [`shared`]
+//! ([`SHARED_CHECKS`]).
 
 mod copy;
+mod quota;
 mod rotation;
 mod shared;
 
@@ -98,6 +100,22 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     ),
     ("a_deleted_file_stays_deleted", |c| {
         Box::pin(rotation::a_deleted_file_stays_deleted(c))
+    }),
+    // --- quota ---
+    ("usage_follows_every_write", |c| {
+        Box::pin(quota::usage_follows_every_write(c))
+    }),
+    ("a_refused_put_changes_nothing_but_drops_its_bytes", |c| {
+        Box::pin(quota::a_refused_put_changes_nothing_but_drops_its_bytes(c))
+    }),
+    ("an_overwrite_counts_the_difference", |c| {
+        Box::pin(quota::an_overwrite_counts_the_difference(c))
+    }),
+    ("racing_puts_stop_exactly_at_the_quota", |c| {
+        Box::pin(quota::racing_puts_stop_exactly_at_the_quota(c))
+    }),
+    ("racing_puts_and_deletes_keep_usage_exact", |c| {
+        Box::pin(quota::racing_puts_and_deletes_keep_usage_exact(c))
     }),
 ];
 

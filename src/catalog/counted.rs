@@ -1,14 +1,14 @@
 //! A catalog that counts its own backend failures: every call is delegated to the wrapped
 //! catalog, and each answer that is [`CatalogError::Backend`] adds one to a counter, so a
 //! failure is counted once, where it happens, whoever made the call. Refusals of a call
-//! (`NotFound`, `FileExists`, `FolderExists`, `NotAFolder`) are answers, not failures, and
-//! are not counted.
+//! (`NotFound`, `FileExists`, `FolderExists`, `NotAFolder`, `QuotaExceeded`) are answers, not
+//! failures, and are not counted.
 
 use super::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult,
     ChangeFeed, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing,
-    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile,
-    Task, TaskRecord, TaskStatus,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota, SortKey,
+    StoredFile, Task, TaskRecord, TaskStatus, Usage,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -282,6 +282,23 @@ impl Catalog for Counted {
                 .await,
         )
     }
+    // --- quota ---
+    async fn usage(&self, app_key: &str) -> CatalogResult<Usage> {
+        self.count(self.inner.usage(app_key).await)
+    }
+    async fn put_file_within(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<PutOutcome> {
+        self.count(
+            self.inner
+                .put_file_within(app_key, file, on_conflict, quota)
+                .await,
+        )
+    }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {
         self.count(self.inner.subscribe_changes().await)
@@ -351,6 +368,15 @@ mod tests {
             matches!(missing, Err(CatalogError::NotFound(_))),
             "{missing:?}"
         );
+        let no_room = Quota {
+            bytes: None,
+            files: Some(0),
+        };
+        let file = FileRecord::new("/x.gif", "k", b"x", "image/gif", (1, 1));
+        let over = catalog
+            .put_file_within("A", file, OnConflict::Fail, no_room)
+            .await;
+        assert!(matches!(over, Err(CatalogError::QuotaExceeded)), "{over:?}");
         assert_eq!(catalog.failures.get(), 0);
     }
 

@@ -14,12 +14,14 @@ pub mod change;
 pub(crate) mod contract;
 pub mod counted;
 pub mod postgres;
+pub mod quota;
 pub mod settings;
 pub mod sqlite;
 pub mod tree;
 
 use async_trait::async_trait;
 pub use change::{Change, ChangeFeed, FeedEvent};
+pub use quota::{Quota, Usage};
 pub use settings::AppSettings;
 
 /// A catalog failure.
@@ -37,6 +39,9 @@ pub enum CatalogError {
     /// The entry to change does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The write would take the app over its quota (see [`Catalog::put_file_within`]).
+    #[error("the app's storage quota would be exceeded")]
+    QuotaExceeded,
     /// The backend failed (I/O, SQL, corruption, a busy store).
     #[error("catalog backend: {source}")]
     Backend {
@@ -585,8 +590,8 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// Up to `limit` blob keys dropped before `dropped_before` whose deletion is still
     /// pending. Every call that stops referencing a blob (`put_file` replacing a file,
-    /// `delete_file`, `delete_folder`, `delete_produced_by`) records its key in the same
-    /// transaction, so a crash cannot leak it.
+    /// `delete_file`, `delete_folder`, `delete_produced_by`, `put_file_within` refusing a
+    /// write) records its key in the same transaction, so a crash cannot leak it.
     async fn dropped_blobs(&self, dropped_before: i64, limit: usize) -> CatalogResult<Vec<String>>;
     /// Forgets pending deletions once their blobs are deleted.
     async fn forget_dropped_blobs(&self, keys: &[String]) -> CatalogResult<()>;
@@ -689,6 +694,28 @@ pub trait Catalog: Send + Sync + 'static {
         file: FileRecord,
         expected_blob_key: &str,
     ) -> CatalogResult<Option<PutOutcome>>;
+    // --- quota ---
+    /// What an app holds: the bytes and the number of its files, uploaded and produced (and
+    /// trashed, once the trash keeps files), as the catalog counts them with every write,
+    /// whichever call makes it (`put_file`, `delete_file`, `delete_folder`,
+    /// `delete_produced_by`, `import_file`, ...); zero for an app without files.
+    async fn usage(&self, app_key: &str) -> CatalogResult<Usage>;
+    /// `put_file` held to `quota`, in the same transaction: when the write grew a dimension of
+    /// the app's usage (bytes, files; an overwrite counts the new size minus the old, and no
+    /// file) beyond its limit in `quota`, nothing of it is kept (no file, no new folder, no
+    /// dropped blob of a replaced file), the file's own `blob_key` is recorded as dropped (see
+    /// `dropped_blobs`: the caller stored those bytes and no file references them) and the
+    /// answer is `QuotaExceeded`. A write that grows no limited dimension is never refused,
+    /// even over a lowered quota. The check sees every write committed before, and writers of
+    /// one app that race are decided one after the other, so usage never passes the quota
+    /// through this call. With no limit, the same as `put_file`.
+    async fn put_file_within(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<PutOutcome>;
 
     /// The feed of changes other nodes commit, for a catalog shared by several nodes; `None`
     /// (the default) for a catalog only one process uses. A backend with a feed announces, in

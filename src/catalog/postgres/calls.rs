@@ -2,14 +2,14 @@
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
 use super::{
-    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, rotation,
-    tasks, PgCatalog,
+    apps, blobs, changes, claims, copy, files, folders, operations, outbox, quota, retrying, rotation, tasks,
+    PgCatalog,
 };
 use crate::catalog::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed,
     ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
-    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
-    TaskRecord, TaskStatus,
+    OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota, SortKey, StoredFile, Task,
+    TaskRecord, TaskStatus, Usage,
 };
 use async_trait::async_trait;
 
@@ -282,6 +282,21 @@ impl Catalog for PgCatalog {
     ) -> CatalogResult<Option<PutOutcome>> {
         retrying(|| rotation::replace_file_version(self, app_key, file.clone(), expected_blob_key))
             .await
+    }
+
+    // --- quota ---
+    async fn usage(&self, app_key: &str) -> CatalogResult<Usage> {
+        quota::usage(self, app_key).await
+    }
+
+    async fn put_file_within(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<PutOutcome> {
+        retrying(|| quota::put_file_within(self, app_key, file.clone(), on_conflict, quota)).await
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

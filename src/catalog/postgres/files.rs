@@ -76,9 +76,18 @@ pub(super) async fn put_file(
     let requested = file.path.clone();
     let mut client = catalog.client().await?;
     let tx = write_tx(&mut client).await?;
-    let outcome = record(&tx, app_key, file, on_conflict)
+    let (outcome, _) = record(&tx, app_key, file, on_conflict)
         .await
         .map_err(|e| name_taken(e, &requested))?;
+    announce_and_commit(tx, app_key, outcome).await
+}
+
+/// Ends the transaction of a recorded file: a replaced file is announced, then it commits.
+pub(super) async fn announce_and_commit(
+    tx: Transaction<'_>,
+    app_key: &str,
+    outcome: PutOutcome,
+) -> CatalogResult<PutOutcome> {
     if outcome.overwritten {
         announce(&tx, &source_change(app_key, &outcome.file.path)).await?;
     }
@@ -86,13 +95,14 @@ pub(super) async fn put_file(
     Ok(outcome)
 }
 
-/// The rules of `put_file`, in its transaction.
-async fn record(
+/// The rules of `put_file`, in its transaction. Also returns the size of the file it replaced,
+/// if it replaced one.
+pub(super) async fn record(
     tx: &Transaction<'_>,
     app_key: &str,
     mut file: FileRecord,
     on_conflict: OnConflict,
-) -> CatalogResult<PutOutcome> {
+) -> CatalogResult<(PutOutcome, Option<u64>)> {
     let parent = paths::parent(&file.path).to_owned();
     ensure_folder(tx, app_key, &parent, file.updated_at).await?;
     if folder_at(tx, app_key, &file.path).await?.is_some() {
@@ -107,11 +117,12 @@ async fn record(
     let Some(old) = existing.as_ref().map(file_from_row).transpose()? else {
         insert_file(tx, app_key, &file).await?;
         touch_folder(tx, app_key, &parent, file.updated_at).await?;
-        return Ok(PutOutcome {
+        let outcome = PutOutcome {
             file,
             overwritten: false,
             orphaned_blobs: Vec::new(),
-        });
+        };
+        return Ok((outcome, None));
     };
     match on_conflict {
         OnConflict::Fail => Err(CatalogError::FileExists(file.path)),
@@ -123,11 +134,12 @@ async fn record(
             file.id = old.id;
             file.created_at = old.created_at;
             replace_file(tx, &file).await?;
-            Ok(PutOutcome {
+            let outcome = PutOutcome {
                 file,
                 overwritten: true,
                 orphaned_blobs: orphaned,
-            })
+            };
+            Ok((outcome, Some(old.bytes)))
         }
         OnConflict::Rename => {
             let requested = file.path.clone();
@@ -136,11 +148,12 @@ async fn record(
                     file.path = candidate;
                     insert_file(tx, app_key, &file).await?;
                     touch_folder(tx, app_key, &parent, file.updated_at).await?;
-                    return Ok(PutOutcome {
+                    let outcome = PutOutcome {
                         file,
                         overwritten: false,
                         orphaned_blobs: Vec::new(),
-                    });
+                    };
+                    return Ok((outcome, None));
                 }
             }
             Err(CatalogError::FileExists(file.path))

@@ -32,6 +32,7 @@ mod folders;
 mod operations;
 mod outbox;
 mod rotation;
+mod quota;
 mod rows;
 mod schema;
 mod tasks;

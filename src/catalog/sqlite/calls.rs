@@ -1,13 +1,11 @@
 //! The [`Catalog`] trait bound to the SQL of each concern.
 
-use super::{
-    apps, blobs, copy, files, folders, operations, outbox, rotation, tasks, SqliteCatalog,
-};
+use super::{apps, blobs, copy, files, folders, operations, outbox, quota, rotation, tasks, SqliteCatalog};
 use crate::catalog::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask,
     CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
-    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord,
-    TaskStatus,
+    OperationRecord, PendingCallback, PutOutcome, Quota, SortKey, StoredFile, Task, TaskRecord,
+    TaskStatus, Usage,
 };
 use async_trait::async_trait;
 
@@ -279,5 +277,20 @@ impl Catalog for SqliteCatalog {
         expected_blob_key: &str,
     ) -> CatalogResult<Option<PutOutcome>> {
         rotation::replace_file_version(self, app_key, file, expected_blob_key).await
+    }
+
+    // --- quota ---
+    async fn usage(&self, app_key: &str) -> CatalogResult<Usage> {
+        quota::usage(self, app_key).await
+    }
+
+    async fn put_file_within(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<PutOutcome> {
+        quota::put_file_within(self, app_key, file, on_conflict, quota).await
     }
 }

@@ -4,8 +4,8 @@
 //! see the last commit without waiting for a write in progress.
 //!
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
-//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, and `copy`:
-//! whole-catalog reads and stores as given) is in its own file, and `calls` binds it to the
+//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, `quota`: usage
+//! and the quota check, and `copy`: whole-catalog reads and stores as given) is in its own file, and `calls` binds it to the
 //! [`Catalog`](super::Catalog) trait.
 
 mod apps;
@@ -17,6 +17,7 @@ mod folders;
 mod operations;
 mod outbox;
 mod rotation;
+mod quota;
 mod rows;
 mod schema;
 mod tasks;

@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 3] = [
+const MIGRATIONS: [Migration; 4] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -58,6 +58,10 @@ const MIGRATIONS: [Migration; 3] = [
     Migration {
         name: "app settings of the photo-library extensions",
         apply: app_settings,
+    },
+    Migration {
+        name: "usage counters per app, kept by triggers on files",
+        apply: usage_counters,
     },
 ];
 
@@ -206,6 +210,65 @@ ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
 
 fn app_settings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(APP_SETTINGS)
+}
+
+/// The triggers that count the rows of a table holding an app's files (columns `app_key` and
+/// `bytes`) in `app_usage`: a row added counts its bytes and one file, a row removed uncounts
+/// them, a row whose size (or app) changes moves the difference. Every statement on the table
+/// counts, whichever call runs it, in the transaction of the change. Another table of files
+/// (the trash) is counted by running this for its name in a migration of its own.
+macro_rules! usage_triggers {
+    ($table:literal) => {
+        concat!(
+            "CREATE TRIGGER ",
+            $table,
+            "_usage_insert AFTER INSERT ON ",
+            $table,
+            " BEGIN
+    INSERT INTO app_usage (app_key, bytes, files) VALUES (NEW.app_key, NEW.bytes, 1)
+        ON CONFLICT (app_key) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + 1;
+END;
+CREATE TRIGGER ",
+            $table,
+            "_usage_delete AFTER DELETE ON ",
+            $table,
+            " BEGIN
+    UPDATE app_usage SET bytes = bytes - OLD.bytes, files = files - 1
+        WHERE app_key = OLD.app_key;
+END;
+CREATE TRIGGER ",
+            $table,
+            "_usage_update AFTER UPDATE OF app_key, bytes ON ",
+            $table,
+            "
+    WHEN OLD.app_key IS NOT NEW.app_key OR OLD.bytes IS NOT NEW.bytes BEGIN
+    UPDATE app_usage SET bytes = bytes - OLD.bytes, files = files - 1
+        WHERE app_key = OLD.app_key;
+    INSERT INTO app_usage (app_key, bytes, files) VALUES (NEW.app_key, NEW.bytes, 1)
+        ON CONFLICT (app_key) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + 1;
+END;
+"
+        )
+    };
+}
+
+/// Per app, the bytes and the number of its files (see [`crate::catalog::quota`]), kept by
+/// the triggers of [`usage_triggers`] and filled from the files already stored. An app without
+/// a row holds nothing.
+const USAGE_COUNTERS: &str = concat!(
+    "CREATE TABLE app_usage (
+    app_key TEXT PRIMARY KEY,
+    bytes INTEGER NOT NULL,
+    files INTEGER NOT NULL
+);
+INSERT INTO app_usage (app_key, bytes, files)
+    SELECT app_key, SUM(bytes), COUNT(*) FROM files GROUP BY app_key;
+",
+    usage_triggers!("files")
+);
+
+fn usage_counters(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(USAGE_COUNTERS)
 }
 
 /// The schema version of a catalog.

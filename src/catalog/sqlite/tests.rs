@@ -162,6 +162,11 @@ async fn opens_and_upgrades(extra: &str) {
         (f.id.as_str(), f.bytes, f.blob_key.as_str()),
         ("f1", 7, "k1")
     );
+    assert_eq!(
+        c.usage("A").await.expect("usage"),
+        crate::catalog::Usage { bytes: 7, files: 1 },
+        "usage counted from the files stored before"
+    );
     let claimed = c
         .claim_task(100)
         .await
