@@ -100,6 +100,9 @@ pub enum ResultCode {
     OperationNoProcessingOption,
     /// 40004: the operation could not be parsed.
     OperationParsingFail,
+    /// 51001: an id to restore is not an item of the app's trash (photo-library extension;
+    /// not in the published table).
+    NotInTrash,
     /// 500201: the body of a failure callback of an image operation, as the API guide's
     /// "fail sample" shows it. Not in the published table, and never in an API answer.
     CallbackOperationFail,
@@ -138,6 +141,7 @@ impl ResultCode {
             Self::OperationFail => 40001,
             Self::OperationNoProcessingOption => 40003,
             Self::OperationParsingFail => 40004,
+            Self::NotInTrash => 51001,
             Self::CallbackOperationFail => 500201,
         }
     }
@@ -180,11 +184,13 @@ impl ResultCode {
             Self::OperationFail => "Failed to process the image operation.",
             Self::OperationNoProcessingOption => "There are not any option for image processing.",
             Self::OperationParsingFail => "Failed to parsing the image operation.",
+            Self::NotInTrash => "The item to restore is not in the trash.",
             Self::CallbackOperationFail => "Operation fail. ",
         }
     }
 
-    /// The code for a numeric value, when it is one of the table's (500201 is not).
+    /// The code for a numeric value, when it is one of the table's (500201 and the codes of the
+    /// photo-library extensions are not).
     pub fn from_code(code: i32) -> Option<Self> {
         ALL.iter().copied().find(|c| c.code() == code)
     }

@@ -2,14 +2,14 @@
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
 use super::{
-    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, tasks,
-    PgCatalog,
+    apps, blobs, changes, claims, copy, deletions, files, folders, operations, outbox, restore,
+    retrying, tasks, trash, trash_copy, PgCatalog,
 };
 use crate::catalog::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed,
-    ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
-    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
-    TaskRecord, TaskStatus,
+    ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery, Listing,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Restored, SortKey,
+    StoredFile, Task, TaskRecord, TaskStatus, TrashItem, TrashTimes, TrashedFile, TrashedFolder,
 };
 use async_trait::async_trait;
 
@@ -271,6 +271,109 @@ impl Catalog for PgCatalog {
 
     async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
         retrying(|| copy::import_task(self, record)).await
+    }
+
+    async fn trash_file(
+        &self,
+        app_key: &str,
+        id: &str,
+        times: TrashTimes,
+    ) -> CatalogResult<TrashItem> {
+        retrying(|| trash::trash_file(self, app_key, id, times)).await
+    }
+
+    async fn trash_folder(
+        &self,
+        app_key: &str,
+        id: &str,
+        times: TrashTimes,
+    ) -> CatalogResult<Vec<TrashItem>> {
+        retrying(|| trash::trash_folder(self, app_key, id, times)).await
+    }
+
+    async fn trash_items(
+        &self,
+        app_key: &str,
+        page: u32,
+        rows: u32,
+    ) -> CatalogResult<(Vec<TrashItem>, u64)> {
+        trash::trash_items(self, app_key, page, rows).await
+    }
+
+    async fn restore_trash(
+        &self,
+        app_key: &str,
+        file_ids: &[String],
+        folder_ids: &[String],
+        now: i64,
+    ) -> CatalogResult<Vec<Restored>> {
+        retrying(|| restore::restore_trash(self, app_key, file_ids, folder_ids, now)).await
+    }
+
+    async fn purge_trash(
+        &self,
+        app_key: &str,
+        file_ids: &[String],
+        folder_ids: &[String],
+        now: i64,
+    ) -> CatalogResult<u64> {
+        retrying(|| trash::purge_trash(self, app_key, file_ids, folder_ids, now)).await
+    }
+
+    async fn empty_trash(&self, app_key: &str, limit: usize, now: i64) -> CatalogResult<u64> {
+        retrying(|| trash::empty_trash(self, app_key, limit, now)).await
+    }
+
+    async fn purge_expired_trash(&self, now: i64, limit: usize) -> CatalogResult<u64> {
+        retrying(|| trash::purge_expired_trash(self, now, limit)).await
+    }
+
+    async fn deletions(
+        &self,
+        app_key: &str,
+        since: i64,
+        page: u32,
+        rows: u32,
+    ) -> CatalogResult<(Vec<Deletion>, u64)> {
+        deletions::deletions(self, app_key, since, page, rows).await
+    }
+
+    async fn prune_deletions(&self, before: i64, limit: usize) -> CatalogResult<u64> {
+        deletions::prune_deletions(self, before, limit).await
+    }
+
+    async fn trashed_files_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<TrashedFile>> {
+        trash_copy::trashed_files_after(self, app_key, after, limit).await
+    }
+
+    async fn import_trashed_file(
+        &self,
+        app_key: &str,
+        trashed: &TrashedFile,
+    ) -> CatalogResult<bool> {
+        trash_copy::import_trashed_file(self, app_key, trashed).await
+    }
+
+    async fn trashed_folders_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<TrashedFolder>> {
+        trash_copy::trashed_folders_after(self, app_key, after, limit).await
+    }
+
+    async fn import_trashed_folder(
+        &self,
+        app_key: &str,
+        trashed: &TrashedFolder,
+    ) -> CatalogResult<bool> {
+        trash_copy::import_trashed_folder(self, app_key, trashed).await
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

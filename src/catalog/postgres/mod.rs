@@ -25,12 +25,14 @@ mod calls;
 mod changes;
 mod claims;
 mod copy;
+mod deletions;
 #[cfg(test)]
 mod feed_tests;
 mod files;
 mod folders;
 mod operations;
 mod outbox;
+mod restore;
 mod rows;
 mod schema;
 mod tasks;
@@ -40,6 +42,8 @@ mod test_database;
 mod tests;
 #[cfg(test)]
 mod throwaway;
+mod trash;
+mod trash_copy;
 
 use super::{CatalogError, CatalogResult};
 use deadpool_postgres::{

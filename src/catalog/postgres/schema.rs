@@ -61,6 +61,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "app settings of the photo-library extensions",
         sql: APP_SETTINGS,
     },
+    Migration {
+        name: "trash and deletion history",
+        sql: TRASH_AND_DELETIONS,
+    },
 ];
 
 /// The schema version this release writes.
@@ -206,6 +210,63 @@ ALTER TABLE apps ADD COLUMN quota_bytes BIGINT;
 ALTER TABLE apps ADD COLUMN quota_files BIGINT;
 ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
 ";
+
+/// The trash (rows of `files` and `folders` moved aside, with the item they belong to and its
+/// times) and the deletion history. Listed items are the rows whose id is their item's.
+const TRASH_AND_DELETIONS: &str = r#"
+CREATE TABLE trashed_files (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    parent TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    bytes BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    source_id TEXT,
+    variant TEXT NOT NULL DEFAULT '',
+    blob_key TEXT COLLATE "C" NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width BIGINT NOT NULL,
+    height BIGINT NOT NULL,
+    taken_at BIGINT,
+    lat DOUBLE PRECISION,
+    lng DOUBLE PRECISION,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL,
+    purge_at BIGINT NOT NULL
+);
+CREATE INDEX trashed_files_item ON trashed_files (item_id);
+CREATE INDEX trashed_files_items ON trashed_files (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_files_due ON trashed_files (purge_at);
+CREATE TABLE trashed_folders (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    parent TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    updated_at BIGINT NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL,
+    purge_at BIGINT NOT NULL
+);
+CREATE INDEX trashed_folders_item ON trashed_folders (item_id);
+CREATE INDEX trashed_folders_items ON trashed_folders (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_folders_due ON trashed_folders (purge_at);
+CREATE TABLE deletions (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL
+);
+CREATE INDEX deletions_since ON deletions (app_key, deleted_at, seq);
+CREATE INDEX deletions_age ON deletions (deleted_at);
+"#;
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of
 /// `claim_task`, also for tasks written into the database by other tools.

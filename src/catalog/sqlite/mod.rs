@@ -4,23 +4,28 @@
 //! see the last commit without waiting for a write in progress.
 //!
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
-//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, and `copy`:
-//! whole-catalog reads and stores as given) is in its own file, and `calls` binds it to the
+//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, `trash`,
+//! `restore` and `deletions` (the history), and `copy` / `trash_copy`: whole-catalog reads and
+//! stores as given) is in its own file, and `calls` binds it to the
 //! [`Catalog`](super::Catalog) trait.
 
 mod apps;
 mod blobs;
 mod calls;
 mod copy;
+mod deletions;
 mod files;
 mod folders;
 mod operations;
 mod outbox;
+mod restore;
 mod rows;
 mod schema;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod trash;
+mod trash_copy;
 
 use super::{CatalogError, CatalogResult};
 use rusqlite::{Connection, ErrorCode, Transaction};

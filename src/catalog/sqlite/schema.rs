@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 3] = [
+const MIGRATIONS: [Migration; 4] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -58,6 +58,10 @@ const MIGRATIONS: [Migration; 3] = [
     Migration {
         name: "app settings of the photo-library extensions",
         apply: app_settings,
+    },
+    Migration {
+        name: "trash and deletion history",
+        apply: trash_and_deletions,
     },
 ];
 
@@ -206,6 +210,67 @@ ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
 
 fn app_settings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(APP_SETTINGS)
+}
+
+/// The trash (rows of `files` and `folders` moved aside, with the item they belong to and its
+/// times) and the deletion history. Listed items are the rows whose id is their item's.
+const TRASH_AND_DELETIONS: &str = "
+CREATE TABLE trashed_files (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    source_id TEXT,
+    variant TEXT NOT NULL DEFAULT '',
+    blob_key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    taken_at INTEGER,
+    lat REAL,
+    lng REAL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    purge_at INTEGER NOT NULL
+);
+CREATE INDEX trashed_files_item ON trashed_files (item_id);
+CREATE INDEX trashed_files_items ON trashed_files (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_files_due ON trashed_files (purge_at);
+CREATE TABLE trashed_folders (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    purge_at INTEGER NOT NULL
+);
+CREATE INDEX trashed_folders_item ON trashed_folders (item_id);
+CREATE INDEX trashed_folders_items ON trashed_folders (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_folders_due ON trashed_folders (purge_at);
+CREATE TABLE deletions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_key TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL
+);
+CREATE INDEX deletions_since ON deletions (app_key, deleted_at, seq);
+CREATE INDEX deletions_age ON deletions (deleted_at);
+";
+
+fn trash_and_deletions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(TRASH_AND_DELETIONS)
 }
 
 /// The schema version of a catalog.

@@ -2,6 +2,7 @@
 //! API guide. Every answer is HTTP 200 with the `header` envelope.
 
 pub mod deletion;
+pub mod deletions;
 pub mod envelope;
 pub mod folders;
 pub mod images;
@@ -10,6 +11,7 @@ pub mod paging;
 pub mod params;
 pub mod queues;
 pub mod request_body;
+pub mod trash;
 pub mod upload_multi;
 pub mod upload_outcome;
 pub mod users;
@@ -117,6 +119,10 @@ enum Route {
     GetOperation,
     DeleteOperation,
     ExecOperations,
+    ListTrash,
+    RestoreTrash,
+    PurgeTrash,
+    ListDeletions,
 }
 
 fn is_operation_path(sub: &str) -> bool {
@@ -142,6 +148,10 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
         ("PUT", o) if is_operation_path(o) => Route::PutOperation,
         ("GET", o) if is_operation_path(o) => Route::GetOperation,
         ("DELETE", o) if is_operation_path(o) => Route::DeleteOperation,
+        ("GET", "trash") => Route::ListTrash,
+        ("POST", "trash/restore") => Route::RestoreTrash,
+        ("DELETE", "trash") => Route::PurgeTrash,
+        ("GET", "deletions") => Route::ListDeletions,
         _ => return None,
     };
     Some(r)
@@ -204,6 +214,10 @@ async fn dispatch(
         Route::GetOperation => operations::get(call).await,
         Route::DeleteOperation => operations::delete(call).await,
         Route::ExecOperations => operations::exec(call).await,
+        Route::ListTrash => trash::list(call).await,
+        Route::RestoreTrash => trash::restore(call).await,
+        Route::PurgeTrash => trash::purge(call).await,
+        Route::ListDeletions => deletions::list(call).await,
     }
 }
 
