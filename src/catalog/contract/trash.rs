@@ -478,7 +478,7 @@ async fn purges_drop_the_blobs_of_the_items_they_name(c: &dyn Catalog) {
         ])
     );
     let left: Vec<String> = items(c).await.into_iter().map(|i| i.id).collect();
-    assert_eq!(left, [kept.id.clone()]);
+    assert_eq!(left, std::slice::from_ref(&kept.id));
     assert!(!referenced(c).await.contains(&source.blob_key));
     assert!(referenced(c).await.contains(&kept.blob_key));
     assert!(matches!(
@@ -533,7 +533,7 @@ async fn the_sweep_purges_by_time(c: &dyn Catalog) {
     assert_eq!(c.purge_expired_trash(99, 10).await.expect("sweep"), 0);
     assert_eq!(c.purge_expired_trash(150, 10).await.expect("sweep"), 3);
     let left: Vec<String> = items(c).await.into_iter().map(|i| i.id).collect();
-    assert_eq!(left, [late.id.clone()]);
+    assert_eq!(left, std::slice::from_ref(&late.id));
     assert_eq!(
         dropped(c).await,
         sorted(vec![early.blob_key, b.blob_key]),

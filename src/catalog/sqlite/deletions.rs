@@ -5,6 +5,9 @@ use super::{backend, SqliteCatalog};
 use crate::catalog::{CatalogResult, Deletion, DeletionKind};
 use rusqlite::{params, Transaction};
 
+/// The `(id, path)` of files that left the live tree.
+pub(super) type Gone = Vec<(String, String)>;
+
 /// Records that the files `(id, path)` left the live tree as `kind` at `at`.
 pub(super) fn record(
     tx: &Transaction<'_>,

@@ -291,7 +291,7 @@ fn delete_produced(
     tx: &Transaction<'_>,
     app_key: &str,
     source_id: &str,
-) -> CatalogResult<(Vec<String>, Vec<(String, String)>)> {
+) -> CatalogResult<(Vec<String>, deletions::Gone)> {
     let mut stmt = tx
         .prepare("DELETE FROM files WHERE source_id = ?1 RETURNING blob_key, parent, id, path")
         .map_err(backend)?;

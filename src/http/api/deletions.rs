@@ -17,8 +17,7 @@ pub async fn list(call: Call<'_>) -> Result<Reply, ApiError> {
         None => i64::MIN,
         Some(text) => parse_time(text).ok_or_else(|| ApiError::invalid("since"))?,
     };
-    let page = q.int("page", 1, 1..=u32::MAX)?;
-    let rows = paging::rows(q, DEFAULT_ROWS, call.ctx.config.limits.max_items)?;
+    let (page, rows) = paging::page_and_rows(q, DEFAULT_ROWS, call.ctx.config.limits.max_items)?;
     let (entries, total) = call
         .ctx
         .catalog

@@ -22,8 +22,7 @@ const DEFAULT_ROWS: u32 = 100;
 /// `GET /trash?page=&rows=`: the items, newest first.
 pub async fn list(call: Call<'_>) -> Result<Reply, ApiError> {
     let q = &call.query;
-    let page = q.int("page", 1, 1..=u32::MAX)?;
-    let rows = paging::rows(q, DEFAULT_ROWS, call.ctx.config.limits.max_items)?;
+    let (page, rows) = paging::page_and_rows(q, DEFAULT_ROWS, call.ctx.config.limits.max_items)?;
     let (items, total) = call
         .ctx
         .catalog
