@@ -2,11 +2,17 @@
 //! no trash; with a trash, deleted files answer 404 at once, are listed in `GET /trash`, come
 //! back with `POST /trash/restore` (same id and ETag, renamed when the path was taken), are
 //! purged by `DELETE /trash` or by the sweep once their retention ran out; `GET /deletions`
-//! lists every file deleted, trashed or purged since a time.
+//! lists every file deleted, trashed or purged since a time. `pictor check` and `pictor
+//! migrate` keep the trash; two nodes on one PostgreSQL catalog share it (skipped without the
+//! test servers, see `tests/multi_node.rs`).
 
 mod common;
+#[path = "../src/catalog/postgres/test_database.rs"]
+mod test_database;
+#[path = "../src/catalog/postgres/throwaway.rs"]
+mod throwaway;
 
-use common::{assert_code, assert_result, corpus, names, Server};
+use common::{assert_code, assert_result, corpus, names, AppKeys, Server, S3};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -330,7 +336,7 @@ fn the_sweep_purges_items_whose_retention_ran_out() {
     delete_file(&s, &id(&a));
     assert_eq!(trash(&s).len(), 1);
     let blobs = s.data_dir.join("blobs");
-    let stored = || walk(&blobs);
+    let stored = || walk_files(&blobs).len();
     assert_eq!(stored(), 1, "the trashed bytes stay");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !trash(&s).is_empty() {
@@ -348,23 +354,6 @@ fn the_sweep_purges_items_whose_retention_ran_out() {
         assert!(Instant::now() < deadline, "bytes not deleted within 20 s");
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// Files below a directory, at any depth.
-fn walk(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .map_while(Result::ok)
-            .map(|e| {
-                let path = e.path();
-                if path.is_dir() {
-                    walk(&path)
-                } else {
-                    1
-                }
-            })
-            .sum()
-    })
 }
 
 #[test]
@@ -449,4 +438,185 @@ fn trash_requests_are_checked_and_bounded() {
     assert_result(&v, 0);
     assert_eq!(v["restored"].as_array().map(Vec::len), Some(1));
     assert_eq!(fetch(&s, "/a.gif").0, 200);
+}
+
+/// Runs `pictor <args>` on stopped data directories; its success and its JSON report.
+fn run(args: &[&std::ffi::OsStr]) -> (bool, Value) {
+    let out = common::pictor()
+        .args(args)
+        .env("PICTOR_LOG_LEVEL", "warn")
+        .output()
+        .expect("run pictor");
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {out:?}"));
+    (out.status.success(), report)
+}
+
+#[test]
+fn check_and_migrate_keep_the_trash() {
+    let mut s = Server::start();
+    keep_trash(&s, 30);
+    let a = upload(&s, "/t/a.gif");
+    let (_, etag) = fetch(&s, "/t/a.gif");
+    delete_file(&s, &id(&a));
+    assert_eq!(s.terminate().code(), Some(0));
+    // Old enough to be an orphan, were it not referenced.
+    for entry in walk_files(&s.data_dir.join("blobs")) {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&entry)
+            .expect("open");
+        file.set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 3600))
+            .expect("age the blob");
+    }
+    let data = s.data_dir.as_os_str();
+    let (clean, report) = run(&[
+        "check".as_ref(),
+        "--repair".as_ref(),
+        "--data-dir".as_ref(),
+        data,
+    ]);
+    assert!(clean, "trashed bytes are referenced: {report}");
+    assert_eq!(report["orphans"], json!([]), "{report}");
+    assert_eq!(report["files"], 1, "{report}");
+
+    let target = s.data_dir.with_file_name("target");
+    let migrate = |target: &std::path::Path| {
+        run(&[
+            "migrate".as_ref(),
+            "--from-data-dir".as_ref(),
+            data,
+            "--data-dir".as_ref(),
+            target.as_os_str(),
+        ])
+    };
+    let (ok, report) = migrate(&target);
+    assert!(ok, "{report}");
+    assert_eq!(report["copied"]["trashedFiles"], 1, "{report}");
+    assert_eq!(report["copied"]["blobs"], 1, "{report}");
+    let (ok, again) = migrate(&target);
+    assert!(ok, "{again}");
+    assert_eq!(again["copied"]["trashedFiles"], 0, "{again}");
+    assert_eq!(again["present"]["trashedFiles"], 1, "{again}");
+
+    let moved = Server::spawn(&target, s.app.clone(), &[]);
+    let items = trash(&moved);
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], a["id"]);
+    assert_result(&restore(&moved, json!({ "fileIds": [id(&a)] })), 0);
+    assert_eq!(fetch(&moved, "/t/a.gif"), (200, etag));
+}
+
+/// The paths of the files below a directory, at any depth.
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .map_while(Result::ok)
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk_files(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+/// GETs `url` until it answers `status`, for at most two seconds (a change made on one node
+/// reaches the other's cache through the catalog's change feed).
+fn until_status(node: &Server, url: &str, status: u16) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        if node.get(url).status().as_u16() == status {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} never answered {status}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn two_nodes_on_postgres_share_the_trash() {
+    let test = "two_nodes_on_postgres_share_the_trash";
+    let Some(server) = throwaway::server_or_skip(test) else {
+        return;
+    };
+    let Some(s3) = S3::get() else {
+        return;
+    };
+    let db = test_database::TestDatabase::create(&server, "").expect("a test database");
+    let bucket = s3.bucket(test);
+    let mut env: Vec<(String, String)> = s3
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    env.push(("PICTOR_CATALOG_URL".to_owned(), db.url.clone()));
+    env.push((
+        "PICTOR_STORAGE_URL".to_owned(),
+        format!("s3://{bucket}/pictor"),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = common::pictor()
+        .args(["app", "create", "--name", "shop", "--data-dir"])
+        .arg(tmp.path().join("create"))
+        .envs(env.iter().copied())
+        .output()
+        .expect("run pictor app create");
+    assert!(out.status.success(), "app create: {out:?}");
+    let keys = AppKeys::from_json(&serde_json::from_slice(&out.stdout).expect("JSON"));
+    let a = Server::spawn(&tmp.path().join("a"), keys.clone(), &env);
+    let b = Server::spawn(&tmp.path().join("b"), keys, &env);
+
+    keep_trash(&a, 30);
+    let thumb = json!({ "data": [{ "templateOperationId": "resize_max_fit",
+                                   "option": { "width": 100, "height": 100 } }] });
+    assert_code(&a.put_operation("thumb", thumb), 0);
+    let up = a.upload("/shop/photo.jpg", corpus(PHOTO), "");
+    assert_result(&up, 0);
+    let (_, etag) = fetch(&a, "/shop/photo.jpg");
+    let variant = format!("{}?thumb", b.url("/shop/photo.jpg"));
+    assert_eq!(
+        b.get(&variant).status(),
+        200,
+        "B renders and keeps the variant"
+    );
+    assert_eq!(b.get(&variant).status(), 200, "from B's memory");
+
+    delete_file(&a, &id(&up["file"]));
+    until_status(&b, &variant, 404);
+    assert_eq!(fetch(&b, "/shop/photo.jpg").0, 404);
+    let items = trash(&b);
+    assert_eq!(items.len(), 1, "one trash for every node");
+    // The result B stored went with its source.
+    let held = items[0]["totalFileCount"].as_u64().expect("count");
+    assert!((1..=2).contains(&held), "{items:?}");
+
+    let v = restore(&b, json!({ "fileIds": [id(&up["file"])] }));
+    assert_result(&v, 0);
+    assert_eq!(fetch(&a, "/shop/photo.jpg"), (200, etag));
+    assert_eq!(
+        a.get(&format!("{}?thumb", a.url("/shop/photo.jpg")))
+            .status(),
+        200
+    );
+
+    delete_file(&b, &id(&up["file"]));
+    let v = a.json(Method::DELETE, "trash", None);
+    assert_result(&v, 0);
+    assert_eq!(v["purgedCount"], 1);
+    assert!(trash(&b).is_empty());
+    let kinds: Vec<String> = history(&b, None)
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect();
+    let expected: Vec<&str> = ["trash", "trash", "purge"]
+        .iter()
+        .flat_map(|kind| std::iter::repeat_n(*kind, held as usize))
+        .collect();
+    assert_eq!(kinds, expected, "one entry per file, each time");
 }
