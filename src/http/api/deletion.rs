@@ -1,5 +1,5 @@
 //! Deletion API: one folder or file now (`/images/sync`), many in a background task
-//! (`/images/async`).
+//! (`/images/async`); to the app's trash instead when it keeps one (see `trash`).
 
 use super::envelope::{ApiError, Reply};
 use super::{views, Call};
