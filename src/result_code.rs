@@ -103,6 +103,9 @@ pub enum ResultCode {
     /// 50001: an upload would take the app over its storage quota (photo-library extension;
     /// not in the published table).
     QuotaExceeded,
+    /// 51001: an id to restore is not an item of the app's trash (photo-library extension;
+    /// not in the published table).
+    NotInTrash,
     /// 500201: the body of a failure callback of an image operation, as the API guide's
     /// "fail sample" shows it. Not in the published table, and never in an API answer.
     CallbackOperationFail,
@@ -151,6 +154,7 @@ impl ResultCode {
             Self::OperationNoProcessingOption => 40003,
             Self::OperationParsingFail => 40004,
             Self::QuotaExceeded => 50001,
+            Self::NotInTrash => 51001,
             Self::CallbackOperationFail => 500201,
             Self::RotationOfProducedFile => 54001,
             Self::RotationUnsupportedFormat => 54002,
@@ -198,6 +202,7 @@ impl ResultCode {
             Self::OperationNoProcessingOption => "There are not any option for image processing.",
             Self::OperationParsingFail => "Failed to parsing the image operation.",
             Self::QuotaExceeded => "The app's storage quota would be exceeded.",
+            Self::NotInTrash => "The item to restore is not in the trash.",
             Self::CallbackOperationFail => "Operation fail. ",
             Self::RotationOfProducedFile => {
                 "A file made by an image operation cannot be rotated; rotate its original."
@@ -210,8 +215,8 @@ impl ResultCode {
         }
     }
 
-    /// The code for a numeric value, when it is one of the table's (500201 and the extension
-    /// codes are not).
+    /// The code for a numeric value, when it is one of the table's (500201 and the codes of the
+    /// photo-library extensions are not).
     pub fn from_code(code: i32) -> Option<Self> {
         ALL.iter().copied().find(|c| c.code() == code)
     }

@@ -4,14 +4,17 @@
 //! catalog are in [`copy`], those of replacing a file's version in [`rotation`], those of
 //! usage and quota in [`quota`]. The checks of a catalog that several nodes share (its change
 //! feed and render claims, through two handles on one store) are in [`shared`]
-//! ([`SHARED_CHECKS`]).
+//! ([`SHARED_CHECKS`]). The checks of the trash and the deletion history are in [`trash`]
+//! ([`TRASH_CHECKS`], [`TRASH_SHARED_CHECKS`]).
 
 mod copy;
 mod quota;
 mod rotation;
 mod shared;
+mod trash;
 
 pub(crate) use shared::SHARED_CHECKS;
+pub(crate) use trash::{TRASH_CHECKS, TRASH_SHARED_CHECKS};
 
 use super::{
     AppRecord, AppSettings, CallbackOutcome, Catalog, CatalogError, CreatedBy, FileRecord,

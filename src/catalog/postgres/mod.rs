@@ -25,14 +25,16 @@ mod calls;
 mod changes;
 mod claims;
 mod copy;
+mod deletions;
 #[cfg(test)]
 mod feed_tests;
 mod files;
 mod folders;
 mod operations;
 mod outbox;
-mod rotation;
 mod quota;
+mod restore;
+mod rotation;
 mod rows;
 mod schema;
 mod tasks;
@@ -42,6 +44,8 @@ mod test_database;
 mod tests;
 #[cfg(test)]
 mod throwaway;
+mod trash;
+mod trash_copy;
 
 use super::{CatalogError, CatalogResult};
 use deadpool_postgres::{

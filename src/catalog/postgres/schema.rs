@@ -65,6 +65,14 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "usage counters per app, kept by triggers on files",
         sql: USAGE_COUNTERS,
     },
+    Migration {
+        name: "trash and deletion history",
+        sql: TRASH_AND_DELETIONS,
+    },
+    Migration {
+        name: "usage counters of the trash",
+        sql: TRASH_USAGE,
+    },
 ];
 
 /// The schema version this release writes.
@@ -288,6 +296,75 @@ $$;
     usage_triggers!("files"),
     "INSERT INTO app_usage (app_key, bytes, files)
     SELECT app_key, SUM(bytes), COUNT(*) FROM files GROUP BY app_key;
+"
+);
+
+/// The trash (rows of `files` and `folders` moved aside, with the item they belong to and its
+/// times) and the deletion history. Listed items are the rows whose id is their item's.
+const TRASH_AND_DELETIONS: &str = r#"
+CREATE TABLE trashed_files (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    parent TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    bytes BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    source_id TEXT,
+    variant TEXT NOT NULL DEFAULT '',
+    blob_key TEXT COLLATE "C" NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width BIGINT NOT NULL,
+    height BIGINT NOT NULL,
+    taken_at BIGINT,
+    lat DOUBLE PRECISION,
+    lng DOUBLE PRECISION,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL,
+    purge_at BIGINT NOT NULL
+);
+CREATE INDEX trashed_files_item ON trashed_files (item_id);
+CREATE INDEX trashed_files_items ON trashed_files (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_files_due ON trashed_files (purge_at);
+CREATE TABLE trashed_folders (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    parent TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    updated_at BIGINT NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL,
+    purge_at BIGINT NOT NULL
+);
+CREATE INDEX trashed_folders_item ON trashed_folders (item_id);
+CREATE INDEX trashed_folders_items ON trashed_folders (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_folders_due ON trashed_folders (purge_at);
+CREATE TABLE deletions (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL
+);
+CREATE INDEX deletions_since ON deletions (app_key, deleted_at, seq);
+CREATE INDEX deletions_age ON deletions (deleted_at);
+"#;
+
+/// Files in the trash count against the quota until purged: `trashed_files` is counted as
+/// `files` is (the triggers come first, so no write is missed; see [`USAGE_COUNTERS`]), from the
+/// rows it holds already.
+const TRASH_USAGE: &str = concat!(
+    usage_triggers!("trashed_files"),
+    "INSERT INTO app_usage AS u (app_key, bytes, files)
+    SELECT app_key, SUM(bytes), COUNT(*) FROM trashed_files GROUP BY app_key
+    ON CONFLICT (app_key)
+    DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
 "
 );
 

@@ -7,7 +7,7 @@ use super::schema::CURRENT_VERSION;
 use super::test_database::TestDatabase;
 use super::throwaway::{server_or_skip, skipped};
 use super::*;
-use crate::catalog::contract::{app, task, CHECKS};
+use crate::catalog::contract::{app, task, CHECKS, TRASH_CHECKS};
 use crate::catalog::{
     Catalog, CreatedBy, FileRecord, ListQuery, OnConflict, OperationRecord, SortKey, TaskStatus,
 };
@@ -54,6 +54,18 @@ async fn the_postgres_catalog_keeps_the_contract() {
         CHECKS.len(),
         started.elapsed().as_secs_f64()
     );
+}
+
+#[tokio::test]
+async fn the_postgres_catalog_keeps_the_contract_of_the_trash() {
+    let test = "the_postgres_catalog_keeps_the_contract_of_the_trash";
+    for (name, check) in TRASH_CHECKS {
+        eprintln!("trash contract check: {name}");
+        let Some((_db, catalog)) = catalog(test).await else {
+            return;
+        };
+        check(&catalog).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -5,24 +5,30 @@
 //!
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
 //! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, `quota`: usage
-//! and the quota check, and `copy`: whole-catalog reads and stores as given) is in its own file, and `calls` binds it to the
+//! and the quota check, `rotation`: a file's new version, `trash`, `restore` and `deletions`
+//! (the history), and `copy` / `trash_copy`: whole-catalog reads and stores as given) is in its
+//! own file, and `calls` binds it to the
 //! [`Catalog`](super::Catalog) trait.
 
 mod apps;
 mod blobs;
 mod calls;
 mod copy;
+mod deletions;
 mod files;
 mod folders;
 mod operations;
 mod outbox;
-mod rotation;
 mod quota;
+mod restore;
+mod rotation;
 mod rows;
 mod schema;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod trash;
+mod trash_copy;
 
 use super::{CatalogError, CatalogResult};
 use rusqlite::{Connection, ErrorCode, Transaction};

@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 6] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -62,6 +62,14 @@ const MIGRATIONS: [Migration; 4] = [
     Migration {
         name: "usage counters per app, kept by triggers on files",
         apply: usage_counters,
+    },
+    Migration {
+        name: "trash and deletion history",
+        apply: trash_and_deletions,
+    },
+    Migration {
+        name: "usage counters of the trash",
+        apply: trash_usage,
     },
 ];
 
@@ -271,10 +279,85 @@ fn usage_counters(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(USAGE_COUNTERS)
 }
 
+/// The trash (rows of `files` and `folders` moved aside, with the item they belong to and its
+/// times) and the deletion history. Listed items are the rows whose id is their item's.
+const TRASH_AND_DELETIONS: &str = "
+CREATE TABLE trashed_files (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    source_id TEXT,
+    variant TEXT NOT NULL DEFAULT '',
+    blob_key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    taken_at INTEGER,
+    lat REAL,
+    lng REAL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    purge_at INTEGER NOT NULL
+);
+CREATE INDEX trashed_files_item ON trashed_files (item_id);
+CREATE INDEX trashed_files_items ON trashed_files (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_files_due ON trashed_files (purge_at);
+CREATE TABLE trashed_folders (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    purge_at INTEGER NOT NULL
+);
+CREATE INDEX trashed_folders_item ON trashed_folders (item_id);
+CREATE INDEX trashed_folders_items ON trashed_folders (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_folders_due ON trashed_folders (purge_at);
+CREATE TABLE deletions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_key TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL
+);
+CREATE INDEX deletions_since ON deletions (app_key, deleted_at, seq);
+CREATE INDEX deletions_age ON deletions (deleted_at);
+";
+
+fn trash_and_deletions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(TRASH_AND_DELETIONS)
+}
+
 /// The schema version of a catalog.
 pub(super) fn version(conn: &Connection) -> CatalogResult<u32> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(backend)
+}
+
+/// Files in the trash count against the quota until purged: `trashed_files` is counted as
+/// `files` is, from the rows it holds already.
+const TRASH_USAGE: &str = concat!(
+    "INSERT INTO app_usage (app_key, bytes, files)
+    SELECT app_key, SUM(bytes), COUNT(*) FROM trashed_files WHERE true GROUP BY app_key
+    ON CONFLICT (app_key) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + excluded.files;
+",
+    usage_triggers!("trashed_files")
+);
+
+fn trash_usage(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(TRASH_USAGE)
 }
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of

@@ -3,7 +3,7 @@
 
 use super::schema::CURRENT_VERSION;
 use super::*;
-use crate::catalog::contract::CHECKS;
+use crate::catalog::contract::{CHECKS, TRASH_CHECKS};
 use crate::catalog::{AppRecord, AppSettings, Catalog, TaskStatus};
 use rusqlite::params;
 
@@ -17,6 +17,15 @@ fn open() -> (tempfile::TempDir, SqliteCatalog) {
 async fn the_sqlite_catalog_keeps_the_contract() {
     for (name, check) in CHECKS {
         eprintln!("contract check: {name}");
+        let (_dir, catalog) = open();
+        check(&catalog).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sqlite_catalog_keeps_the_contract_of_the_trash() {
+    for (name, check) in TRASH_CHECKS {
+        eprintln!("trash contract check: {name}");
         let (_dir, catalog) = open();
         check(&catalog).await;
     }
