@@ -120,6 +120,9 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     ("racing_puts_and_deletes_keep_usage_exact", |c| {
         Box::pin(quota::racing_puts_and_deletes_keep_usage_exact(c))
     }),
+    ("the_trash_counts_until_purged", |c| {
+        Box::pin(quota::the_trash_counts_until_purged(c))
+    }),
 ];
 
 const APP: &str = "A";

@@ -3,7 +3,7 @@
 //! difference, and puts racing against a quota stop exactly at it.
 
 use super::{app, dropped, file, put, sorted, with_app, APP};
-use crate::catalog::{Catalog, CatalogError, FileRecord, OnConflict, Quota, Usage};
+use crate::catalog::{Catalog, CatalogError, FileRecord, OnConflict, Quota, TrashTimes, Usage};
 use futures_util::future::join_all;
 
 /// A file of `bytes` bytes at `path` (uploaded, or produced from `source` by operation `w`),
@@ -317,4 +317,92 @@ pub(super) async fn racing_puts_and_deletes_keep_usage_exact(c: &dyn Catalog) {
     assert!(stored >= 5, "at least what fits beside the old files");
     counted(c, (stored * 15, stored), "racing puts and deletes").await;
     assert!(usage(c, APP).await.bytes <= 200, "never over the quota");
+}
+
+/// Files in the trash count until purged: trashing a file or a folder moves no count, a full
+/// quota still refuses a new file, restoring moves none either, and purging uncounts them.
+pub(super) async fn the_trash_counts_until_purged(c: &dyn Catalog) {
+    with_app(c).await;
+    let times = TrashTimes {
+        deleted_at: 10,
+        purge_at: 1_000,
+    };
+    let a = put(c, sized("/a.jpg", 100, None)).await;
+    put(c, sized("/f/b.jpg", 50, None)).await;
+    let t = put(c, sized("/a_w.jpg", 7, Some(&a))).await;
+    assert_eq!(
+        usage(c, APP).await,
+        Usage {
+            bytes: 157,
+            files: 3
+        }
+    );
+    c.trash_file(APP, &a.id, times).await.expect("trash file");
+    let folder = c
+        .folder_by_path(APP, "/f")
+        .await
+        .expect("read")
+        .expect("folder");
+    c.trash_folder(APP, &folder.id, times)
+        .await
+        .expect("trash folder");
+    assert_eq!(listed(c, APP).await, Usage::default(), "nothing live");
+    assert_eq!(
+        usage(c, APP).await,
+        Usage {
+            bytes: 157,
+            files: 3
+        },
+        "trashed files still count ({} produced from the trashed one included)",
+        t.path
+    );
+    let refused = c
+        .put_file_within(
+            APP,
+            sized("/c.jpg", 1, None),
+            OnConflict::Fail,
+            bytes_quota(157),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(CatalogError::QuotaExceeded)),
+        "{refused:?}"
+    );
+    c.restore_trash(APP, std::slice::from_ref(&a.id), &[], 20)
+        .await
+        .expect("restore");
+    assert_eq!(
+        usage(c, APP).await,
+        Usage {
+            bytes: 157,
+            files: 3
+        },
+        "restored"
+    );
+    assert_eq!(
+        listed(c, APP).await,
+        Usage {
+            bytes: 107,
+            files: 2
+        }
+    );
+    c.purge_trash(APP, &[], std::slice::from_ref(&folder.id), 30)
+        .await
+        .expect("purge");
+    assert_eq!(
+        usage(c, APP).await,
+        Usage {
+            bytes: 107,
+            files: 2
+        },
+        "purged"
+    );
+    c.put_file_within(
+        APP,
+        sized("/c.jpg", 50, None),
+        OnConflict::Fail,
+        bytes_quota(157),
+    )
+    .await
+    .expect("room again after the purge");
 }
