@@ -2,12 +2,13 @@
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
 //! catalog are in [`copy`], those of replacing a file's version in [`rotation`], those of
-//! usage and quota in [`quota`]. The checks of a catalog that several nodes share (its change
-//! feed and render claims, through two handles on one store) are in [`shared`]
-//! ([`SHARED_CHECKS`]). The checks of the trash and the deletion history are in [`trash`]
+//! usage and quota in [`quota`], those of copies and moves of entries in [`copy_move`]. The
+//! checks of a catalog that several nodes share (its change feed and render claims, through
+//! two handles on one store) are in [`shared`] ([`SHARED_CHECKS`]). The checks of the trash and the deletion history are in [`trash`]
 //! ([`TRASH_CHECKS`], [`TRASH_SHARED_CHECKS`]).
 
 mod copy;
+mod copy_move;
 mod quota;
 mod rotation;
 mod shared;
@@ -122,6 +123,35 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     }),
     ("the_trash_counts_until_purged", |c| {
         Box::pin(quota::the_trash_counts_until_purged(c))
+    }),
+    ("a_copy_is_a_new_file_on_the_same_bytes", |c| {
+        Box::pin(copy_move::a_copy_is_a_new_file_on_the_same_bytes(c))
+    }),
+    ("a_shared_blob_is_dropped_with_its_last_reference", |c| {
+        Box::pin(copy_move::a_shared_blob_is_dropped_with_its_last_reference(
+            c,
+        ))
+    }),
+    ("a_move_keeps_the_id_and_takes_the_new_path", |c| {
+        Box::pin(copy_move::a_move_keeps_the_id_and_takes_the_new_path(c))
+    }),
+    ("a_folder_move_takes_everything_below_along", |c| {
+        Box::pin(copy_move::a_folder_move_takes_everything_below_along(c))
+    }),
+    ("a_folder_copy_takes_uploaded_files_only", |c| {
+        Box::pin(copy_move::a_folder_copy_takes_uploaded_files_only(c))
+    }),
+    ("conflicts_refuse_the_whole_request", |c| {
+        Box::pin(copy_move::conflicts_refuse_the_whole_request(c))
+    }),
+    ("overwrite_and_rename_resolve_conflicts", |c| {
+        Box::pin(copy_move::overwrite_and_rename_resolve_conflicts(c))
+    }),
+    ("folders_merge_into_folders_already_there", |c| {
+        Box::pin(copy_move::folders_merge_into_folders_already_there(c))
+    }),
+    ("refusals_change_nothing", |c| {
+        Box::pin(copy_move::refusals_change_nothing(c))
     }),
 ];
 

@@ -1,15 +1,15 @@
 //! A catalog that counts its own backend failures: every call is delegated to the wrapped
 //! catalog, and each answer that is [`CatalogError::Backend`] adds one to a counter, so a
 //! failure is counted once, where it happens, whoever made the call. Refusals of a call
-//! (`NotFound`, `FileExists`, `FolderExists`, `NotAFolder`, `QuotaExceeded`) are answers, not
+//! (`NotFound`, `FileExists`, `FolderExists`, `NotAFolder`, `QuotaExceeded`, `Refused`) are answers, not
 //! failures, and are not counted.
 
 use super::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult,
     ChangeFeed, ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery,
     Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota,
-    Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, TrashItem, TrashTimes,
-    TrashedFile, TrashedFolder, Usage,
+    Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred, TrashItem,
+    TrashTimes, TrashedFile, TrashedFolder, Usage,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -402,6 +402,14 @@ impl Catalog for Counted {
         trashed: &TrashedFolder,
     ) -> CatalogResult<bool> {
         self.count(self.inner.import_trashed_folder(app_key, trashed).await)
+    }
+
+    // --- copy and move ---
+    async fn copy_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred> {
+        self.count(self.inner.copy_entries(app_key, transfer).await)
+    }
+    async fn move_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred> {
+        self.count(self.inner.move_entries(app_key, transfer).await)
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

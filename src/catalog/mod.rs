@@ -12,6 +12,7 @@
 pub mod change;
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod copy_move;
 pub mod counted;
 pub mod postgres;
 pub mod quota;
@@ -22,6 +23,7 @@ pub mod tree;
 
 use async_trait::async_trait;
 pub use change::{Change, ChangeFeed, FeedEvent};
+pub use copy_move::{Refusal, Transfer, Transferred};
 pub use quota::{Quota, Usage};
 pub use settings::AppSettings;
 pub use trash::{
@@ -46,6 +48,9 @@ pub enum CatalogError {
     /// The write would take the app over its quota (see [`Catalog::put_file_within`]).
     #[error("the app's storage quota would be exceeded")]
     QuotaExceeded,
+    /// A copy or a move its rules refuse; nothing changed.
+    #[error("copy or move refused: {0}")]
+    Refused(#[source] Refusal),
     /// The backend failed (I/O, SQL, corruption, a busy store).
     #[error("catalog backend: {source}")]
     Backend {
@@ -338,8 +343,9 @@ pub struct PutOutcome {
     pub file: FileRecord,
     /// Whether an existing file was replaced.
     pub overwritten: bool,
-    /// Blob keys no longer referenced (the replaced version). Files produced from a replaced
-    /// file stay: their stamps tell delivery to render them again.
+    /// Blob keys the replaced version referenced (recorded as dropped unless another file
+    /// still references them). Files produced from a replaced file stay: their stamps tell
+    /// delivery to render them again.
     pub orphaned_blobs: Vec<String>,
 }
 
@@ -593,10 +599,15 @@ pub trait Catalog: Send + Sync + 'static {
     async fn prune_tasks(&self, finished_before: i64, limit: usize) -> CatalogResult<u64>;
 
     /// Up to `limit` blob keys dropped before `dropped_before` whose deletion is still
-    /// pending. Every call that stops referencing a blob (`put_file` replacing a file,
-    /// `delete_file`, `delete_folder`, `delete_produced_by`, `put_file_within` refusing a
-    /// write, the purges of the trash) records its key in the same transaction, so a crash
-    /// cannot leak it. Moving a file to the trash drops nothing.
+    /// pending, oldest first, that no file references (in the trash or not). Every call that
+    /// stops referencing a blob (`put_file` replacing a file, `delete_file`, `delete_folder`,
+    /// `delete_produced_by`, `put_file_within` refusing a write, the purges of the trash,
+    /// `copy_entries` and `move_entries` replacing one) records its key in the same
+    /// transaction, so a crash cannot leak it, unless another file still references it
+    /// (copies share blobs). Moving a file to the trash drops nothing. A key dropped again
+    /// later is dropped at that later time; a key still referenced is never returned: it stays
+    /// pending, and is returned once the last file referencing it dropped it and the delay
+    /// passed.
     async fn dropped_blobs(&self, dropped_before: i64, limit: usize) -> CatalogResult<Vec<String>>;
     /// Forgets pending deletions once their blobs are deleted.
     async fn forget_dropped_blobs(&self, keys: &[String]) -> CatalogResult<()>;
@@ -831,6 +842,49 @@ pub trait Catalog: Send + Sync + 'static {
         app_key: &str,
         trashed: &TrashedFolder,
     ) -> CatalogResult<bool>;
+
+    // --- copy and move ---
+    /// Copies the files and folders `transfer` names into its target folder, in one
+    /// transaction: all or nothing.
+    ///
+    /// - The target and its missing parents are created as by `create_folder`; `NotAFolder`
+    ///   when a file holds one of them. `NotFound` for an id of no file or folder of the app.
+    /// - A copy is a new row with a new id and the same bytes: the same blob key, ETag and
+    ///   facts, created and updated at `transfer.now`. A named produced file is copied as a
+    ///   produced file of the same source and operation (with the same stamp); below a named
+    ///   folder only uploaded files are copied (results are made again from their sources).
+    /// - A folder goes into the target under its own name, with everything below it keeping
+    ///   its place; new folders get new ids. A folder already at a path a folder goes to is
+    ///   merged into: its id stays and what goes below it is placed entry by entry.
+    /// - A file at a path an entry goes to: `OnConflict::Fail` refuses with `FileExists`;
+    ///   `Overwrite` replaces it as `put_file` does (its id and creation time stay; its blob
+    ///   is recorded as dropped; a folder cannot be replaced, `FileExists`); `Rename` takes the
+    ///   first of [`tree::rename_candidates`] held by neither a file nor a folder (also for a
+    ///   folder whose name a file holds).
+    /// - Refused with [`Refusal`], changing nothing: the root folder; a folder into itself,
+    ///   below itself or onto a folder holding it; an entry below a named folder; more files,
+    ///   or more folders, than `max_entries` (named and below together); a path over
+    ///   `max_path_bytes`.
+    /// - A folder that gains an entry moves its `updated_at` to `transfer.now` (new folders
+    ///   have that time); replacing a file adds no entry.
+    /// - A replaced file is announced ([`Change::Source`]) and listed in `changes`.
+    async fn copy_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred>;
+    /// Moves the files and folders `transfer` names into its target folder, in one
+    /// transaction, with the rules of `copy_entries` for targets, conflicts, merges, refusals
+    /// and limits, except that:
+    ///
+    /// - a moved file or folder keeps its id, its times and its row: only its path changes,
+    ///   and every entry below a moved folder (produced files included) moves along with the
+    ///   same place below it. An entry already where it would go stays as it is;
+    /// - a file that replaces another takes the replaced file's id (as an overwriting upload
+    ///   does); its own row goes, and the files produced from it become files produced from
+    ///   the replaced file's id;
+    /// - the files produced from a moved file stay where they are, still its products;
+    /// - a folder merged into another is removed once emptied;
+    /// - the folders that lose an entry move their `updated_at` too;
+    /// - each moved file's old path is announced ([`Change::Source`]), each moved folder's
+    ///   ([`Change::Below`]), and listed in `changes`.
+    async fn move_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred>;
 
     /// The feed of changes other nodes commit, for a catalog shared by several nodes; `None`
     /// (the default) for a catalog only one process uses. A backend with a feed announces, in

@@ -25,6 +25,11 @@ pub(crate) const SHARED_CHECKS: &[(&str, SharedCheck)] = &[
     ("a_replaced_version_reaches_the_feed", |a, b| {
         Box::pin(super::rotation::a_replaced_version_reaches_the_feed(a, b))
     }),
+    ("moves_reach_the_feed_of_another_handle", |a, b| {
+        Box::pin(super::copy_move::moves_reach_the_feed_of_another_handle(
+            a, b,
+        ))
+    }),
 ];
 
 /// How long a change may take to reach a feed in these checks.

@@ -12,7 +12,11 @@ pub(super) async fn dropped_blobs(
 ) -> CatalogResult<Vec<String>> {
     catalog
         .many(
-            "SELECT blob_key FROM blob_trash WHERE dropped_at < $1 ORDER BY dropped_at LIMIT $2",
+            "SELECT t.blob_key FROM blob_trash t
+             WHERE t.dropped_at < $1
+               AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob_key = t.blob_key)
+               AND NOT EXISTS (SELECT 1 FROM trashed_files f WHERE f.blob_key = t.blob_key)
+             ORDER BY t.dropped_at LIMIT $2",
             &[&dropped_before, &limit_param(limit)],
             |row| col(row, 0),
         )
@@ -73,8 +77,11 @@ pub(super) async fn blob_references(
     })
 }
 
-/// Records blob keys the catalog no longer references, in the transaction that dropped them,
-/// so their deletion survives a crash.
+/// Records blob keys a change stopped referencing, in its transaction (after the change), so
+/// their deletion survives a crash: those no file references any more, in the trash or not,
+/// each at the time of this drop (a key dropped again later waits from the later time). A key another file still
+/// references (copies share blobs) is not recorded; one whose other reference is not committed
+/// yet is, and `dropped_blobs` leaves it alone while that reference lasts.
 pub(super) async fn trash(tx: &Transaction<'_>, keys: &[String]) -> CatalogResult<()> {
     if keys.is_empty() {
         return Ok(());
@@ -82,7 +89,11 @@ pub(super) async fn trash(tx: &Transaction<'_>, keys: &[String]) -> CatalogResul
     execute(
         tx,
         "INSERT INTO blob_trash (blob_key, dropped_at)
-         SELECT key, $2::BIGINT FROM unnest($1::TEXT[]) AS key ON CONFLICT (blob_key) DO NOTHING",
+         SELECT DISTINCT key, $2::BIGINT FROM unnest($1::TEXT[]) AS key
+         WHERE NOT EXISTS (SELECT 1 FROM files WHERE files.blob_key = key)
+           AND NOT EXISTS (SELECT 1 FROM trashed_files WHERE trashed_files.blob_key = key)
+         ON CONFLICT (blob_key)
+         DO UPDATE SET dropped_at = GREATEST(blob_trash.dropped_at, excluded.dropped_at)",
         &[&keys, &crate::clock::now_ms()],
     )
     .await?;

@@ -2,15 +2,15 @@
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
 use super::{
-    apps, blobs, changes, claims, copy, deletions, files, folders, operations, outbox, quota,
-    restore, retrying, rotation, tasks, trash, trash_copy, PgCatalog,
+    apps, blobs, changes, claims, copy, copy_move, deletions, files, folders, operations, outbox,
+    quota, restore, retrying, rotation, tasks, trash, trash_copy, PgCatalog,
 };
 use crate::catalog::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed,
     ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery, Listing,
     NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota, Restored,
-    SortKey, StoredFile, Task, TaskRecord, TaskStatus, TrashItem, TrashTimes, TrashedFile,
-    TrashedFolder, Usage,
+    SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred, TrashItem,
+    TrashTimes, TrashedFile, TrashedFolder, Usage,
 };
 use async_trait::async_trait;
 
@@ -402,6 +402,15 @@ impl Catalog for PgCatalog {
         trashed: &TrashedFolder,
     ) -> CatalogResult<bool> {
         trash_copy::import_trashed_folder(self, app_key, trashed).await
+    }
+
+    // --- copy and move ---
+    async fn copy_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred> {
+        retrying(|| copy_move::copy_entries(self, app_key, transfer)).await
+    }
+
+    async fn move_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred> {
+        retrying(|| copy_move::move_entries(self, app_key, transfer)).await
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

@@ -133,10 +133,10 @@ pub(super) async fn record(
             // The files produced from it stay: their stamps name the old version, so
             // delivery renders them again from the new one when they are asked for.
             let orphaned = vec![old.blob_key];
-            trash(tx, &orphaned).await?;
             file.id = old.id;
             file.created_at = old.created_at;
             replace_file(tx, &file).await?;
+            trash(tx, &orphaned).await?;
             let outcome = PutOutcome {
                 file,
                 overwritten: true,

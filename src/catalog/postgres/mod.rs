@@ -25,6 +25,7 @@ mod calls;
 mod changes;
 mod claims;
 mod copy;
+mod copy_move;
 mod deletions;
 #[cfg(test)]
 mod feed_tests;

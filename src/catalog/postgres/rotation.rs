@@ -30,9 +30,10 @@ pub(super) async fn replace_file_version(
         return Ok(None);
     }
     let orphaned = vec![old.blob_key.clone()];
-    trash(&tx, &orphaned).await?;
     let stored = old.with_version_of(file);
     replace_file(&tx, &stored).await?;
+    // After the update: the key is dropped only if no other file (a copy) names it.
+    trash(&tx, &orphaned).await?;
     announce(&tx, &source_change(app_key, &stored.path)).await?;
     commit(tx).await?;
     Ok(Some(PutOutcome {

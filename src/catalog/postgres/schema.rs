@@ -73,6 +73,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "usage counters of the trash",
         sql: TRASH_USAGE,
     },
+    Migration {
+        name: "files by blob key (copies share blobs)",
+        sql: FILES_BY_BLOB,
+    },
 ];
 
 /// The schema version this release writes.
@@ -367,6 +371,13 @@ const TRASH_USAGE: &str = concat!(
     DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
 "
 );
+
+/// Files, in the trash or not, by blob key: whether a dropped blob is still referenced
+/// (copies share blobs) is two index probes.
+const FILES_BY_BLOB: &str = "
+CREATE INDEX files_blob ON files (blob_key);
+CREATE INDEX trashed_files_blob ON trashed_files (blob_key);
+";
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of
 /// `claim_task`, also for tasks written into the database by other tools.

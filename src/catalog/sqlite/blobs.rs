@@ -14,8 +14,11 @@ pub(super) async fn dropped_blobs(
         .read(move |tx| {
             let mut stmt = tx
                 .prepare(
-                    "SELECT blob_key FROM blob_trash WHERE dropped_at < ?1
-                 ORDER BY dropped_at LIMIT ?2",
+                    "SELECT t.blob_key FROM blob_trash t
+                 WHERE t.dropped_at < ?1
+                   AND NOT EXISTS (SELECT 1 FROM files f WHERE f.blob_key = t.blob_key)
+                   AND NOT EXISTS (SELECT 1 FROM trashed_files f WHERE f.blob_key = t.blob_key)
+                 ORDER BY t.dropped_at LIMIT ?2",
                 )
                 .map_err(backend)?;
             let keys = stmt
@@ -86,12 +89,19 @@ pub(super) async fn blob_references(
         .await
 }
 
-/// Records blob keys the catalog no longer references, in the transaction that dropped them,
-/// so their deletion survives a crash.
+/// Records blob keys a change stopped referencing, in its transaction (after the change), so
+/// their deletion survives a crash: those no file references any more, in the trash or not,
+/// each at the time of this drop (a key dropped again later waits from the later time). A key
+/// another file still references (copies share blobs) is not recorded.
 pub(super) fn trash(tx: &Transaction<'_>, keys: &[String]) -> CatalogResult<()> {
     let now = crate::clock::now_ms();
     let mut stmt = tx
-        .prepare_cached("INSERT OR IGNORE INTO blob_trash (blob_key, dropped_at) VALUES (?1, ?2)")
+        .prepare_cached(
+            "INSERT INTO blob_trash (blob_key, dropped_at)
+             SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1)
+               AND NOT EXISTS (SELECT 1 FROM trashed_files WHERE blob_key = ?1)
+             ON CONFLICT (blob_key) DO UPDATE SET dropped_at = max(dropped_at, excluded.dropped_at)",
+        )
         .map_err(backend)?;
     for key in keys {
         stmt.execute(params![key, now]).map_err(backend)?;

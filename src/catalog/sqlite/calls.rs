@@ -1,14 +1,15 @@
 //! The [`Catalog`] trait bound to the SQL of each concern.
 
 use super::{
-    apps, blobs, copy, deletions, files, folders, operations, outbox, quota, restore, rotation,
-    tasks, trash, trash_copy, SqliteCatalog,
+    apps, blobs, copy, copy_move, deletions, files, folders, operations, outbox, quota, restore,
+    rotation, tasks, trash, trash_copy, SqliteCatalog,
 };
 use crate::catalog::{
     AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask,
     CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
     OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota, Restored, SortKey, StoredFile,
-    Task, TaskRecord, TaskStatus, TrashItem, TrashTimes, TrashedFile, TrashedFolder, Usage,
+    Task, TaskRecord, TaskStatus, Transfer, Transferred, TrashItem, TrashTimes, TrashedFile,
+    TrashedFolder, Usage,
 };
 use async_trait::async_trait;
 
@@ -399,5 +400,14 @@ impl Catalog for SqliteCatalog {
         trashed: &TrashedFolder,
     ) -> CatalogResult<bool> {
         trash_copy::import_trashed_folder(self, app_key, trashed).await
+    }
+
+    // --- copy and move ---
+    async fn copy_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred> {
+        copy_move::copy_entries(self, app_key, transfer).await
+    }
+
+    async fn move_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred> {
+        copy_move::move_entries(self, app_key, transfer).await
     }
 }

@@ -144,12 +144,12 @@ pub(super) fn record(
             // The files produced from it stay: their stamps name the old version, so
             // delivery renders them again from the new one when they are asked for.
             let orphaned = vec![old.blob_key.clone()];
-            trash(tx, &orphaned)?;
             tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
                 .map_err(backend)?;
             file.id = old.id;
             file.created_at = old.created_at;
             insert_file(tx, key, &file)?;
+            trash(tx, &orphaned)?;
             let outcome = PutOutcome {
                 file,
                 overwritten: true,

@@ -6,7 +6,8 @@
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
 //! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, `quota`: usage
 //! and the quota check, `rotation`: a file's new version, `trash`, `restore` and `deletions`
-//! (the history), and `copy` / `trash_copy`: whole-catalog reads and stores as given) is in its
+//! (the history), `copy` / `trash_copy`: whole-catalog reads and stores as given, and `copy_move`: copies and
+//! moves of entries) is in its
 //! own file, and `calls` binds it to the
 //! [`Catalog`](super::Catalog) trait.
 
@@ -14,6 +15,7 @@ mod apps;
 mod blobs;
 mod calls;
 mod copy;
+mod copy_move;
 mod deletions;
 mod files;
 mod folders;

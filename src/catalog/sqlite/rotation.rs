@@ -31,7 +31,6 @@ pub(super) async fn replace_file_version(
                 return Ok(None);
             }
             let orphaned = vec![old.blob_key.clone()];
-            trash(tx, &orphaned)?;
             tx.execute(
                 "UPDATE files SET bytes = ?2, blob_key = ?3, etag = ?4, content_type = ?5,
                      width = ?6, height = ?7, taken_at = ?8, lat = ?9, lng = ?10,
@@ -52,6 +51,8 @@ pub(super) async fn replace_file_version(
                 ],
             )
             .map_err(backend)?;
+            // After the update: the key is dropped only if no other file (a copy) names it.
+            trash(tx, &orphaned)?;
             Ok(Some(PutOutcome {
                 file: old.with_version_of(file),
                 overwritten: true,

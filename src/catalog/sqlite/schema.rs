@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 6] = [
+const MIGRATIONS: [Migration; 7] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -70,6 +70,10 @@ const MIGRATIONS: [Migration; 6] = [
     Migration {
         name: "usage counters of the trash",
         apply: trash_usage,
+    },
+    Migration {
+        name: "files by blob key (copies share blobs)",
+        apply: files_by_blob,
     },
 ];
 
@@ -358,6 +362,17 @@ const TRASH_USAGE: &str = concat!(
 
 fn trash_usage(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(TRASH_USAGE)
+}
+
+/// Files, in the trash or not, by blob key: whether a dropped blob is still referenced
+/// (copies share blobs) is two index probes.
+const FILES_BY_BLOB: &str = "
+CREATE INDEX files_blob ON files (blob_key);
+CREATE INDEX trashed_files_blob ON trashed_files (blob_key);
+";
+
+fn files_by_blob(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(FILES_BY_BLOB)
 }
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of
