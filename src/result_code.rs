@@ -118,6 +118,9 @@ pub enum ResultCode {
     RotationConflict,
     /// 54004: the image is over the pixel or frame limits of the imaging engine.
     RotationTooLarge,
+    // --- copy and move (extension codes 53001-53009, not in the published table) ---
+    /// 53001: a copy or a move names an id of no file or folder of the app.
+    CopyMoveNotFound,
 }
 
 impl ResultCode {
@@ -160,6 +163,7 @@ impl ResultCode {
             Self::RotationUnsupportedFormat => 54002,
             Self::RotationConflict => 54003,
             Self::RotationTooLarge => 54004,
+            Self::CopyMoveNotFound => 53001,
         }
     }
 
@@ -212,6 +216,7 @@ impl ResultCode {
                 "The file changed while it was being rotated; send the request again."
             }
             Self::RotationTooLarge => "The image is too large to rotate.",
+            Self::CopyMoveNotFound => "There is no file or folder with the given id.",
         }
     }
 

@@ -108,7 +108,8 @@ impl L1 {
         });
     }
 
-    /// Drops every variant of files below a folder (or of the folder path itself).
+    /// Drops every variant of files below a folder, and every variant holding a watermark
+    /// from below it (the folder was deleted or moved).
     pub fn invalidate_below(&self, app_key: &str, folder: &str) {
         let app = app_key.to_owned();
         let prefix = if folder == "/" {
@@ -116,7 +117,11 @@ impl L1 {
         } else {
             format!("{folder}/")
         };
-        self.invalidate(move |v| v.app_key == app && v.source_path.starts_with(&prefix));
+        self.invalidate(move |v| {
+            v.app_key == app
+                && (v.source_path.starts_with(&prefix)
+                    || v.watermarks.iter().any(|w| w.starts_with(&prefix)))
+        });
     }
 
     /// Drops every variant made by one operation.

@@ -91,17 +91,19 @@ async fn render_again(
                 }
                 let urgency = Urgency::Request(&admission);
                 let mut outputs = produce::render(&ctx2, &source, &spec, &marks, urgency).await?;
-                // The names stay those the files were asked by, even when the new source's
-                // format would give a result another extension.
+                // The names stay those the files were asked by, where they are (the source
+                // may have moved since, or the file been copied or moved away from it), even
+                // when the new source's format would give a result another extension.
                 let (_, ext) = paths::split_ext(paths::name(&file.path));
+                let multiple = spec.multiple_outputs();
                 for out in &mut outputs {
-                    out.path = with_extension(&out.path, ext);
+                    out.path = with_extension(&beside(&file.path, &out.path, multiple), ext);
                 }
                 let stored =
                     produce::store_outputs(&ctx2, &app, &source, &op, &stamp, &outputs).await?;
                 let fresh: Vec<FileRecord> = stored.into_iter().map(|(f, _)| f).collect();
-                if spec.multiple_outputs() {
-                    drop_leftover_pieces(&ctx2, &app, &source, &op, &fresh).await?;
+                if multiple {
+                    drop_leftover_pieces(&ctx2, &app, &source, &op, &file.path, &fresh).await?;
                 }
                 Ok(fresh)
             }
@@ -112,12 +114,14 @@ async fn render_again(
 }
 
 /// Deletes the pieces of an earlier render that the new one did not make (a smaller new
-/// original cut in fewer slices): left stale, each request for them would render again.
+/// original cut in fewer slices), among those of the series of the asked piece (same folder,
+/// same name before the number): left stale, each request for them would render again.
 async fn drop_leftover_pieces(
     ctx: &Context,
     app: &AppRecord,
     source: &FileRecord,
     op: &OperationRecord,
+    asked: &str,
     fresh: &[FileRecord],
 ) -> Result<(), ProduceError> {
     let made: HashSet<&str> = fresh.iter().map(|f| f.path.as_str()).collect();
@@ -126,16 +130,49 @@ async fn drop_leftover_pieces(
         .produced_from(&app.app_key, &source.id)
         .await
         .map_err(ProduceError::from)?;
-    for old in produced
-        .iter()
-        .filter(|f| f.operation_id == op.operation_id && !made.contains(f.path.as_str()))
-    {
+    for old in produced.iter().filter(|f| {
+        f.operation_id == op.operation_id
+            && !made.contains(f.path.as_str())
+            && series(&f.path) == series(asked)
+    }) {
         match ctx.catalog.delete_file(&app.app_key, &old.id, false).await {
             Ok(_) | Err(crate::catalog::CatalogError::NotFound(_)) => {}
             Err(e) => return Err(ProduceError::from(e)),
         }
     }
     Ok(())
+}
+
+/// Where the output `rendered` (named beside the source) is stored when the file `asked` is
+/// rendered again: a single result at the asked path; a piece in the asked piece's folder,
+/// under its name before the number, with the piece's own number.
+fn beside(asked: &str, rendered: &str, multiple: bool) -> String {
+    if !multiple {
+        return asked.to_owned();
+    }
+    match (numbered(asked), numbered(rendered)) {
+        (Some((prefix, _)), Some((_, number))) => {
+            let name = match paths::split_ext(paths::name(rendered)) {
+                (_, Some(ext)) => format!("{prefix}_{number}.{ext}"),
+                (_, None) => format!("{prefix}_{number}"),
+            };
+            paths::join(paths::parent(asked), &name)
+        }
+        _ => rendered.to_owned(),
+    }
+}
+
+/// The series of a piece: its folder and its name before the number.
+fn series(path: &str) -> Option<(&str, &str)> {
+    numbered(path).map(|(prefix, _)| (paths::parent(path), prefix))
+}
+
+/// The name of a piece before its number, and its number: `photo_slice` and `0001` for
+/// `/f/photo_slice_0001.png`.
+fn numbered(path: &str) -> Option<(&str, &str)> {
+    let (stem, _) = paths::split_ext(paths::name(path));
+    let (prefix, number) = stem.rsplit_once('_')?;
+    (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some((prefix, number))
 }
 
 /// `path` with its file name's extension replaced by `ext` (or removed, without one).
@@ -157,5 +194,27 @@ mod tests {
             "/a.b/photo_s_0001.jpg"
         );
         assert_eq!(super::with_extension("/photo_w.png", None), "/photo_w");
+    }
+
+    #[test]
+    fn results_are_rendered_again_where_they_are() {
+        use super::beside;
+        assert_eq!(
+            beside("/old/photo_w.png", "/new/moved_w.png", false),
+            "/old/photo_w.png",
+            "a single result at the asked path"
+        );
+        assert_eq!(
+            beside("/old/photo_s_0001.png", "/new/moved_s_0002.png", true),
+            "/old/photo_s_0002.png",
+            "a piece in the asked series, with its own number"
+        );
+        assert_eq!(
+            beside("/a/photo_s_0001(1).png", "/a/photo_s_0000.png", true),
+            "/a/photo_s_0000.png",
+            "a renamed piece names no series: the pieces go beside the source"
+        );
+        assert_eq!(super::numbered("/f/x_s_0012.jpg"), Some(("x_s", "0012")));
+        assert_eq!(super::numbered("/f/x_w.jpg"), None);
     }
 }

@@ -2,6 +2,7 @@
 //! API guide, and one per extension (`rotation`). Every answer is HTTP 200 with the `header`
 //! envelope.
 
+pub mod copy_move;
 pub mod deletion;
 pub mod deletions;
 pub mod envelope;
@@ -126,6 +127,8 @@ enum Route {
     RestoreTrash,
     PurgeTrash,
     ListDeletions,
+    CopyImages,
+    MoveImages,
 }
 
 fn is_operation_path(sub: &str) -> bool {
@@ -143,6 +146,8 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
         ("POST", "images") => Route::UploadMany,
         ("DELETE", "images/sync") => Route::DeleteSync,
         ("DELETE", "images/async") => Route::DeleteAsync,
+        ("POST", "images/copy") => Route::CopyImages,
+        ("POST", "images/move") => Route::MoveImages,
         ("GET", "users") => Route::GetUser,
         ("PUT", "users") => Route::PutUser,
         ("GET", q) if q.starts_with("queues/") && q.len() > "queues/".len() => Route::GetQueue,
@@ -223,6 +228,8 @@ async fn dispatch(
         Route::RestoreTrash => trash::restore(call).await,
         Route::PurgeTrash => trash::purge(call).await,
         Route::ListDeletions => deletions::list(call).await,
+        Route::CopyImages => copy_move::copy(call).await,
+        Route::MoveImages => copy_move::move_entries(call).await,
     }
 }
 
