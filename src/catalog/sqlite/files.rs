@@ -261,13 +261,17 @@ pub(super) fn insert_file(
     app_key: &str,
     f: &FileRecord,
 ) -> CatalogResult<()> {
-    tx.execute(
-        "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
              source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
              created_at, updated_at, variant)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
              ?18, ?19, ?20)",
-        params![
+        )
+        .map_err(backend)?;
+    insert
+        .execute(params![
             f.id,
             app_key,
             f.path,
@@ -288,9 +292,8 @@ pub(super) fn insert_file(
             f.created_at,
             f.updated_at,
             f.variant
-        ],
-    )
-    .map_err(backend)?;
+        ])
+        .map_err(backend)?;
     Ok(())
 }
 
