@@ -1,8 +1,9 @@
 //! The periodic catalog sweep of a serving process. It purges the trash items whose retention
 //! ran out, deletes the blobs of replaced, deleted and purged files once
 //! `storage.release_delay_secs` has passed (their pending deletion is kept in the catalog, so a
-//! crash or a restart does not leak them), prunes tasks that ended longer ago than
-//! `tasks.retention_hours` and entries of the deletion history older than
+//! crash or a restart does not leak them) and no file references them any more (copies share
+//! blobs: the catalog hands out only blobs no file names), prunes tasks that ended longer ago
+//! than `tasks.retention_hours` and entries of the deletion history older than
 //! `deletions.retention_days`. It runs at start, then every `storage.release_delay_secs` (at
 //! least 1 s, at most a minute) until shutdown.
 
