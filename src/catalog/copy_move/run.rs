@@ -114,10 +114,15 @@ async fn lock_selection<S: EntryStore>(
         locked_trees.extend(trees);
     }
     Err(CatalogError::Backend {
-        source: "the entries to copy or move kept moving while they were locked".into(),
+        source: Box::new(KeptMoving),
         retryable: true,
     })
 }
+
+/// Why the named entries could not be locked: concurrent changes kept moving them.
+#[derive(Debug, thiserror::Error)]
+#[error("the entries to copy or move kept moving while their folders were locked")]
+struct KeptMoving;
 
 /// `found` in the order of `ids`; `NotFound` for the first id without an entry.
 fn in_order<T>(ids: &[String], found: Vec<T>, id: fn(&T) -> &String) -> CatalogResult<Vec<T>> {
@@ -216,10 +221,15 @@ enum Place {
 
 /// One request under way.
 struct Run<'a, S> {
+    /// The backend's transaction.
     store: &'a S,
+    /// The app, for the changes announced.
     app_key: &'a str,
+    /// Copy or move.
     kind: Kind,
+    /// What was asked.
     req: &'a Transfer,
+    /// What was done so far.
     out: Transferred,
 }
 

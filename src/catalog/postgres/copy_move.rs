@@ -55,7 +55,9 @@ async fn transfer_entries(
 
 /// One transaction, for one app.
 struct Steps<'a> {
+    /// The transaction every step runs in.
     tx: &'a Transaction<'a>,
+    /// The app whose entries are copied or moved.
     app_key: &'a str,
 }
 

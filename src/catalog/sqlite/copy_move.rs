@@ -67,7 +67,9 @@ fn to_the_end<T>(steps: impl Future<Output = CatalogResult<T>>) -> CatalogResult
 
 /// The writer's transaction, for one app.
 struct Steps<'a> {
+    /// The transaction every step runs in.
     tx: &'a Transaction<'a>,
+    /// The app whose entries are copied or moved.
     app_key: &'a str,
 }
 
