@@ -171,6 +171,26 @@ pub(super) async fn a_shared_blob_is_dropped_with_its_last_reference(c: &dyn Cat
         .await
         .expect("forget");
     assert!(dropped(c).await.is_empty());
+
+    // A key pending deletion that a file names again (here an import) is not handed out while
+    // that file lasts, and waits again from its next drop.
+    let gone = put(c, file("/g.jpg", 30, None)).await;
+    c.delete_file(APP, &gone.id, false).await.expect("delete");
+    assert_eq!(dropped(c).await, vec![gone.blob_key.clone()]);
+    let again = FileRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        path: "/again.jpg".to_owned(),
+        ..gone.clone()
+    };
+    c.import_file(APP, &again).await.expect("import");
+    assert!(dropped(c).await.is_empty(), "referenced again");
+    let before = crate::clock::now_ms();
+    c.delete_file(APP, &again.id, false).await.expect("delete");
+    assert!(
+        c.dropped_blobs(before, 10).await.expect("dropped").is_empty(),
+        "the delay counts from the later drop"
+    );
+    assert_eq!(dropped(c).await, vec![gone.blob_key]);
 }
 
 pub(super) async fn a_move_keeps_the_id_and_takes_the_new_path(c: &dyn Catalog) {
