@@ -187,7 +187,10 @@ pub(super) async fn a_shared_blob_is_dropped_with_its_last_reference(c: &dyn Cat
     let before = crate::clock::now_ms();
     c.delete_file(APP, &again.id, false).await.expect("delete");
     assert!(
-        c.dropped_blobs(before, 10).await.expect("dropped").is_empty(),
+        c.dropped_blobs(before, 10)
+            .await
+            .expect("dropped")
+            .is_empty(),
         "the delay counts from the later drop"
     );
     assert_eq!(dropped(c).await, vec![gone.blob_key]);
