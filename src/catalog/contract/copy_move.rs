@@ -136,10 +136,36 @@ pub(super) async fn a_shared_blob_is_dropped_with_its_last_reference(c: &dyn Cat
     let second = copy(c, &["/b/x.jpg"], &[], "/c").await.files.remove(0);
     let key = original.blob_key.clone();
 
+    let version = file("/a/x.jpg", 15, None);
+    let rotated = c
+        .replace_file_version(
+            APP,
+            FileRecord {
+                id: original.id.clone(),
+                ..version
+            },
+            &key,
+        )
+        .await
+        .expect("a new version of the original")
+        .expect("made from the version read");
+    assert_eq!(rotated.orphaned_blobs, vec![key.clone()]);
+    assert!(dropped(c).await.is_empty(), "the copies still use it");
+    assert_eq!(
+        at(c, "/b/x.jpg").await.map(|f| f.blob_key),
+        Some(key.clone())
+    );
     c.delete_file(APP, &original.id, false)
         .await
         .expect("delete the original");
-    assert!(dropped(c).await.is_empty(), "two copies still use it");
+    assert_eq!(
+        dropped(c).await,
+        vec![rotated.file.blob_key],
+        "its own new version goes; two copies still use the shared key"
+    );
+    c.forget_dropped_blobs(&dropped(c).await)
+        .await
+        .expect("forget");
     let over = c
         .put_file(APP, file("/b/x.jpg", 20, None), OnConflict::Overwrite)
         .await
