@@ -347,6 +347,29 @@ fn refusals_answer_their_codes() {
 }
 
 #[test]
+fn a_copy_over_the_quota_changes_nothing() {
+    let s = Server::start();
+    let file = s.upload_ok("/a/x.gif", GIF);
+    s.upload_ok("/a/y.gif", GIF);
+    let v = s.json(Method::PUT, "users", Some(json!({"quotaFiles": 3})));
+    assert_result(&v, 0);
+    let a = folder_id(&s, "/a");
+    let v = copy(&s, json!({"folderIds": [a], "targetPath": "/b"}));
+    assert_code(&v, 50001);
+    assert_result(&s.json(Method::GET, "folders?basepath=/b", None), 20001);
+    assert_result(
+        &copy(&s, json!({"fileIds": [id(&file)], "targetPath": "/b"})),
+        0,
+    );
+    let v = s.json(Method::GET, "users", None);
+    assert_eq!(v["user"]["usedFiles"], 3, "a copy counts as a file");
+    assert_result(
+        &move_to(&s, json!({"folderIds": [a], "targetPath": "/c"})),
+        0,
+    );
+}
+
+#[test]
 fn shared_bytes_outlive_either_side_until_the_last_goes() {
     let mut s = Server::start_with(&[("PICTOR_STORAGE_RELEASE_DELAY_SECS", "1")]);
     let original = s.upload_ok("/a/o.jpg", PHOTO);

@@ -153,6 +153,12 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     ("refusals_change_nothing", |c| {
         Box::pin(copy_move::refusals_change_nothing(c))
     }),
+    ("copies_count_against_the_quota", |c| {
+        Box::pin(copy_move::copies_count_against_the_quota(c))
+    }),
+    ("a_trashed_file_keeps_the_shared_blob", |c| {
+        Box::pin(copy_move::a_trashed_file_keeps_the_shared_blob(c))
+    }),
 ];
 
 const APP: &str = "A";

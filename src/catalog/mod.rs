@@ -868,6 +868,9 @@ pub trait Catalog: Send + Sync + 'static {
     /// - A folder that gains an entry moves its `updated_at` to `transfer.now` (new folders
     ///   have that time); replacing a file adds no entry.
     /// - A replaced file is announced ([`Change::Source`]) and listed in `changes`.
+    /// - Copies count in the app's usage as any file does: a copy that grows a dimension of
+    ///   usage over `transfer.quota` is refused with `QuotaExceeded`, changing nothing (the
+    ///   check runs in the transaction, after the writes, as `put_file_within`'s does).
     async fn copy_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred>;
     /// Moves the files and folders `transfer` names into its target folder, in one
     /// transaction, with the rules of `copy_entries` for targets, conflicts, merges, refusals
@@ -882,6 +885,7 @@ pub trait Catalog: Send + Sync + 'static {
     /// - the files produced from a moved file stay where they are, still its products;
     /// - a folder merged into another is removed once emptied;
     /// - the folders that lose an entry move their `updated_at` too;
+    /// - a move never grows usage, so the quota never refuses it;
     /// - each moved file's old path is announced ([`Change::Source`]), each moved folder's
     ///   ([`Change::Below`]), and listed in `changes`.
     async fn move_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred>;

@@ -5,8 +5,8 @@
 use super::shared::expect;
 use super::{dropped, file, folder_time, operation, put, sorted, with_app, APP};
 use crate::catalog::{
-    Catalog, CatalogError, Change, FeedEvent, FileRecord, ListQuery, OnConflict, Refusal, SortKey,
-    Transfer, Transferred,
+    Catalog, CatalogError, Change, FeedEvent, FileRecord, ListQuery, OnConflict, Quota, Refusal,
+    SortKey, Transfer, Transferred, TrashTimes,
 };
 
 /// The time copies and moves in these checks are made at.
@@ -37,6 +37,7 @@ async fn request(
         on_conflict,
         max_entries: 100,
         max_path_bytes: 1024,
+        quota: Quota::default(),
         now: NOW,
     }
 }
@@ -679,6 +680,80 @@ pub(super) async fn refusals_change_nothing(c: &dyn Catalog) {
     assert_eq!(tree(c).await, expected, "nothing changed");
     let fine = c.move_entries(APP, &req).await.expect("/x/b to the root");
     assert_eq!(fine.folders[0].path, "/b");
+}
+
+pub(super) async fn copies_count_against_the_quota(c: &dyn Catalog) {
+    with_app(c).await;
+    put(c, file("/a/x.jpg", 10, None)).await;
+    put(c, file("/a/y.jpg", 10, None)).await;
+    let before = tree(c).await;
+    let used = c.usage(APP).await.expect("usage");
+    assert_eq!((used.bytes, used.files), (20, 2));
+    for quota in [
+        Quota {
+            bytes: Some(39),
+            files: None,
+        },
+        Quota {
+            bytes: None,
+            files: Some(3),
+        },
+    ] {
+        let mut req = request(c, &["/a/x.jpg", "/a/y.jpg"], &[], "/b", OnConflict::Fail).await;
+        req.quota = quota;
+        assert!(
+            matches!(
+                c.copy_entries(APP, &req).await,
+                Err(CatalogError::QuotaExceeded)
+            ),
+            "{quota:?}"
+        );
+        assert_eq!(tree(c).await, before, "nothing changed");
+        assert_eq!(c.usage(APP).await.expect("usage"), used);
+    }
+    let mut req = request(c, &[], &["/a"], "/b", OnConflict::Fail).await;
+    req.quota = Quota {
+        bytes: Some(40),
+        files: Some(4),
+    };
+    c.copy_entries(APP, &req)
+        .await
+        .expect("exactly at the quota");
+    let used = c.usage(APP).await.expect("usage");
+    assert_eq!((used.bytes, used.files), (40, 4), "copies count as files");
+    let mut moved = request(c, &[], &["/b/a"], "/c", OnConflict::Fail).await;
+    moved.quota = Quota {
+        bytes: Some(1),
+        files: Some(1),
+    };
+    c.move_entries(APP, &moved)
+        .await
+        .expect("a move grows nothing, even over the quota");
+    assert_eq!(c.usage(APP).await.expect("usage"), used);
+}
+
+pub(super) async fn a_trashed_file_keeps_the_shared_blob(c: &dyn Catalog) {
+    with_app(c).await;
+    let original = put(c, file("/a/x.jpg", 10, None)).await;
+    let copied = copy(c, &["/a/x.jpg"], &[], "/b").await.files.remove(0);
+    let times = TrashTimes {
+        deleted_at: NOW,
+        purge_at: NOW + 1,
+    };
+    c.trash_file(APP, &original.id, times)
+        .await
+        .expect("trash the original");
+    c.delete_file(APP, &copied.id, false)
+        .await
+        .expect("delete the copy");
+    assert!(
+        dropped(c).await.is_empty(),
+        "the file in the trash still references the bytes"
+    );
+    c.purge_trash(APP, std::slice::from_ref(&original.id), &[], NOW + 2)
+        .await
+        .expect("purge");
+    assert_eq!(dropped(c).await, vec![original.blob_key]);
 }
 
 /// A moved file and a moved folder are announced as a deletion at their old paths, a replaced

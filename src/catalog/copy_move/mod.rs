@@ -14,7 +14,7 @@ pub(in crate::catalog) mod rules;
 pub(in crate::catalog) mod run;
 pub(in crate::catalog) mod store;
 
-use super::{Change, FileRecord, Folder, OnConflict};
+use super::{Change, FileRecord, Folder, OnConflict, Quota};
 
 /// A copy or a move: files and folders of one app, named by id, into one folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,9 @@ pub struct Transfer {
     pub max_entries: usize,
     /// Longest path an entry may get.
     pub max_path_bytes: usize,
+    /// The app's quota: a copy that grows its usage over it is refused (`QuotaExceeded`),
+    /// as an upload is. A move never grows usage.
+    pub quota: Quota,
     /// Time of the change: new entries, replaced files and the folders that gain or lose an
     /// entry take it.
     pub now: i64,

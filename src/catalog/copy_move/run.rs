@@ -18,6 +18,7 @@
 use super::rules::check_selection;
 use super::store::EntryStore;
 use super::{Refusal, Transfer, Transferred};
+use crate::catalog::quota::Growth;
 use crate::catalog::tree::rename_candidates;
 use crate::catalog::{CatalogError, CatalogResult, Change, FileRecord, Folder, OnConflict};
 use crate::paths;
@@ -61,12 +62,17 @@ pub(in crate::catalog) async fn run<S: EntryStore>(
         kind,
         req,
         out: Transferred::default(),
+        growth: Growth::default(),
     };
     for file in files {
         run.place_named_file(file).await?;
     }
     for (folder, (sub_folders, sub_files)) in folders.into_iter().zip(below) {
         run.place_folder(folder, sub_folders, sub_files).await?;
+    }
+    let quota = req.quota;
+    if quota.may_refuse(run.growth) && quota.refuses(store.usage().await?, run.growth) {
+        return Err(CatalogError::QuotaExceeded);
     }
     Ok(run.out)
 }
@@ -231,6 +237,8 @@ struct Run<'a, S> {
     req: &'a Transfer,
     /// What was done so far.
     out: Transferred,
+    /// How much the copies grew the app's usage so far (moves grow nothing).
+    growth: Growth,
 }
 
 impl<S: EntryStore> Run<'_, S> {
@@ -240,6 +248,12 @@ impl<S: EntryStore> Run<'_, S> {
             return Err(refused(Refusal::PathTooLong(path.to_owned())));
         }
         Ok(())
+    }
+
+    /// Counts what a copy added to the app's usage.
+    fn grew(&mut self, by: Growth) {
+        self.growth.bytes += by.bytes;
+        self.growth.files += by.files;
     }
 
     /// Records a change and announces it.
@@ -332,6 +346,7 @@ impl<S: EntryStore> Run<'_, S> {
                     Kind::Copy => {
                         let copy = copy_of(file, &path, now);
                         store.insert_files(std::slice::from_ref(&copy)).await?;
+                        self.grew(Growth::of_put(copy.bytes, None));
                         copy
                     }
                     Kind::Move => {
@@ -351,8 +366,9 @@ impl<S: EntryStore> Run<'_, S> {
                 let id = file.id.clone();
                 let replaced_blob = there.blob_key.clone();
                 let new = replacing(file, &there, now);
-                if self.kind == Kind::Move {
-                    store.delete_file_row(&id).await?;
+                match self.kind {
+                    Kind::Copy => self.grew(Growth::of_put(new.bytes, Some(there.bytes))),
+                    Kind::Move => store.delete_file_row(&id).await?,
                 }
                 store.replace_file(&new).await?;
                 if self.kind == Kind::Move {
@@ -462,6 +478,9 @@ impl<S: EntryStore> Run<'_, S> {
     async fn flush(&mut self, batch: &mut Vec<FileRecord>) -> CatalogResult<()> {
         if !batch.is_empty() {
             self.store.insert_files(batch).await?;
+            for copy in batch.iter() {
+                self.grew(Growth::of_put(copy.bytes, None));
+            }
             self.out.files.append(batch);
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! The reads and writes a copy or a move makes, each inside the one transaction of the call,
 //! for one app. Each backend implements them over its own transaction; `run` holds the rules.
 
-use crate::catalog::{CatalogResult, Change, FileRecord, Folder};
+use crate::catalog::{CatalogResult, Change, FileRecord, Folder, Usage};
 use std::collections::BTreeSet;
 
 /// One transaction of a backend, scoped to one app.
@@ -60,6 +60,8 @@ pub(in crate::catalog) trait EntryStore {
     async fn touch_folder(&self, path: &str, now: i64) -> CatalogResult<()>;
     /// Records blob keys as dropped (see `Catalog::dropped_blobs`).
     async fn trash(&self, keys: &[String]) -> CatalogResult<()>;
+    /// The app's usage as this transaction sees it (its own writes included).
+    async fn usage(&self) -> CatalogResult<Usage>;
     /// Announces a change to the other nodes when the transaction commits (nothing for a
     /// backend without a change feed).
     async fn announce(&self, change: &Change) -> CatalogResult<()>;

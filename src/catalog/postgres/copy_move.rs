@@ -9,12 +9,13 @@ use super::blobs::trash;
 use super::changes::announce;
 use super::files::{insert_file, replace_file};
 use super::folders::{ensure_folder, folder_at, touch_folder};
+use super::quota::usage_in;
 use super::rows::{all, file_from_row, folder_from_row, FILE_COLUMNS, FOLDER_COLUMNS};
 use super::{commit, execute, limit_param, name_taken, query, query_opt, write_tx, PgCatalog};
 use crate::catalog::copy_move::run::{run, Kind};
 use crate::catalog::copy_move::store::EntryStore;
 use crate::catalog::tree::subtree_range;
-use crate::catalog::{CatalogResult, Change, FileRecord, Folder, Transfer, Transferred};
+use crate::catalog::{CatalogResult, Change, FileRecord, Folder, Transfer, Transferred, Usage};
 use crate::paths;
 use deadpool_postgres::Transaction;
 use std::collections::BTreeSet;
@@ -279,6 +280,10 @@ impl EntryStore for Steps<'_> {
 
     async fn trash(&self, keys: &[String]) -> CatalogResult<()> {
         trash(self.tx, keys).await
+    }
+
+    async fn usage(&self) -> CatalogResult<Usage> {
+        usage_in(self.tx, self.app_key).await
     }
 
     async fn announce(&self, change: &Change) -> CatalogResult<()> {

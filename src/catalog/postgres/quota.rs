@@ -37,7 +37,10 @@ fn usage_from_row(row: &Row) -> CatalogResult<Usage> {
 }
 
 /// The app's usage as `client` sees it.
-async fn usage_in<C: GenericClient + Sync>(client: &C, app_key: &str) -> CatalogResult<Usage> {
+pub(super) async fn usage_in<C: GenericClient + Sync>(
+    client: &C,
+    app_key: &str,
+) -> CatalogResult<Usage> {
     query_opt(client, USAGE, &[&app_key])
         .await?
         .as_ref()

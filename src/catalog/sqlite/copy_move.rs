@@ -5,13 +5,14 @@
 use super::blobs::trash;
 use super::files::insert_file;
 use super::folders::{ensure_folder, folder_at, insert_folder_row, touch_folder};
+use super::quota::usage_in;
 use super::rows::{file_from_row, folder_from_row, FILE_COLUMNS};
 use super::{backend, SqliteCatalog};
 use crate::catalog::copy_move::run::{run, Kind};
 use crate::catalog::copy_move::store::EntryStore;
 use crate::catalog::tree::subtree_range;
 use crate::catalog::{
-    CatalogError, CatalogResult, Change, FileRecord, Folder, Transfer, Transferred,
+    CatalogError, CatalogResult, Change, FileRecord, Folder, Transfer, Transferred, Usage,
 };
 use crate::paths;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -281,6 +282,10 @@ impl EntryStore for Steps<'_> {
 
     async fn trash(&self, keys: &[String]) -> CatalogResult<()> {
         trash(self.tx, keys)
+    }
+
+    async fn usage(&self) -> CatalogResult<Usage> {
+        usage_in(self.tx, self.app_key)
     }
 
     async fn announce(&self, _change: &Change) -> CatalogResult<()> {

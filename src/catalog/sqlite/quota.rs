@@ -18,7 +18,7 @@ pub(super) async fn usage(catalog: &SqliteCatalog, app_key: &str) -> CatalogResu
 }
 
 /// The app's usage as this transaction sees it.
-fn usage_in(tx: &Transaction<'_>, app_key: &str) -> CatalogResult<Usage> {
+pub(super) fn usage_in(tx: &Transaction<'_>, app_key: &str) -> CatalogResult<Usage> {
     let row = tx
         .query_row(
             "SELECT bytes, files FROM app_usage WHERE app_key = ?1",

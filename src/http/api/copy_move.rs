@@ -114,6 +114,7 @@ fn request(call: &Call<'_>, body: TransferBody) -> Result<Transfer, ApiError> {
         ),
         max_entries: limits.max_items,
         max_path_bytes: limits.max_path_bytes,
+        quota: call.app.settings.quota(),
         now: crate::clock::now_ms(),
     })
 }
