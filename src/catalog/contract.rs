@@ -1,12 +1,13 @@
 //! The catalog contract as tests: each check takes a fresh, empty `&dyn Catalog` and holds it
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
-//! catalog are in [`copy`]. The checks of a catalog that several nodes share (its change feed
-//! and render claims, through two handles on one store) are in [`shared`]
-//! ([`SHARED_CHECKS`]).
+//! catalog are in [`copy`], those of resumable uploads in [`uploads`]. The checks of a catalog
+//! that several nodes share (its change feed and render claims, through two handles on one
+//! store) are in [`shared`] ([`SHARED_CHECKS`]).
 
 mod copy;
 mod shared;
+mod uploads;
 
 pub(crate) use shared::SHARED_CHECKS;
 
@@ -90,6 +91,18 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     }),
     ("imported_tasks_keep_their_state", |c| {
         Box::pin(copy::imported_tasks_keep_their_state(c))
+    }),
+    ("uploads_are_bounded_per_app", |c| {
+        Box::pin(uploads::uploads_are_bounded_per_app(c))
+    }),
+    ("an_offset_moves_by_compare_and_set", |c| {
+        Box::pin(uploads::an_offset_moves_by_compare_and_set(c))
+    }),
+    ("a_complete_upload_becomes_a_file_in_one_step", |c| {
+        Box::pin(uploads::a_complete_upload_becomes_a_file_in_one_step(c))
+    }),
+    ("expired_uploads_are_listed_then_deleted", |c| {
+        Box::pin(uploads::expired_uploads_are_listed_then_deleted(c))
     }),
 ];
 

@@ -5,10 +5,10 @@
 //! are not counted.
 
 use super::{
-    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult, ChangeFeed,
-    ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
-    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
-    TaskRecord, TaskStatus,
+    Advance, AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult,
+    ChangeFeed, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile,
+    Task, TaskRecord, TaskStatus, Upload, UploadChunk,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -264,6 +264,58 @@ impl Catalog for Counted {
         outcome: CallbackOutcome,
     ) -> CatalogResult<()> {
         self.count(self.inner.finish_callback(claimed, outcome).await)
+    }
+
+    // --- resumable uploads ---
+    async fn create_upload(
+        &self,
+        upload: &Upload,
+        max_per_app: u64,
+        now: i64,
+    ) -> CatalogResult<bool> {
+        self.count(self.inner.create_upload(upload, max_per_app, now).await)
+    }
+    async fn upload(&self, app_key: &str, id: &str) -> CatalogResult<Option<Upload>> {
+        self.count(self.inner.upload(app_key, id).await)
+    }
+    async fn upload_chunks(&self, app_key: &str, id: &str) -> CatalogResult<Vec<UploadChunk>> {
+        self.count(self.inner.upload_chunks(app_key, id).await)
+    }
+    async fn append_upload_chunk(
+        &self,
+        app_key: &str,
+        id: &str,
+        chunk: &UploadChunk,
+        expires_at: i64,
+    ) -> CatalogResult<Advance> {
+        self.count(
+            self.inner
+                .append_upload_chunk(app_key, id, chunk, expires_at)
+                .await,
+        )
+    }
+    async fn complete_upload(
+        &self,
+        app_key: &str,
+        id: &str,
+        last: &UploadChunk,
+        file: FileRecord,
+        on_conflict: OnConflict,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        self.count(
+            self.inner
+                .complete_upload(app_key, id, last, file, on_conflict)
+                .await,
+        )
+    }
+    async fn delete_upload(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>> {
+        self.count(self.inner.delete_upload(app_key, id).await)
+    }
+    async fn expired_uploads(&self, now: i64, limit: usize) -> CatalogResult<Vec<Upload>> {
+        self.count(self.inner.expired_uploads(now, limit).await)
+    }
+    async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>> {
+        self.count(self.inner.upload_blob_keys().await)
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

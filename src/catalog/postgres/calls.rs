@@ -3,13 +3,13 @@
 
 use super::{
     apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, tasks,
-    PgCatalog,
+    uploads, PgCatalog,
 };
 use crate::catalog::{
-    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed, ClaimedTask,
-    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
-    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord,
-    TaskStatus,
+    Advance, AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed,
+    ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
+    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
+    TaskRecord, TaskStatus, Upload, UploadChunk,
 };
 use async_trait::async_trait;
 
@@ -268,6 +268,57 @@ impl Catalog for PgCatalog {
 
     async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
         retrying(|| copy::import_task(self, record)).await
+    }
+
+    async fn create_upload(
+        &self,
+        upload: &Upload,
+        max_per_app: u64,
+        now: i64,
+    ) -> CatalogResult<bool> {
+        retrying(|| uploads::create_upload(self, upload, max_per_app, now)).await
+    }
+
+    async fn upload(&self, app_key: &str, id: &str) -> CatalogResult<Option<Upload>> {
+        uploads::upload(self, app_key, id).await
+    }
+
+    async fn upload_chunks(&self, app_key: &str, id: &str) -> CatalogResult<Vec<UploadChunk>> {
+        uploads::upload_chunks(self, app_key, id).await
+    }
+
+    async fn append_upload_chunk(
+        &self,
+        app_key: &str,
+        id: &str,
+        chunk: &UploadChunk,
+        expires_at: i64,
+    ) -> CatalogResult<Advance> {
+        retrying(|| uploads::append_upload_chunk(self, app_key, id, chunk, expires_at)).await
+    }
+
+    async fn complete_upload(
+        &self,
+        app_key: &str,
+        id: &str,
+        last: &UploadChunk,
+        file: FileRecord,
+        on_conflict: OnConflict,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        retrying(|| uploads::complete_upload(self, app_key, id, last, file.clone(), on_conflict))
+            .await
+    }
+
+    async fn delete_upload(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>> {
+        retrying(|| uploads::delete_upload(self, app_key, id)).await
+    }
+
+    async fn expired_uploads(&self, now: i64, limit: usize) -> CatalogResult<Vec<Upload>> {
+        uploads::expired_uploads(self, now, limit).await
+    }
+
+    async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>> {
+        uploads::upload_blob_keys(self).await
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

@@ -73,16 +73,28 @@ pub(super) async fn put_file(
     file: FileRecord,
     on_conflict: OnConflict,
 ) -> CatalogResult<PutOutcome> {
-    let requested = file.path.clone();
     let mut client = catalog.client().await?;
     let tx = write_tx(&mut client).await?;
-    let outcome = record(&tx, app_key, file, on_conflict)
+    let outcome = put_in(&tx, app_key, file, on_conflict).await?;
+    commit(tx).await?;
+    Ok(outcome)
+}
+
+/// `put_file` in the transaction `tx` of the call that records the file: the rules, the
+/// refusals, and the change announced when a file is replaced.
+pub(super) async fn put_in(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    file: FileRecord,
+    on_conflict: OnConflict,
+) -> CatalogResult<PutOutcome> {
+    let requested = file.path.clone();
+    let outcome = record(tx, app_key, file, on_conflict)
         .await
         .map_err(|e| name_taken(e, &requested))?;
     if outcome.overwritten {
-        announce(&tx, &source_change(app_key, &outcome.file.path)).await?;
+        announce(tx, &source_change(app_key, &outcome.file.path)).await?;
     }
-    commit(tx).await?;
     Ok(outcome)
 }
 

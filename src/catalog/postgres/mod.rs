@@ -40,6 +40,7 @@ mod test_database;
 mod tests;
 #[cfg(test)]
 mod throwaway;
+mod uploads;
 
 use super::{CatalogError, CatalogResult};
 use deadpool_postgres::{

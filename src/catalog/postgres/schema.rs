@@ -57,6 +57,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "render claims",
         sql: RENDER_CLAIMS,
     },
+    Migration {
+        name: "resumable uploads and their chunks",
+        sql: UPLOADS,
+    },
 ];
 
 /// The schema version this release writes.
@@ -193,6 +197,28 @@ CREATE TABLE render_claims (
     until BIGINT NOT NULL
 );
 CREATE INDEX render_claims_until ON render_claims (until);
+"#;
+
+/// Unfinished resumable uploads and the chunks their bytes are stored in (one blob each).
+const UPLOADS: &str = r#"
+CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    length BIGINT NOT NULL,
+    upload_offset BIGINT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX uploads_app ON uploads (app_key, expires_at);
+CREATE INDEX uploads_expiry ON uploads (expires_at);
+CREATE TABLE upload_chunks (
+    upload_id TEXT NOT NULL,
+    chunk_offset BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    blob_key TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (upload_id, chunk_offset)
+);
 "#;
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of

@@ -1,10 +1,11 @@
 //! The [`Catalog`] trait bound to the SQL of each concern.
 
-use super::{apps, blobs, copy, files, folders, operations, outbox, tasks, SqliteCatalog};
+use super::{apps, blobs, copy, files, folders, operations, outbox, tasks, uploads, SqliteCatalog};
 use crate::catalog::{
-    AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask, CreatedBy,
-    FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict, OperationRecord,
-    PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord, TaskStatus,
+    Advance, AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask,
+    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
+    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord,
+    TaskStatus, Upload, UploadChunk,
 };
 use async_trait::async_trait;
 
@@ -263,5 +264,55 @@ impl Catalog for SqliteCatalog {
         outcome: CallbackOutcome,
     ) -> CatalogResult<()> {
         outbox::finish_callback(self, claimed, outcome).await
+    }
+
+    async fn create_upload(
+        &self,
+        upload: &Upload,
+        max_per_app: u64,
+        now: i64,
+    ) -> CatalogResult<bool> {
+        uploads::create_upload(self, upload, max_per_app, now).await
+    }
+
+    async fn upload(&self, app_key: &str, id: &str) -> CatalogResult<Option<Upload>> {
+        uploads::upload(self, app_key, id).await
+    }
+
+    async fn upload_chunks(&self, app_key: &str, id: &str) -> CatalogResult<Vec<UploadChunk>> {
+        uploads::upload_chunks(self, app_key, id).await
+    }
+
+    async fn append_upload_chunk(
+        &self,
+        app_key: &str,
+        id: &str,
+        chunk: &UploadChunk,
+        expires_at: i64,
+    ) -> CatalogResult<Advance> {
+        uploads::append_upload_chunk(self, app_key, id, chunk, expires_at).await
+    }
+
+    async fn complete_upload(
+        &self,
+        app_key: &str,
+        id: &str,
+        last: &UploadChunk,
+        file: FileRecord,
+        on_conflict: OnConflict,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        uploads::complete_upload(self, app_key, id, last, file, on_conflict).await
+    }
+
+    async fn delete_upload(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>> {
+        uploads::delete_upload(self, app_key, id).await
+    }
+
+    async fn expired_uploads(&self, now: i64, limit: usize) -> CatalogResult<Vec<Upload>> {
+        uploads::expired_uploads(self, now, limit).await
+    }
+
+    async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>> {
+        uploads::upload_blob_keys(self).await
     }
 }

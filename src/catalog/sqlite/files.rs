@@ -101,69 +101,74 @@ pub(super) async fn put_file(
 ) -> CatalogResult<PutOutcome> {
     let key = app_key.to_owned();
     catalog
-        .tx(move |tx| {
-            let mut file = file;
-            let parent = paths::parent(&file.path).to_owned();
-            ensure_folder(tx, &key, &parent, file.updated_at)?;
-            if folder_at(tx, &key, &file.path)?.is_some() {
-                return Err(CatalogError::FolderExists(file.path));
-            }
-            let existing = tx
-                .query_row(
-                    &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND path = ?2"),
-                    params![key, file.path],
-                    file_from_row,
-                )
-                .optional()
-                .map_err(backend)?;
-            let Some(old) = existing else {
-                insert_file(tx, &key, &file)?;
-                touch_folder(tx, &key, &parent, file.updated_at)?;
-                return Ok(PutOutcome {
-                    file,
-                    overwritten: false,
-                    orphaned_blobs: Vec::new(),
-                });
-            };
-            match on_conflict {
-                OnConflict::Fail => Err(CatalogError::FileExists(file.path)),
-                OnConflict::Overwrite => {
-                    // The files produced from it stay: their stamps name the old version, so
-                    // delivery renders them again from the new one when they are asked for.
-                    let orphaned = vec![old.blob_key.clone()];
-                    trash(tx, &orphaned)?;
-                    tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
-                        .map_err(backend)?;
-                    file.id = old.id;
-                    file.created_at = old.created_at;
-                    insert_file(tx, &key, &file)?;
-                    Ok(PutOutcome {
-                        file,
-                        overwritten: true,
-                        orphaned_blobs: orphaned,
-                    })
-                }
-                OnConflict::Rename => {
-                    let requested = file.path.clone();
-                    for candidate in rename_candidates(&requested) {
-                        if !file_exists(tx, &key, &candidate)?
-                            && folder_at(tx, &key, &candidate)?.is_none()
-                        {
-                            file.path = candidate;
-                            insert_file(tx, &key, &file)?;
-                            touch_folder(tx, &key, &parent, file.updated_at)?;
-                            return Ok(PutOutcome {
-                                file,
-                                overwritten: false,
-                                orphaned_blobs: Vec::new(),
-                            });
-                        }
-                    }
-                    Err(CatalogError::FileExists(file.path))
-                }
-            }
-        })
+        .tx(move |tx| record(tx, &key, file, on_conflict))
         .await
+}
+
+/// The rules of `put_file`, in the transaction of the call that records the file.
+pub(super) fn record(
+    tx: &Transaction<'_>,
+    key: &str,
+    mut file: FileRecord,
+    on_conflict: OnConflict,
+) -> CatalogResult<PutOutcome> {
+    let parent = paths::parent(&file.path).to_owned();
+    ensure_folder(tx, key, &parent, file.updated_at)?;
+    if folder_at(tx, key, &file.path)?.is_some() {
+        return Err(CatalogError::FolderExists(file.path));
+    }
+    let existing = tx
+        .query_row(
+            &format!("SELECT {FILE_COLUMNS} FROM files WHERE app_key = ?1 AND path = ?2"),
+            params![key, file.path],
+            file_from_row,
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some(old) = existing else {
+        insert_file(tx, key, &file)?;
+        touch_folder(tx, key, &parent, file.updated_at)?;
+        return Ok(PutOutcome {
+            file,
+            overwritten: false,
+            orphaned_blobs: Vec::new(),
+        });
+    };
+    match on_conflict {
+        OnConflict::Fail => Err(CatalogError::FileExists(file.path)),
+        OnConflict::Overwrite => {
+            // The files produced from it stay: their stamps name the old version, so
+            // delivery renders them again from the new one when they are asked for.
+            let orphaned = vec![old.blob_key.clone()];
+            trash(tx, &orphaned)?;
+            tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
+                .map_err(backend)?;
+            file.id = old.id;
+            file.created_at = old.created_at;
+            insert_file(tx, key, &file)?;
+            Ok(PutOutcome {
+                file,
+                overwritten: true,
+                orphaned_blobs: orphaned,
+            })
+        }
+        OnConflict::Rename => {
+            let requested = file.path.clone();
+            for candidate in rename_candidates(&requested) {
+                if !file_exists(tx, key, &candidate)? && folder_at(tx, key, &candidate)?.is_none() {
+                    file.path = candidate;
+                    insert_file(tx, key, &file)?;
+                    touch_folder(tx, key, &parent, file.updated_at)?;
+                    return Ok(PutOutcome {
+                        file,
+                        overwritten: false,
+                        orphaned_blobs: Vec::new(),
+                    });
+                }
+            }
+            Err(CatalogError::FileExists(file.path))
+        }
+    }
 }
 
 pub(super) async fn delete_file(

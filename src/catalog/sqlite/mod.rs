@@ -4,8 +4,8 @@
 //! see the last commit without waiting for a write in progress.
 //!
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
-//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, and `copy`:
-//! whole-catalog reads and stores as given) is in its own file, and `calls` binds it to the
+//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, uploads, and
+//! `copy`: whole-catalog reads and stores as given) is in its own file, and `calls` binds it to the
 //! [`Catalog`](super::Catalog) trait.
 
 mod apps;
@@ -21,6 +21,7 @@ mod schema;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod uploads;
 
 use super::{CatalogError, CatalogResult};
 use rusqlite::{Connection, ErrorCode, Transaction};
