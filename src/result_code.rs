@@ -3,7 +3,8 @@
 //! Every answer of the management API carries one of these in its `header`. The delivery path
 //! uses real HTTP status codes instead and never looks at this table.
 
-/// Every code, in table order.
+/// Every code of the published table, in table order (Pictor's own codes, such as those of
+/// resumable uploads, are not in it).
 const ALL: [ResultCode; 29] = [
     ResultCode::Success,
     ResultCode::PartialSuccess,
@@ -103,6 +104,20 @@ pub enum ResultCode {
     /// 500201: the body of a failure callback of an image operation, as the API guide's
     /// "fail sample" shows it. Not in the published table, and never in an API answer.
     CallbackOperationFail,
+    /// 52001: no resumable upload has the id (HTTP 404). Pictor's own, as are the 5200x below.
+    UploadNotFound,
+    /// 52002: the resumable upload expired (HTTP 410).
+    UploadExpired,
+    /// 52003: `Upload-Offset` is not the upload's offset (HTTP 409).
+    UploadOffsetMismatch,
+    /// 52004: the body does not match its `Upload-Checksum` (HTTP 460).
+    UploadChecksumMismatch,
+    /// 52005: a tus request without `Tus-Resumable: 1.0.0` (HTTP 412).
+    TusVersionUnsupported,
+    /// 52006: a PATCH body not sent as `application/offset+octet-stream` (HTTP 415).
+    UploadContentType,
+    /// 52007: the app holds `limits.max_unfinished_uploads` unfinished uploads (HTTP 429).
+    UploadCountLimit,
 }
 
 impl ResultCode {
@@ -139,6 +154,13 @@ impl ResultCode {
             Self::OperationNoProcessingOption => 40003,
             Self::OperationParsingFail => 40004,
             Self::CallbackOperationFail => 500201,
+            Self::UploadNotFound => 52001,
+            Self::UploadExpired => 52002,
+            Self::UploadOffsetMismatch => 52003,
+            Self::UploadChecksumMismatch => 52004,
+            Self::TusVersionUnsupported => 52005,
+            Self::UploadContentType => 52006,
+            Self::UploadCountLimit => 52007,
         }
     }
 
@@ -181,6 +203,15 @@ impl ResultCode {
             Self::OperationNoProcessingOption => "There are not any option for image processing.",
             Self::OperationParsingFail => "Failed to parsing the image operation.",
             Self::CallbackOperationFail => "Operation fail. ",
+            Self::UploadNotFound => "The upload does not exist.",
+            Self::UploadExpired => "The upload has expired.",
+            Self::UploadOffsetMismatch => "Upload-Offset is not the offset of the upload.",
+            Self::UploadChecksumMismatch => "The request body does not match Upload-Checksum.",
+            Self::TusVersionUnsupported => "Tus-Resumable: 1.0.0 is required.",
+            Self::UploadContentType => {
+                "The body of a PATCH must be sent as application/offset+octet-stream."
+            }
+            Self::UploadCountLimit => "There are too many unfinished uploads.",
         }
     }
 

@@ -1,7 +1,9 @@
 //! Storing uploaded files: size and content checks, bytes to the blob store first, then the
 //! catalog entry, so a failed or interrupted upload leaves nothing visible. `zip` reads the
-//! archives of a multipart upload under one budget per request.
+//! archives of a multipart upload under one budget per request; `resumable` takes a file over
+//! many requests (tus).
 
+pub mod resumable;
 pub mod zip;
 
 use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome};

@@ -1,8 +1,9 @@
-//! The periodic catalog sweep of a serving process. It deletes the blobs of replaced and
-//! deleted files once `storage.release_delay_secs` has passed (their pending deletion is kept
-//! in the catalog, so a crash or a restart does not leak them), and prunes tasks that ended
-//! longer ago than `tasks.retention_hours`. It runs at start, then every
-//! `storage.release_delay_secs` (at least 1 s, at most a minute) until shutdown.
+//! The periodic catalog sweep of a serving process. It deletes resumable uploads that expired
+//! (their chunks join the dropped blobs), deletes the blobs of replaced and deleted files once
+//! `storage.release_delay_secs` has passed (their pending deletion is kept in the catalog, so a
+//! crash or a restart does not leak them), and prunes tasks that ended longer ago than
+//! `tasks.retention_hours`. It runs at start, then every `storage.release_delay_secs` (at
+//! least 1 s, at most a minute) until shutdown.
 
 use crate::catalog::CatalogError;
 use crate::clock::now_ms;
@@ -32,6 +33,7 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
 
 /// One sweep; failures are logged and counted, the next sweep tries again.
 pub async fn sweep(ctx: &Context) {
+    sweep_expired_uploads(ctx).await;
     sweep_dropped_blobs(ctx).await;
     prune_tasks(ctx).await;
 }
@@ -81,6 +83,36 @@ async fn sweep_dropped_blobs(ctx: &Context) {
         if keys.len() < BATCH || deleted < keys.len() {
             return;
         }
+    }
+}
+
+/// Deletes the resumable uploads that expired, a batch at a time; their chunks are dropped
+/// blobs, deleted by [`sweep_dropped_blobs`] after the release delay.
+async fn sweep_expired_uploads(ctx: &Context) {
+    let mut deleted = 0usize;
+    loop {
+        let expired = match ctx.catalog.expired_uploads(now_ms(), BATCH).await {
+            Ok(expired) => expired,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read expired uploads");
+                break;
+            }
+        };
+        for upload in &expired {
+            match ctx.catalog.delete_upload(&upload.app_key, &upload.id).await {
+                Ok(_) | Err(CatalogError::NotFound(_)) => deleted += 1,
+                Err(e) => {
+                    tracing::error!(error = %e, upload = %upload.id, "could not delete an expired upload");
+                    return;
+                }
+            }
+        }
+        if expired.len() < BATCH {
+            break;
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "deleted expired resumable uploads");
     }
 }
 
