@@ -291,6 +291,8 @@ pub struct LimitsConfig {
     pub resumable_expiry_secs: u64,
     /// Unfinished (unexpired) resumable uploads one app may hold at once (429 beyond).
     pub max_unfinished_uploads: u64,
+    /// Requests (chunks) whose bytes one resumable upload may keep before its last one.
+    pub max_upload_chunks: u64,
 }
 
 impl Default for LimitsConfig {
@@ -306,6 +308,7 @@ impl Default for LimitsConfig {
             max_resumable_bytes: 1024 * 1024 * 1024,
             resumable_expiry_secs: 24 * 3600,
             max_unfinished_uploads: 100,
+            max_upload_chunks: 10_000,
         }
     }
 }
@@ -648,6 +651,7 @@ impl Config {
                 "limits.max_unfinished_uploads",
                 self.limits.max_unfinished_uploads,
             ),
+            ("limits.max_upload_chunks", self.limits.max_upload_chunks),
         ] {
             if value == 0 {
                 return bad(key, "must be greater than 0");

@@ -118,6 +118,9 @@ pub enum ResultCode {
     UploadContentType,
     /// 52007: the app holds `limits.max_unfinished_uploads` unfinished uploads (HTTP 429).
     UploadCountLimit,
+    /// 52008: the upload holds `limits.max_upload_chunks` chunks and the request does not
+    /// finish it (HTTP 400).
+    UploadChunkLimit,
 }
 
 impl ResultCode {
@@ -161,6 +164,7 @@ impl ResultCode {
             Self::TusVersionUnsupported => 52005,
             Self::UploadContentType => 52006,
             Self::UploadCountLimit => 52007,
+            Self::UploadChunkLimit => 52008,
         }
     }
 
@@ -212,6 +216,9 @@ impl ResultCode {
                 "The body of a PATCH must be sent as application/offset+octet-stream."
             }
             Self::UploadCountLimit => "There are too many unfinished uploads.",
+            Self::UploadChunkLimit => {
+                "The upload is in too many pieces: send the rest in one request."
+            }
         }
     }
 

@@ -672,3 +672,27 @@ fn pictor_check_keeps_the_chunks_of_unfinished_uploads() {
     let delivered = s.get(&s.url("/kept.jpg"));
     assert_eq!(delivered.bytes().expect("body").as_ref(), &bytes[..]);
 }
+
+#[test]
+fn past_its_chunk_limit_an_upload_takes_only_its_last_request() {
+    let s = Server::start_with(&[("PICTOR_LIMITS_MAX_UPLOAD_CHUNKS", "2")]);
+    let bytes = corpus(PHOTO);
+    let url = s.tus_create(bytes.len() as u64, &[("path", "/pieces.jpg")]);
+    assert_eq!(s.tus_patch(&url, 0, bytes[..1000].to_vec()).status(), 204);
+    assert_eq!(
+        s.tus_patch(&url, 1000, bytes[1000..2000].to_vec()).status(),
+        204
+    );
+    let third = s.tus_patch(&url, 2000, bytes[2000..3000].to_vec());
+    assert_eq!(third.status(), 400);
+    assert_eq!(
+        header(&third, "pictor-result-code").as_deref(),
+        Some("52008")
+    );
+    assert_eq!(s.tus_head(&url), (200, Some(2000)), "nothing kept");
+    assert_eq!(chunk_blobs(&s).len(), 2);
+    let last = s.tus_patch(&url, 2000, bytes[2000..].to_vec());
+    assert_eq!(last.status(), 204, "the request that finishes it is taken");
+    let delivered = s.get(&s.url("/pieces.jpg"));
+    assert_eq!(delivered.bytes().expect("body").as_ref(), &bytes[..]);
+}

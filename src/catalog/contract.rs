@@ -104,6 +104,9 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     ("expired_uploads_are_listed_then_deleted", |c| {
         Box::pin(uploads::expired_uploads_are_listed_then_deleted(c))
     }),
+    ("an_upload_takes_a_bounded_number_of_chunks", |c| {
+        Box::pin(uploads::an_upload_takes_a_bounded_number_of_chunks(c))
+    }),
 ];
 
 const APP: &str = "A";

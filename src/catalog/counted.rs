@@ -287,10 +287,11 @@ impl Catalog for Counted {
         id: &str,
         chunk: &UploadChunk,
         expires_at: i64,
+        max_chunks: u64,
     ) -> CatalogResult<Advance> {
         self.count(
             self.inner
-                .append_upload_chunk(app_key, id, chunk, expires_at)
+                .append_upload_chunk(app_key, id, chunk, expires_at, max_chunks)
                 .await,
         )
     }

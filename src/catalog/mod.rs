@@ -648,7 +648,8 @@ pub trait Catalog: Send + Sync + 'static {
     ) -> CatalogResult<()>;
 
     // --- resumable uploads ---
-    /// Records a new upload (offset 0, no chunk), unless its app already holds `max_per_app`
+    /// Records a new upload (offset 0, no chunk: its `offset` and `chunks` are not read),
+    /// unless its app already holds `max_per_app`
     /// uploads that have not expired at `now`: then `false`, and nothing is recorded.
     async fn create_upload(
         &self,
@@ -661,17 +662,19 @@ pub trait Catalog: Send + Sync + 'static {
     /// The recorded chunks of an upload, in offset order: together they hold its bytes from 0
     /// to its offset, without gap or overlap. Empty for an unknown upload.
     async fn upload_chunks(&self, app_key: &str, id: &str) -> CatalogResult<Vec<UploadChunk>>;
-    /// Records `chunk` and moves the upload's offset past it and its expiry to `expires_at`,
-    /// only while the offset is the chunk's and the chunk ends within the upload's length: a
-    /// compare and set, so of two calls at one offset only one records its chunk. Otherwise
-    /// [`Advance::Stale`] with the offset as it is, nothing changed. `NotFound` when the
-    /// upload is gone.
+    /// Records `chunk` (at least one byte) and moves the upload's offset past it, its chunk
+    /// count up by one and its expiry to `expires_at`, only while the offset is the chunk's and
+    /// the chunk ends within the upload's length: a compare and set, so of two calls at one
+    /// offset only one records its chunk. Otherwise [`Advance::Stale`] with the offset as it
+    /// is, nothing changed; [`Advance::Full`] when the upload holds `max_chunks` chunks.
+    /// `NotFound` when the upload is gone.
     async fn append_upload_chunk(
         &self,
         app_key: &str,
         id: &str,
         chunk: &UploadChunk,
         expires_at: i64,
+        max_chunks: u64,
     ) -> CatalogResult<Advance>;
     /// Finishes an upload with its last chunk, in one transaction: only while the upload's
     /// offset is `last.offset` and `last` ends at its length (else `Ok(None)`, nothing

@@ -14,6 +14,8 @@ pub struct Upload {
     pub length: u64,
     /// Bytes stored so far, in recorded chunks (`Upload-Offset`).
     pub offset: u64,
+    /// Chunks recorded so far.
+    pub chunks: u64,
     /// `Upload-Metadata` as the client sent it at creation.
     pub metadata: String,
     /// Creation time.
@@ -41,4 +43,7 @@ pub enum Advance {
     /// The upload's offset was not the chunk's (another request moved it first), or the chunk
     /// would end past the upload's length: nothing was recorded. The upload's offset now.
     Stale(u64),
+    /// The upload holds as many chunks as it may: nothing was recorded, only a chunk that
+    /// finishes it is still taken. The upload's offset now.
+    Full(u64),
 }

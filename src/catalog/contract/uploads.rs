@@ -12,6 +12,7 @@ fn upload(id: &str, length: u64, expires_at: i64) -> Upload {
         app_key: APP.to_owned(),
         length,
         offset: 0,
+        chunks: 0,
         metadata: format!("path {id}"),
         created_at: 1,
         expires_at,
@@ -87,7 +88,7 @@ pub(super) async fn an_offset_moves_by_compare_and_set(c: &dyn Catalog) {
     with_app(c).await;
     create(c, &upload("u", 10, 100)).await;
     let first = c
-        .append_upload_chunk(APP, "u", &chunk(0, 4), 200)
+        .append_upload_chunk(APP, "u", &chunk(0, 4), 200, 100)
         .await
         .expect("append");
     assert_eq!(first, Advance::Moved(4));
@@ -99,7 +100,7 @@ pub(super) async fn an_offset_moves_by_compare_and_set(c: &dyn Catalog) {
         (chunk(4, 0), "no byte"),
     ] {
         let refused = c
-            .append_upload_chunk(APP, "u", &stale, 300)
+            .append_upload_chunk(APP, "u", &stale, 300, 100)
             .await
             .expect("append");
         assert_eq!(refused, Advance::Stale(4), "{why}");
@@ -119,8 +120,8 @@ pub(super) async fn an_offset_moves_by_compare_and_set(c: &dyn Catalog) {
         },
     );
     let (a, b) = tokio::join!(
-        c.append_upload_chunk(APP, "u", &mine, 400),
-        c.append_upload_chunk(APP, "u", &rival, 400),
+        c.append_upload_chunk(APP, "u", &mine, 400, 100),
+        c.append_upload_chunk(APP, "u", &rival, 400, 100),
     );
     let outcomes = [a.expect("append"), b.expect("append")];
     let won: Vec<&Advance> = outcomes
@@ -145,14 +146,17 @@ pub(super) async fn an_offset_moves_by_compare_and_set(c: &dyn Catalog) {
         outcomes[1]
     };
     assert_eq!(loser, Advance::Stale(read.offset));
-    let gone = c.append_upload_chunk(APP, "none", &chunk(0, 1), 1).await;
+    assert_eq!(read.chunks, 2, "the winner's chunk counts");
+    let gone = c
+        .append_upload_chunk(APP, "none", &chunk(0, 1), 1, 100)
+        .await;
     assert!(matches!(gone, Err(CatalogError::NotFound(_))), "{gone:?}");
 }
 
 pub(super) async fn a_complete_upload_becomes_a_file_in_one_step(c: &dyn Catalog) {
     with_app(c).await;
     create(c, &upload("u", 10, 100)).await;
-    c.append_upload_chunk(APP, "u", &chunk(0, 6), 100)
+    c.append_upload_chunk(APP, "u", &chunk(0, 6), 100, 100)
         .await
         .expect("append");
     let f = file("/up/photo.jpg", 5, None);
@@ -234,10 +238,10 @@ pub(super) async fn expired_uploads_are_listed_then_deleted(c: &dyn Catalog) {
     for (id, expires_at) in [("late", 30), ("early", 10), ("middle", 20)] {
         create(c, &upload(id, 10, expires_at)).await;
     }
-    c.append_upload_chunk(APP, "early", &chunk(0, 2), 10)
+    c.append_upload_chunk(APP, "early", &chunk(0, 2), 10, 100)
         .await
         .expect("append");
-    c.append_upload_chunk(APP, "late", &chunk(0, 5), 30)
+    c.append_upload_chunk(APP, "late", &chunk(0, 5), 30, 100)
         .await
         .expect("append");
     let ids = |uploads: Vec<Upload>| uploads.into_iter().map(|u| u.id).collect::<Vec<_>>();
@@ -282,5 +286,39 @@ pub(super) async fn expired_uploads_are_listed_then_deleted(c: &dyn Catalog) {
     assert_eq!(
         ids(c.expired_uploads(100, 10).await.expect("expired")),
         ["late"]
+    );
+}
+
+pub(super) async fn an_upload_takes_a_bounded_number_of_chunks(c: &dyn Catalog) {
+    with_app(c).await;
+    create(c, &upload("u", 10, 100)).await;
+    for offset in 0..2 {
+        let moved = c
+            .append_upload_chunk(APP, "u", &chunk(offset, 1), 100, 2)
+            .await
+            .expect("append");
+        assert_eq!(moved, Advance::Moved(offset + 1));
+    }
+    let full = c
+        .append_upload_chunk(APP, "u", &chunk(2, 1), 100, 2)
+        .await
+        .expect("append");
+    assert_eq!(full, Advance::Full(2), "two chunks at most");
+    let read = c.upload(APP, "u").await.expect("read").expect("upload");
+    assert_eq!((read.offset, read.chunks), (2, 2));
+    let stale = c
+        .append_upload_chunk(APP, "u", &chunk(1, 1), 100, 2)
+        .await
+        .expect("append");
+    assert_eq!(stale, Advance::Stale(2), "a stale offset is told first");
+    let f = file("/whole.jpg", 3, None);
+    let done = c
+        .complete_upload(APP, "u", &chunk(2, 8), f.clone(), OnConflict::Fail)
+        .await
+        .expect("complete");
+    assert_eq!(
+        done.map(|o| o.file),
+        Some(f),
+        "the last chunk is taken whatever the count"
     );
 }

@@ -293,8 +293,10 @@ impl Catalog for PgCatalog {
         id: &str,
         chunk: &UploadChunk,
         expires_at: i64,
+        max_chunks: u64,
     ) -> CatalogResult<Advance> {
-        retrying(|| uploads::append_upload_chunk(self, app_key, id, chunk, expires_at)).await
+        retrying(|| uploads::append_upload_chunk(self, app_key, id, chunk, expires_at, max_chunks))
+            .await
     }
 
     async fn complete_upload(

@@ -206,6 +206,7 @@ CREATE TABLE uploads (
     app_key TEXT NOT NULL,
     length BIGINT NOT NULL,
     upload_offset BIGINT NOT NULL,
+    chunk_count BIGINT NOT NULL,
     metadata TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL

@@ -19,7 +19,8 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
 
 /// Columns of `uploads`, in [`upload_from_row`] order.
-const UPLOAD_COLUMNS: &str = "id, app_key, length, upload_offset, metadata, created_at, expires_at";
+const UPLOAD_COLUMNS: &str =
+    "id, app_key, length, upload_offset, chunk_count, metadata, created_at, expires_at";
 
 fn upload_from_row(row: &Row) -> CatalogResult<Upload> {
     Ok(Upload {
@@ -27,9 +28,10 @@ fn upload_from_row(row: &Row) -> CatalogResult<Upload> {
         app_key: col(row, 1)?,
         length: unsigned(col(row, 2)?),
         offset: unsigned(col(row, 3)?),
-        metadata: col(row, 4)?,
-        created_at: col(row, 5)?,
-        expires_at: col(row, 6)?,
+        chunks: unsigned(col(row, 4)?),
+        metadata: col(row, 5)?,
+        created_at: col(row, 6)?,
+        expires_at: col(row, 7)?,
     })
 }
 
@@ -63,9 +65,9 @@ pub(super) async fn create_upload(
     }
     execute(
         &tx,
-        "INSERT INTO uploads (id, app_key, length, upload_offset, metadata, created_at,
-             expires_at)
-         VALUES ($1, $2, $3, 0, $4, $5, $6)",
+        "INSERT INTO uploads (id, app_key, length, upload_offset, chunk_count, metadata,
+             created_at, expires_at)
+         VALUES ($1, $2, $3, 0, 0, $4, $5, $6)",
         &[
             &upload.id,
             &upload.app_key,
@@ -111,17 +113,22 @@ pub(super) async fn upload_chunks(
         .await
 }
 
-/// Locks an upload's row in `tx` and returns its offset and length; `NotFound` when it is
-/// gone.
-async fn lock(tx: &Transaction<'_>, app_key: &str, id: &str) -> CatalogResult<(u64, u64)> {
+/// Locks an upload's row in `tx` and returns its offset, length and chunk count;
+/// `NotFound` when it is gone.
+async fn lock(tx: &Transaction<'_>, app_key: &str, id: &str) -> CatalogResult<(u64, u64, u64)> {
     let row = query_opt(
         tx,
-        "SELECT upload_offset, length FROM uploads WHERE app_key = $1 AND id = $2 FOR UPDATE",
+        "SELECT upload_offset, length, chunk_count FROM uploads
+         WHERE app_key = $1 AND id = $2 FOR UPDATE",
         &[&app_key, &id],
     )
     .await?
     .ok_or_else(|| CatalogError::NotFound(id.to_owned()))?;
-    Ok((unsigned(col(&row, 0)?), unsigned(col(&row, 1)?)))
+    Ok((
+        unsigned(col(&row, 0)?),
+        unsigned(col(&row, 1)?),
+        unsigned(col(&row, 2)?),
+    ))
 }
 
 /// Removes a locked upload and its chunk rows in `tx`; returns the chunks' blob keys.
@@ -142,13 +149,17 @@ pub(super) async fn append_upload_chunk(
     id: &str,
     chunk: &UploadChunk,
     expires_at: i64,
+    max_chunks: u64,
 ) -> CatalogResult<Advance> {
     let mut client = catalog.client().await?;
     let tx = write_tx(&mut client).await?;
-    let (offset, length) = lock(&tx, app_key, id).await?;
+    let (offset, length, chunks) = lock(&tx, app_key, id).await?;
     let end = chunk.offset.saturating_add(chunk.bytes);
     if offset != chunk.offset || chunk.bytes == 0 || end > length {
         return Ok(Advance::Stale(offset));
+    }
+    if chunks >= max_chunks {
+        return Ok(Advance::Full(offset));
     }
     execute(
         &tx,
@@ -164,7 +175,8 @@ pub(super) async fn append_upload_chunk(
     .await?;
     execute(
         &tx,
-        "UPDATE uploads SET upload_offset = $2, expires_at = $3 WHERE id = $1",
+        "UPDATE uploads SET upload_offset = $2, chunk_count = chunk_count + 1, expires_at = $3
+         WHERE id = $1",
         &[&id, &signed(end), &expires_at],
     )
     .await?;
@@ -182,7 +194,7 @@ pub(super) async fn complete_upload(
 ) -> CatalogResult<Option<PutOutcome>> {
     let mut client = catalog.client().await?;
     let tx = write_tx(&mut client).await?;
-    let (offset, length) = lock(&tx, app_key, id).await?;
+    let (offset, length, _) = lock(&tx, app_key, id).await?;
     if offset != last.offset || last.offset.saturating_add(last.bytes) != length {
         return Ok(None);
     }

@@ -289,8 +289,9 @@ impl Catalog for SqliteCatalog {
         id: &str,
         chunk: &UploadChunk,
         expires_at: i64,
+        max_chunks: u64,
     ) -> CatalogResult<Advance> {
-        uploads::append_upload_chunk(self, app_key, id, chunk, expires_at).await
+        uploads::append_upload_chunk(self, app_key, id, chunk, expires_at, max_chunks).await
     }
 
     async fn complete_upload(

@@ -183,6 +183,7 @@ CREATE TABLE uploads (
     app_key TEXT NOT NULL,
     length INTEGER NOT NULL,
     upload_offset INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
     metadata TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL

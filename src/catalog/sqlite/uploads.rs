@@ -10,7 +10,8 @@ use crate::catalog::{
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 /// Columns of `uploads`, in [`upload_from_row`] order.
-const UPLOAD_COLUMNS: &str = "id, app_key, length, upload_offset, metadata, created_at, expires_at";
+const UPLOAD_COLUMNS: &str =
+    "id, app_key, length, upload_offset, chunk_count, metadata, created_at, expires_at";
 
 fn upload_from_row(row: &Row<'_>) -> rusqlite::Result<Upload> {
     Ok(Upload {
@@ -18,9 +19,10 @@ fn upload_from_row(row: &Row<'_>) -> rusqlite::Result<Upload> {
         app_key: row.get(1)?,
         length: unsigned(row.get(2)?),
         offset: unsigned(row.get(3)?),
-        metadata: row.get(4)?,
-        created_at: row.get(5)?,
-        expires_at: row.get(6)?,
+        chunks: unsigned(row.get(4)?),
+        metadata: row.get(5)?,
+        created_at: row.get(6)?,
+        expires_at: row.get(7)?,
     })
 }
 
@@ -54,9 +56,9 @@ pub(super) async fn create_upload(
                 return Ok(false);
             }
             tx.execute(
-                "INSERT INTO uploads (id, app_key, length, upload_offset, metadata, created_at,
-                     expires_at)
-                 VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
+                "INSERT INTO uploads (id, app_key, length, upload_offset, chunk_count, metadata,
+                     created_at, expires_at)
+                 VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6)",
                 params![
                     upload.id,
                     upload.app_key,
@@ -122,12 +124,18 @@ pub(super) async fn upload_chunks(
         .await
 }
 
-/// The offset and length of an upload, in `tx`; `NotFound` when it is gone.
-fn position(tx: &Transaction<'_>, key: &str, id: &str) -> CatalogResult<(u64, u64)> {
+/// The offset, length and chunk count of an upload, in `tx`; `NotFound` when it is gone.
+fn position(tx: &Transaction<'_>, key: &str, id: &str) -> CatalogResult<(u64, u64, u64)> {
     tx.query_row(
-        "SELECT upload_offset, length FROM uploads WHERE app_key = ?1 AND id = ?2",
+        "SELECT upload_offset, length, chunk_count FROM uploads WHERE app_key = ?1 AND id = ?2",
         params![key, id],
-        |r| Ok((unsigned(r.get(0)?), unsigned(r.get(1)?))),
+        |r| {
+            Ok((
+                unsigned(r.get(0)?),
+                unsigned(r.get(1)?),
+                unsigned(r.get(2)?),
+            ))
+        },
     )
     .optional()
     .map_err(backend)?
@@ -154,14 +162,18 @@ pub(super) async fn append_upload_chunk(
     id: &str,
     chunk: &UploadChunk,
     expires_at: i64,
+    max_chunks: u64,
 ) -> CatalogResult<Advance> {
     let (key, id, chunk) = (app_key.to_owned(), id.to_owned(), chunk.clone());
     catalog
         .tx(move |tx| {
-            let (offset, length) = position(tx, &key, &id)?;
+            let (offset, length, chunks) = position(tx, &key, &id)?;
             let end = chunk.offset.saturating_add(chunk.bytes);
             if offset != chunk.offset || chunk.bytes == 0 || end > length {
                 return Ok(Advance::Stale(offset));
+            }
+            if chunks >= max_chunks {
+                return Ok(Advance::Full(offset));
             }
             tx.execute(
                 "INSERT INTO upload_chunks (upload_id, chunk_offset, bytes, blob_key)
@@ -175,7 +187,9 @@ pub(super) async fn append_upload_chunk(
             )
             .map_err(backend)?;
             tx.execute(
-                "UPDATE uploads SET upload_offset = ?2, expires_at = ?3 WHERE id = ?1",
+                "UPDATE uploads SET upload_offset = ?2, chunk_count = chunk_count + 1,
+                     expires_at = ?3
+                 WHERE id = ?1",
                 params![id, signed(end), expires_at],
             )
             .map_err(backend)?;
@@ -195,7 +209,7 @@ pub(super) async fn complete_upload(
     let (key, id, last) = (app_key.to_owned(), id.to_owned(), last.clone());
     catalog
         .tx(move |tx| {
-            let (offset, length) = position(tx, &key, &id)?;
+            let (offset, length, _) = position(tx, &key, &id)?;
             if offset != last.offset || last.offset.saturating_add(last.bytes) != length {
                 return Ok(None);
             }

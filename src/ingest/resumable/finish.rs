@@ -136,8 +136,9 @@ async fn chunks_with(
 }
 
 /// The checks of `PUT /images` on the file the chunks hold: an image (read from its first
-/// [`HEAD_BYTES`]; a file whose header lies further in is read up to `limits.max_upload_bytes`,
-/// what a single upload could hold), and a free name unless the rule replaces or renames.
+/// [`HEAD_BYTES`]; a file of an image format whose size lies further in, such as a TIFF with
+/// its directory at the end, is read up to `limits.max_upload_bytes`, what a single upload
+/// could hold), and a free name unless the rule replaces or renames.
 async fn check(
     ctx: &Context,
     app: &AppRecord,
@@ -146,9 +147,11 @@ async fn check(
     path: &str,
     rule: OnConflict,
 ) -> Result<ImageInfo, ResumableError> {
-    let mut info = imageinfo::inspect(&prefix(ctx, chunks, HEAD_BYTES).await?);
+    let head = prefix(ctx, chunks, HEAD_BYTES).await?;
+    let mut info = imageinfo::inspect(&head);
     let further = upload.length.min(ctx.config.limits.max_upload_bytes);
-    if info.is_none() && further > HEAD_BYTES {
+    if info.is_none() && further > HEAD_BYTES && imageinfo::sniff(&head).is_some() {
+        drop(head);
         info = imageinfo::inspect(&prefix(ctx, chunks, further).await?);
     }
     let info = info.ok_or(ResumableError::Unaccepted(ResultCode::InvalidFiles))?;

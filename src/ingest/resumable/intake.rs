@@ -74,8 +74,9 @@ fn chunk_key(app: &AppRecord, upload: &Upload) -> String {
 /// Streams `body` (announced as `announced` bytes, when it was) into a new chunk blob of
 /// `upload`, at its current offset. Refuses, keeping nothing, a body that would end past the
 /// upload's length or carry more than `limits.max_request_bytes` ([`ResumableError::TooLarge`],
-/// before reading when the announced length tells), one whose digest is not `checksum`'s,
-/// and one that broke off before its checksum could be checked.
+/// before reading when the announced length tells), one announced short of the upload's end
+/// when the upload holds `limits.max_upload_chunks` chunks, one whose digest is not
+/// `checksum`'s, and one that broke off before its checksum could be checked.
 pub async fn receive<S, E>(
     ctx: &Context,
     app: &AppRecord,
@@ -94,6 +95,12 @@ where
         .min(ctx.config.limits.max_request_bytes);
     if announced.is_some_and(|n| n > cap) {
         return Err(ResumableError::TooLarge);
+    }
+    let remaining = upload.length.saturating_sub(upload.offset);
+    if upload.chunks >= ctx.config.limits.max_upload_chunks
+        && announced.is_some_and(|n| n < remaining)
+    {
+        return Err(ResumableError::TooManyChunks);
     }
     let key = chunk_key(app, upload);
     let mut intake = Intake {
@@ -158,15 +165,20 @@ pub async fn record(
         return Ok((upload.offset, upload.expires_at));
     }
     let expires_at = now_ms().saturating_add(expiry_ms(ctx));
+    let max_chunks = ctx.config.limits.max_upload_chunks;
     let advanced = ctx
         .catalog
-        .append_upload_chunk(&upload.app_key, &upload.id, chunk, expires_at)
+        .append_upload_chunk(&upload.app_key, &upload.id, chunk, expires_at, max_chunks)
         .await;
     match advanced {
         Ok(Advance::Moved(offset)) => Ok((offset, expires_at)),
         Ok(Advance::Stale(offset)) => {
             discard(ctx, &chunk.blob_key).await;
             Err(ResumableError::OffsetMismatch(Some(offset)))
+        }
+        Ok(Advance::Full(_)) => {
+            discard(ctx, &chunk.blob_key).await;
+            Err(ResumableError::TooManyChunks)
         }
         Err(e) => {
             let e = ResumableError::catalog(e);

@@ -43,6 +43,10 @@ pub enum ResumableError {
     /// The app holds `limits.max_unfinished_uploads` unfinished uploads.
     #[error("too many unfinished uploads")]
     TooMany,
+    /// The upload holds `limits.max_upload_chunks` chunks and the request does not finish it;
+    /// nothing was kept.
+    #[error("too many chunks")]
+    TooManyChunks,
     /// A declared length over `limits.max_resumable_bytes`, or a body that would end past the
     /// upload's length or carry more than `limits.max_request_bytes`; nothing was kept.
     #[error("too many bytes")]
@@ -104,6 +108,7 @@ pub async fn create(
         app_key: app.app_key.clone(),
         length,
         offset: 0,
+        chunks: 0,
         metadata: metadata.to_owned(),
         created_at: now,
         expires_at: now.saturating_add(expiry_ms(ctx)),

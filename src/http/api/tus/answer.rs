@@ -145,6 +145,9 @@ impl Refusal {
             ResumableError::TooMany => {
                 (StatusCode::TOO_MANY_REQUESTS, ResultCode::UploadCountLimit)
             }
+            ResumableError::TooManyChunks => {
+                (StatusCode::BAD_REQUEST, ResultCode::UploadChunkLimit)
+            }
             ResumableError::TooLarge => {
                 return Self::new(StatusCode::PAYLOAD_TOO_LARGE, ResultCode::UploadSizeLimit)
                     .with(TUS_MAX_SIZE, &config.limits.max_resumable_bytes.to_string());
