@@ -436,6 +436,28 @@ fn sizes_and_counts_over_the_limits_are_refused() {
             "{metadata}"
         );
     }
+    let deferred = s
+        .tus("POST", &s.uploads())
+        .header("Upload-Defer-Length", "1")
+        .header("Upload-Metadata", tus_metadata(&[("path", "/later.jpg")]))
+        .send()
+        .expect("POST");
+    assert_eq!(
+        deferred.status(),
+        400,
+        "creation-defer-length is not offered"
+    );
+    let empty = s
+        .tus("POST", &s.uploads())
+        .header("Upload-Length", "0")
+        .header("Upload-Metadata", tus_metadata(&[("path", "/empty.jpg")]))
+        .send()
+        .expect("POST");
+    assert_eq!(empty.status(), 400, "an empty file is no image");
+    assert_eq!(
+        header(&empty, "pictor-result-code").as_deref(),
+        Some("10002")
+    );
 }
 
 #[test]

@@ -1,11 +1,13 @@
 //! The answers of the tus endpoints: real HTTP statuses and tus headers, unlike the rest of the
 //! API. Every answer carries `Tus-Resumable: 1.0.0` and `Cache-Control: no-store`; a refusal
 //! also carries its result code in `Pictor-Result-Code` and, except to HEAD, the API's JSON
-//! envelope.
+//! envelope. Request metrics count them by result code, as the rest of the API (0 for a
+//! success).
 
 use crate::config::Config;
 use crate::http::api::envelope::{respond, ApiError};
 use crate::http::body::{self, Body};
+use crate::http::ResultLabel;
 use crate::ingest::resumable::checksum::ALGORITHMS;
 use crate::ingest::resumable::ResumableError;
 use crate::result_code::ResultCode;
@@ -198,6 +200,8 @@ pub fn write(outcome: Result<Answer, Refusal>, head: bool) -> Response<Body> {
             let mut resp = Response::new(body::empty());
             *resp.status_mut() = answer.status;
             resp.headers_mut().extend(answer.headers);
+            resp.extensions_mut()
+                .insert(ResultLabel(ResultCode::Success.code()));
             resp
         }
         Err(refusal) => {
