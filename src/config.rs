@@ -366,6 +366,9 @@ pub struct RenderConfig {
     pub workers: usize,
     /// Renders that may wait for a worker; beyond, requests get 503 with Retry-After.
     pub queue: usize,
+    /// Requests that may wait for a render another node sharing the catalog has claimed; such
+    /// a wait holds no place in the pool. Beyond, 503 with Retry-After.
+    pub claim_waits: usize,
     /// Keep rendered results (in memory and as stored `P` files). Off renders every request.
     pub result_cache: bool,
     /// Bytes of rendered results kept in memory (L1).
@@ -387,6 +390,7 @@ impl Default for RenderConfig {
         Self {
             workers: 0,
             queue: 64,
+            claim_waits: 256,
             result_cache: true,
             l1_max_bytes: 256 * 1024 * 1024,
             l1_ttl_secs: 300,

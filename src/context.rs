@@ -3,7 +3,7 @@
 //! `ingest`, `jobs`) build on it; it knows none of them.
 
 use crate::callback::Callbacks;
-use crate::catalog::{AppRecord, Catalog, CatalogError};
+use crate::catalog::{AppRecord, AppSettings, Catalog, CatalogError};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::result_code::ResultCode;
@@ -80,6 +80,7 @@ impl Context {
             name: name.to_owned(),
             realtime_service: true,
             created_at: crate::clock::now_ms(),
+            settings: AppSettings::default(),
         };
         self.catalog.create_app(&app).await?;
         Ok(app)

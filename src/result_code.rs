@@ -104,6 +104,16 @@ pub enum ResultCode {
     /// 500201: the body of a failure callback of an image operation, as the API guide's
     /// "fail sample" shows it. Not in the published table, and never in an API answer.
     CallbackOperationFail,
+    // --- rotation (extension codes 54001-54009, not in the published table) ---
+    /// 54001: a file produced by an image operation (`P`) cannot be rotated.
+    RotationOfProducedFile,
+    /// 54002: the file's format cannot be rotated (AVIF).
+    RotationUnsupportedFormat,
+    /// 54003: the file changed (replaced or rotated) while it was being rotated.
+    RotationConflict,
+    /// 54004: the image is over the pixel or frame limits of the imaging engine.
+    RotationTooLarge,
+    // --- resumable uploads (extension codes 52001-52009, not in the published table) ---
     /// 52001: no resumable upload has the id (HTTP 404). Pictor's own, as are the 5200x below.
     UploadNotFound,
     /// 52002: the resumable upload expired (HTTP 410).
@@ -157,6 +167,10 @@ impl ResultCode {
             Self::OperationNoProcessingOption => 40003,
             Self::OperationParsingFail => 40004,
             Self::CallbackOperationFail => 500201,
+            Self::RotationOfProducedFile => 54001,
+            Self::RotationUnsupportedFormat => 54002,
+            Self::RotationConflict => 54003,
+            Self::RotationTooLarge => 54004,
             Self::UploadNotFound => 52001,
             Self::UploadExpired => 52002,
             Self::UploadOffsetMismatch => 52003,
@@ -207,6 +221,14 @@ impl ResultCode {
             Self::OperationNoProcessingOption => "There are not any option for image processing.",
             Self::OperationParsingFail => "Failed to parsing the image operation.",
             Self::CallbackOperationFail => "Operation fail. ",
+            Self::RotationOfProducedFile => {
+                "A file made by an image operation cannot be rotated; rotate its original."
+            }
+            Self::RotationUnsupportedFormat => "This image format cannot be rotated.",
+            Self::RotationConflict => {
+                "The file changed while it was being rotated; send the request again."
+            }
+            Self::RotationTooLarge => "The image is too large to rotate.",
             Self::UploadNotFound => "The upload does not exist.",
             Self::UploadExpired => "The upload has expired.",
             Self::UploadOffsetMismatch => "Upload-Offset is not the offset of the upload.",
@@ -256,6 +278,27 @@ mod tests {
                 .find(|cols| cols[0] == rc.code().to_string())
                 .unwrap_or_else(|| panic!("code {} missing from the table", rc.code()));
             assert_eq!(row[2], rc.message(), "message of {}", rc.code());
+        }
+    }
+
+    #[test]
+    fn rotation_codes_stay_in_their_range_outside_the_table() {
+        use super::ResultCode;
+        let table = include_str!("../../shared/reference/result-codes.tsv");
+        for rc in [
+            ResultCode::RotationOfProducedFile,
+            ResultCode::RotationUnsupportedFormat,
+            ResultCode::RotationConflict,
+            ResultCode::RotationTooLarge,
+        ] {
+            assert!((54001..=54009).contains(&rc.code()), "{rc:?}");
+            assert!(!table.lines().any(|l| l.starts_with(&rc.code().to_string())));
+            assert_eq!(
+                ResultCode::from_code(rc.code()),
+                None,
+                "not a published code"
+            );
+            assert!(!rc.message().is_empty());
         }
     }
 }

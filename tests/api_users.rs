@@ -113,3 +113,96 @@ fn flag_is_per_app_and_survives_a_restart() {
     let s = Server::spawn(&data, first, &[]);
     assert_eq!(realtime(&s), false, "stored in the catalog");
 }
+
+fn user(s: &Server) -> Value {
+    let v = s.json(Method::GET, "users", None);
+    assert_result(&v, 0);
+    v["user"].clone()
+}
+
+#[test]
+fn extension_settings_default_to_the_guide_behaviour() {
+    let s = Server::start();
+    let u = user(&s);
+    assert_eq!(u["trashRetentionDays"], 0);
+    assert_eq!(u["quotaBytes"], Value::Null);
+    assert_eq!(u["quotaFiles"], Value::Null);
+    assert_eq!(u["defaultOperationIds"], json!([]));
+}
+
+#[test]
+fn put_users_changes_only_the_settings_it_names() {
+    let s = Server::start();
+    assert_result(
+        &s.put_operation(
+            "thumb",
+            json!({"realtimeService": true, "data": [{"templateOperationId": "resize_max_fit",
+                "option": {"resizeType": "max_fit", "width": 100, "height": 100}}]}),
+        ),
+        0,
+    );
+    let v = s.json(
+        Method::PUT,
+        "users",
+        Some(json!({"trashRetentionDays": 30, "quotaBytes": "1048576", "defaultOperationIds": ["thumb", "thumb"]})),
+    );
+    assert_result(&v, 0);
+    let u = user(&s);
+    assert_eq!(u["trashRetentionDays"], 30);
+    assert_eq!(u["quotaBytes"], 1_048_576);
+    assert_eq!(u["quotaFiles"], Value::Null, "not named, kept");
+    assert_eq!(u["defaultOperationIds"], json!(["thumb"]), "each id once");
+    assert_eq!(u["realtimeService"], true, "not named, kept");
+
+    let v = s.json(
+        Method::PUT,
+        "users",
+        Some(json!({"realtimeService": false, "quotaFiles": 10, "quotaBytes": null})),
+    );
+    assert_result(&v, 0);
+    let u = user(&s);
+    assert_eq!(u["realtimeService"], false);
+    assert_eq!(u["quotaFiles"], 10);
+    assert_eq!(u["quotaBytes"], Value::Null, "null removes the limit");
+    assert_eq!(u["trashRetentionDays"], 30, "kept");
+    assert_eq!(u["defaultOperationIds"], json!(["thumb"]), "kept");
+
+    assert_result(
+        &s.json(
+            Method::PUT,
+            "users",
+            Some(json!({"quotaFiles": 0, "defaultOperationIds": []})),
+        ),
+        0,
+    );
+    let u = user(&s);
+    assert_eq!(u["quotaFiles"], Value::Null, "0 removes the limit");
+    assert_eq!(u["defaultOperationIds"], json!([]));
+}
+
+#[test]
+fn bad_settings_change_nothing() {
+    let s = Server::start();
+    let before = user(&s);
+    for (body, code) in [
+        (json!({"trashRetentionDays": -1}), 10001),
+        (json!({"trashRetentionDays": 3651}), 10001),
+        (json!({"trashRetentionDays": "x"}), 10001),
+        (json!({"quotaBytes": 1.5}), 10001),
+        (json!({"quotaFiles": [3]}), 10001),
+        (json!({"defaultOperationIds": ["no/slash"]}), 10001),
+        (
+            json!({"trashRetentionDays": 5, "defaultOperationIds": ["missing"]}),
+            10001,
+        ),
+    ] {
+        let v = s.json(Method::PUT, "users", Some(body.clone()));
+        assert_eq!(v["header"]["isSuccessful"], false, "{body}");
+        assert_result_for(&v, code, &body.to_string());
+    }
+    assert_eq!(
+        user(&s),
+        before,
+        "refused changes leave every setting alone"
+    );
+}

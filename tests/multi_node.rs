@@ -1,7 +1,7 @@
 //! Two `pictor serve` processes on different ports sharing one PostgreSQL catalog and one S3
 //! bucket, as a scaled-out deployment runs them: what one node writes, the other serves; what
-//! one node changes, the other's cache drops; concurrent first requests on both store one
-//! result; a node killed mid-batch loses no task.
+//! one node changes (an operation, an overwrite, a rotation), the other's cache drops;
+//! concurrent first requests on both store one result; a node killed mid-batch loses no task.
 //!
 //! The servers are the test servers of `src/catalog/postgres/throwaway.rs` and
 //! `tests/common/s3.rs`; without them the tests print why they were skipped and pass, unless
@@ -187,6 +187,39 @@ fn what_one_node_writes_or_changes_the_other_serves() {
     assert_code(&deleted, 0);
     until(&a, &variant, "deleted original", |s, _| s == 404);
     assert_eq!(a.get(&a.url("/shop/photo.jpg")).status(), 404);
+}
+
+#[test]
+fn a_rotation_on_one_node_is_served_by_the_other() {
+    let Some(shared) = Shared::new("a_rotation_on_one_node_is_served_by_the_other") else {
+        return;
+    };
+    let a = shared.node("a", &[]);
+    let b = shared.node("b", &[]);
+    let up = a.upload("/shop/photo.jpg", corpus(PHOTO), "");
+    assert_code(&up, 0);
+    assert_code(&a.put_operation("thumb", fit(100)), 0);
+    let variant = format!("{}?thumb", a.url("/shop/photo.jpg"));
+    assert_eq!(dims(&a.get(&variant).bytes().expect("body")), (100, 75));
+    assert_eq!(
+        dims(&a.get(&variant).bytes().expect("body")),
+        (100, 75),
+        "A's L1"
+    );
+
+    let id = up["file"]["id"].as_str().expect("file id");
+    let rotated = b.json(
+        Method::PUT,
+        &format!("images/{id}/rotation"),
+        Some(json!({"degrees": 90})),
+    );
+    assert_code(&rotated, 0);
+    let body = until(&a, &variant, "rotated original", |s, body| {
+        s == 200 && dims(body) == (75, 100)
+    });
+    assert_eq!(dims(&body), (75, 100), "A renders the rotated original");
+    let original = a.get(&a.url("/shop/photo.jpg"));
+    assert_eq!(dims(&original.bytes().expect("body")), (480, 640));
 }
 
 #[test]

@@ -1,19 +1,21 @@
 //! The catalog contract as tests: each check takes a fresh, empty `&dyn Catalog` and holds it
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
-//! catalog are in [`copy`], those of resumable uploads in [`uploads`]. The checks of a catalog
-//! that several nodes share (its change feed and render claims, through two handles on one
-//! store) are in [`shared`] ([`SHARED_CHECKS`]).
+//! catalog are in [`copy`], those of replacing a file's version in [`rotation`], those of
+//! resumable uploads in [`uploads`]. The checks of a catalog that several nodes share (its
+//! change feed and render claims, through two handles on one store) are in [`shared`]
+//! ([`SHARED_CHECKS`]).
 
 mod copy;
+mod rotation;
 mod shared;
 mod uploads;
 
 pub(crate) use shared::SHARED_CHECKS;
 
 use super::{
-    AppRecord, CallbackOutcome, Catalog, CatalogError, CreatedBy, FileRecord, ListQuery,
-    NewCallback, OnConflict, OperationRecord, SortKey, Task, TaskStatus,
+    AppRecord, AppSettings, CallbackOutcome, Catalog, CatalogError, CreatedBy, FileRecord,
+    ListQuery, NewCallback, OnConflict, OperationRecord, SortKey, Task, TaskStatus,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -92,6 +94,13 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     ("imported_tasks_keep_their_state", |c| {
         Box::pin(copy::imported_tasks_keep_their_state(c))
     }),
+    (
+        "a_version_replaces_only_the_version_it_was_made_from",
+        |c| Box::pin(rotation::a_version_replaces_only_the_version_it_was_made_from(c)),
+    ),
+    ("a_deleted_file_stays_deleted", |c| {
+        Box::pin(rotation::a_deleted_file_stays_deleted(c))
+    }),
     ("uploads_are_bounded_per_app", |c| {
         Box::pin(uploads::uploads_are_bounded_per_app(c))
     }),
@@ -120,6 +129,7 @@ pub(crate) fn app(key: &str, container: &str, created_at: i64) -> AppRecord {
         name: format!("app {key}"),
         realtime_service: true,
         created_at,
+        settings: AppSettings::default(),
     }
 }
 
@@ -261,6 +271,39 @@ async fn apps_and_their_root_folders(c: &dyn Catalog) {
     );
     assert!(matches!(
         c.set_realtime_service("Z", true).await,
+        Err(CatalogError::NotFound(_))
+    ));
+    app_settings_are_kept(c).await;
+}
+
+/// Settings start at their defaults, are stored with a new app and replaced whole.
+async fn app_settings_are_kept(c: &dyn Catalog) {
+    let read =
+        |key: &'static str| async move { c.app(key).await.expect("read").expect("app").settings };
+    assert_eq!(read("A").await, AppSettings::default());
+    let settings = AppSettings {
+        trash_retention_days: 30,
+        quota_bytes: Some(u64::MAX),
+        quota_files: Some(0),
+        default_operation_ids: vec!["thumb".to_owned(), "w-2".to_owned()],
+    };
+    c.set_app_settings("A", &settings).await.expect("set");
+    let mut expected = settings.clone();
+    expected.quota_bytes = Some(i64::MAX as u64);
+    assert_eq!(read("A").await, expected, "stored, the quota capped");
+    assert_eq!(read("B").await, AppSettings::default(), "per app");
+    let by_container = c.app_by_container("first").await.expect("read");
+    assert_eq!(by_container.map(|a| a.settings), Some(expected.clone()));
+    c.set_app_settings("A", &AppSettings::default())
+        .await
+        .expect("reset");
+    assert_eq!(read("A").await, AppSettings::default(), "replaced whole");
+    let mut with_settings = app("D", "fourth", 40);
+    with_settings.settings = expected.clone();
+    c.create_app(&with_settings).await.expect("create");
+    assert_eq!(read("D").await, expected, "created with its settings");
+    assert!(matches!(
+        c.set_app_settings("Z", &settings).await,
         Err(CatalogError::NotFound(_))
     ));
 }

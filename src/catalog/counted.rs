@@ -5,10 +5,10 @@
 //! are not counted.
 
 use super::{
-    Advance, AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult,
-    ChangeFeed, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing,
-    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile,
-    Task, TaskRecord, TaskStatus, Upload, UploadChunk,
+    Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogError,
+    CatalogResult, ChangeFeed, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery,
+    Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey,
+    StoredFile, Task, TaskRecord, TaskStatus, Upload, UploadChunk,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -53,6 +53,9 @@ impl Catalog for Counted {
     }
     async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()> {
         self.count(self.inner.set_realtime_service(app_key, on).await)
+    }
+    async fn set_app_settings(&self, app_key: &str, settings: &AppSettings) -> CatalogResult<()> {
+        self.count(self.inner.set_app_settings(app_key, settings).await)
     }
 
     async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder> {
@@ -266,6 +269,19 @@ impl Catalog for Counted {
         self.count(self.inner.finish_callback(claimed, outcome).await)
     }
 
+    // --- rotation ---
+    async fn replace_file_version(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        expected_blob_key: &str,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        self.count(
+            self.inner
+                .replace_file_version(app_key, file, expected_blob_key)
+                .await,
+        )
+    }
     // --- resumable uploads ---
     async fn create_upload(
         &self,
@@ -359,6 +375,7 @@ mod tests {
             name: "test".to_owned(),
             realtime_service: true,
             created_at: 1,
+            settings: AppSettings::default(),
         }
     }
 

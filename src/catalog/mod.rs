@@ -14,12 +14,14 @@ pub mod change;
 pub(crate) mod contract;
 pub mod counted;
 pub mod postgres;
+pub mod settings;
 pub mod sqlite;
 pub mod tree;
 pub mod upload;
 
 use async_trait::async_trait;
 pub use change::{Change, ChangeFeed, FeedEvent};
+pub use settings::AppSettings;
 pub use upload::{Advance, Upload, UploadChunk};
 
 /// A catalog failure.
@@ -89,6 +91,8 @@ pub struct AppRecord {
     pub realtime_service: bool,
     /// Creation time.
     pub created_at: i64,
+    /// Settings of the photo-library extensions.
+    pub settings: AppSettings,
 }
 
 /// A folder of a container's tree. The root folder `/` always exists.
@@ -200,6 +204,25 @@ impl FileRecord {
             lng: None,
             created_at: now,
             updated_at: now,
+        }
+    }
+
+    /// This file with the version of `new`: its bytes and what they show (`bytes`,
+    /// `blob_key`, `etag`, `content_type`, `width`, `height`, `taken_at`, `lat`, `lng`) and
+    /// its `updated_at`; id, path, origin and `created_at` stay this file's.
+    pub fn with_version_of(self, new: FileRecord) -> FileRecord {
+        FileRecord {
+            bytes: new.bytes,
+            blob_key: new.blob_key,
+            etag: new.etag,
+            content_type: new.content_type,
+            width: new.width,
+            height: new.height,
+            taken_at: new.taken_at,
+            lat: new.lat,
+            lng: new.lng,
+            updated_at: new.updated_at,
+            ..self
         }
     }
 }
@@ -415,7 +438,7 @@ pub struct ClaimedTask {
 /// The catalog contract. Implementations must make each call atomic.
 #[async_trait]
 pub trait Catalog: Send + Sync + 'static {
-    /// Stores a new app and its root folder.
+    /// Stores a new app, with its settings, and its root folder.
     async fn create_app(&self, app: &AppRecord) -> CatalogResult<()>;
     /// Every app, oldest first.
     async fn apps(&self) -> CatalogResult<Vec<AppRecord>>;
@@ -425,6 +448,8 @@ pub trait Catalog: Send + Sync + 'static {
     async fn app_by_container(&self, container: &str) -> CatalogResult<Option<AppRecord>>;
     /// Turns the real-time service of an app on or off.
     async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()>;
+    /// Replaces an app's extension settings; `NotFound` when the app does not exist.
+    async fn set_app_settings(&self, app_key: &str, settings: &AppSettings) -> CatalogResult<()>;
 
     /// Creates a folder and its missing parents (root first, see [`tree::ancestors`]), each
     /// new folder moving its parent's `updated_at` to `now`. `FolderExists` when the folder
@@ -646,6 +671,26 @@ pub trait Catalog: Send + Sync + 'static {
         claimed: &PendingCallback,
         outcome: CallbackOutcome,
     ) -> CatalogResult<()>;
+
+    // --- rotation ---
+    /// Gives the file with id `file.id` a new version, in one transaction, only while its
+    /// current version is still the one stored at `expected_blob_key` (so a version read,
+    /// transformed and stored again never replaces one written meanwhile, and a file deleted
+    /// meanwhile stays deleted). The new version is `file`'s `blob_key`, `etag`, `bytes`,
+    /// `content_type`, `width`, `height`, `taken_at`, `lat`, `lng` and `updated_at`; the
+    /// file's id, path, origin fields (`created_by`, `operation_id`, `source_id`, `variant`)
+    /// and `created_at` stay. As an overwrite by `put_file`, it returns the file as stored
+    /// with the old blob key in `orphaned_blobs`, records that key as dropped, keeps the files
+    /// produced from the file (their stamps name the old version) and, with a change feed,
+    /// announces [`Change::Source`]; its folder's `updated_at` does not move. `Ok(None)`,
+    /// changing nothing, when the file has another version by now; `NotFound` when the app
+    /// has no file with the id.
+    async fn replace_file_version(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        expected_blob_key: &str,
+    ) -> CatalogResult<Option<PutOutcome>>;
 
     // --- resumable uploads ---
     /// Records a new upload (offset 0, no chunk: its `offset` and `chunks` are not read),

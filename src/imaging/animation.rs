@@ -100,17 +100,12 @@ pub fn run(
     limits: &Limits,
     format: TargetFormat,
 ) -> Result<Output, ImagingError> {
-    let (_, w, h) = codec::probe(bytes)?;
-    super::budget::animation(source.frames, u64::from(w), u64::from(h), limits)?;
+    let decoded = open(bytes, source, limits)?;
     let marks = pipeline
         .jobs
         .iter()
         .map(|job| super::step::watermark(job, pipeline, limits))
         .collect::<Result<Vec<_>, _>>()?;
-    let decoded = decode(bytes, source.format, limits)?;
-    let (w, h) = decoded.canvas;
-    super::budget::animation(source.frames, u64::from(w), u64::from(h), limits)?;
-    let total = u64::from(source.frames) * u64::from(w) * u64::from(h);
     let orientation = if pipeline.auto_orient {
         decoded.orientation
     } else {
@@ -143,8 +138,49 @@ pub fn run(
         }
         Ok(img)
     };
-    // The jobs may enlarge every frame: once the first output frame's size is known, all the
-    // frames of that size must fit the pixel limit together, before the second is made.
+    let icc = super::budget::icc(decoded.icc, limits);
+    let encoding = Encoding {
+        format,
+        quality: codec::is_lossy(source.format, bytes).then_some(pipeline.quality),
+        exif: exif.as_deref(),
+        icc: icc.as_deref(),
+    };
+    stream(
+        decoded.frames,
+        decoded.canvas,
+        source,
+        limits,
+        encoding,
+        each,
+    )
+}
+
+/// How [`stream`] writes an animation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Encoding<'a> {
+    /// GIF or WebP.
+    pub format: TargetFormat,
+    /// WebP frames: lossy at this quality (1..100), else lossless.
+    pub quality: Option<u8>,
+    /// EXIF block carried into a WebP animation.
+    pub exif: Option<&'a [u8]>,
+    /// ICC profile carried into a WebP animation.
+    pub icc: Option<&'a [u8]>,
+}
+
+/// Puts every frame through `each` and encodes the results as an animation with the source's
+/// frame delays and loop count. The frames `each` returns must all have one size; once the
+/// first is known, all of that size must fit the pixel limit together, before the second is
+/// made (`each` may enlarge them).
+pub(crate) fn stream(
+    frames: Frames<'_>,
+    (w, h): (u32, u32),
+    source: &Source,
+    limits: &Limits,
+    encoding: Encoding<'_>,
+    mut each: impl FnMut(RgbaImage) -> Result<RgbaImage, ImagingError>,
+) -> Result<Output, ImagingError> {
+    let total = u64::from(source.frames) * u64::from(w) * u64::from(h);
     let check_output = |img: &RgbaImage, first: bool| {
         if first {
             let (w, h) = img.dimensions();
@@ -154,11 +190,10 @@ pub fn run(
     };
     let no_frames = || ImagingError::Corrupt("the animation has no frames".into());
     let mut size = None;
-    let encoded = match format {
+    let encoded = match encoding.format {
         TargetFormat::Webp => {
-            let quality = codec::is_lossy(source.format, bytes).then_some(pipeline.quality);
-            let mut anim = super::webp::Animation::new(quality);
-            for_each_frame(decoded.frames, limits, total, |img, ms| {
+            let mut anim = super::webp::Animation::new(encoding.quality);
+            for_each_frame(frames, limits, total, |img, ms| {
                 let img = each(img)?;
                 check_output(&img, size.is_none())?;
                 size = Some(img.dimensions());
@@ -171,8 +206,7 @@ pub fn run(
                 Repeat::Forever => 0,
                 Repeat::Plays(n) => u16::try_from(n).unwrap_or(u16::MAX),
             };
-            let icc = super::budget::icc(decoded.icc, limits);
-            anim.finish(loop_count, exif.as_deref(), icc.as_deref())?
+            anim.finish(loop_count, encoding.exif, encoding.icc)?
         }
         _ => {
             let mut out = Vec::new();
@@ -188,7 +222,7 @@ pub fn run(
                 if let Some(repeat) = repeat {
                     encoder.set_repeat(repeat).map_err(encode_error)?;
                 }
-                for_each_frame(decoded.frames, limits, total, |img, ms| {
+                for_each_frame(frames, limits, total, |img, ms| {
                     let img = each(img)?;
                     check_output(&img, size.is_none())?;
                     size = Some(img.dimensions());
@@ -206,17 +240,38 @@ pub fn run(
         bytes: Bytes::from(encoded),
         width,
         height,
-        format,
+        format: encoding.format,
     })
 }
 
 /// A source's frame iterator and the metadata read before it.
-struct Decoded<'a> {
-    frames: Frames<'a>,
-    canvas: (u32, u32),
-    orientation: Orientation,
-    exif: Option<Vec<u8>>,
-    icc: Option<Vec<u8>>,
+pub(crate) struct Decoded<'a> {
+    /// The frames, decoded one at a time, composited onto the canvas.
+    pub frames: Frames<'a>,
+    /// The canvas size, as the decoder read it.
+    pub canvas: (u32, u32),
+    /// The EXIF orientation (WebP only).
+    pub orientation: Orientation,
+    /// The EXIF block (WebP only).
+    pub exif: Option<Vec<u8>>,
+    /// The ICC profile (WebP only), unchecked against `max_icc_bytes`.
+    pub icc: Option<Vec<u8>>,
+}
+
+/// Opens an animated source for decoding: frames x canvas pixels are checked against the
+/// limit as the container header gives the canvas and again as the decoder reads it, before
+/// any frame is decoded.
+pub(crate) fn open<'a>(
+    bytes: &'a [u8],
+    source: &Source,
+    limits: &Limits,
+) -> Result<Decoded<'a>, ImagingError> {
+    let (_, w, h) = codec::probe(bytes)?;
+    super::budget::animation(source.frames, u64::from(w), u64::from(h), limits)?;
+    let decoded = decode(bytes, source.format, limits)?;
+    let (w, h) = decoded.canvas;
+    super::budget::animation(source.frames, u64::from(w), u64::from(h), limits)?;
+    Ok(decoded)
 }
 
 fn decode<'a>(

@@ -127,6 +127,37 @@ fn decode_other(
     format: ImageFormat,
     limits: &Limits,
 ) -> Result<Decoded, ImagingError> {
+    let native = decode_native(bytes, format, limits)?;
+    Ok(Decoded {
+        image: native.image.into_rgba8(),
+        format,
+        orientation: native.orientation,
+        exif: native.exif,
+        icc: native.icc,
+    })
+}
+
+/// A still image decoded in its own pixel type (8 or 16 bits a sample, grey or colour, with
+/// or without alpha), with its metadata.
+pub(crate) struct Native {
+    /// Pixels as the file holds them (a palette expanded).
+    pub image: DynamicImage,
+    /// Its EXIF orientation.
+    pub orientation: Orientation,
+    /// Its EXIF block (TIFF data), if any.
+    pub exif: Option<Vec<u8>>,
+    /// Its ICC profile, if any and at most `limits.max_icc_bytes` long.
+    pub icc: Option<Vec<u8>>,
+}
+
+/// Decodes a PNG, GIF (first frame), WebP (first frame), BMP or TIFF through `image`,
+/// refusing more than `limits.max_pixels` as the decoder's header declares it before it
+/// allocates.
+pub(crate) fn decode_native(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<Native, ImagingError> {
     if !matches!(
         format,
         ImageFormat::Jpeg
@@ -160,18 +191,15 @@ fn decode_other(
     };
     let exif = decoder.exif_metadata().ok().flatten();
     let pixels = u64::from(w) * u64::from(h);
-    let image = DynamicImage::from_decoder(decoder)
-        .map_err(|e| match e {
-            image::ImageError::Limits(_) => ImagingError::TooLarge {
-                pixels,
-                limit: limits.max_pixels,
-            },
-            other => ImagingError::Corrupt(other.to_string()),
-        })?
-        .into_rgba8();
-    Ok(Decoded {
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => ImagingError::TooLarge {
+            pixels,
+            limit: limits.max_pixels,
+        },
+        other => ImagingError::Corrupt(other.to_string()),
+    })?;
+    Ok(Native {
         image,
-        format,
         orientation,
         exif,
         icc,

@@ -1,6 +1,7 @@
 //! JPEG through libjpeg-turbo: decoding with DCT-domain downscaling (shrink-on-load), CMYK
 //! conversion, encoding, and the APP1 (EXIF) and APP2 (ICC) segments carried across.
 
+pub use super::exif_edit::reset_orientation;
 use super::{budget, ImagingError, Limits};
 use image::{RgbImage, RgbaImage};
 use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
@@ -116,7 +117,7 @@ pub fn decode_rgb(
 
 /// Most progressive scans a JPEG may have: real encoders write about ten, a file with
 /// thousands only burns CPU.
-const MAX_SCANS: u32 = 500;
+pub(crate) const MAX_SCANS: u32 = 500;
 
 /// Whether the JPEG carries an Adobe APP14 segment (its CMYK values are stored inverted).
 fn adobe_inverted(bytes: &[u8]) -> bool {
@@ -268,53 +269,13 @@ pub fn encode(
     Ok(out)
 }
 
-fn push_segment(out: &mut Vec<u8>, marker: u8, parts: &[&[u8]]) {
+/// Appends a marker segment made of `parts` (its length must fit the 16-bit field).
+pub(crate) fn push_segment(out: &mut Vec<u8>, marker: u8, parts: &[&[u8]]) {
     let len: usize = parts.iter().map(|p| p.len()).sum::<usize>() + 2;
     out.extend_from_slice(&[0xFF, marker]);
     out.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
     for p in parts {
         out.extend_from_slice(p);
-    }
-}
-
-/// Rewrites the EXIF Orientation tag of a TIFF block to 1 (top-left), in place.
-pub fn reset_orientation(tiff: &mut [u8]) {
-    let big = match tiff.get(..2) {
-        Some(b"MM") => true,
-        Some(b"II") => false,
-        _ => return,
-    };
-    let rd16 = |b: &[u8], at: usize| -> Option<u16> {
-        let s = b.get(at..at + 2)?;
-        Some(if big {
-            u16::from_be_bytes([s[0], s[1]])
-        } else {
-            u16::from_le_bytes([s[0], s[1]])
-        })
-    };
-    let rd32 = |b: &[u8], at: usize| -> Option<u32> {
-        let s = b.get(at..at + 4)?;
-        Some(if big {
-            u32::from_be_bytes([s[0], s[1], s[2], s[3]])
-        } else {
-            u32::from_le_bytes([s[0], s[1], s[2], s[3]])
-        })
-    };
-    let Some(ifd) = rd32(tiff, 4).map(|v| v as usize) else {
-        return;
-    };
-    let Some(count) = rd16(tiff, ifd) else {
-        return;
-    };
-    for i in 0..usize::from(count) {
-        let entry = ifd + 2 + i * 12;
-        if rd16(tiff, entry) == Some(0x0112) {
-            let value = if big { [0, 1] } else { [1, 0] };
-            if let Some(slot) = tiff.get_mut(entry + 8..entry + 10) {
-                slot.copy_from_slice(&value);
-            }
-            return;
-        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod avif;
 pub(crate) mod budget;
 pub mod codec;
 pub mod error;
+pub mod exif_edit;
 pub(crate) mod geometry;
 mod guard;
 mod job;
@@ -14,6 +15,7 @@ pub mod ops;
 mod png;
 pub mod reduced;
 mod rgb;
+pub mod rotate;
 mod step;
 pub mod webp;
 

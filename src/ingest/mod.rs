@@ -1,9 +1,11 @@
 //! Storing uploaded files: size and content checks, bytes to the blob store first, then the
 //! catalog entry, so a failed or interrupted upload leaves nothing visible. `zip` reads the
-//! archives of a multipart upload under one budget per request; `resumable` takes a file over
+//! archives of a multipart upload under one budget per request; `rotation` stores an
+//! original rotated as a new version of its file the same way; `resumable` takes a file over
 //! many requests (tus).
 
 pub mod resumable;
+pub mod rotation;
 pub mod zip;
 
 use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome};
@@ -52,10 +54,7 @@ pub async fn store_upload(
     match ctx.catalog.put_file(&app.app_key, file, on_conflict).await {
         Ok(outcome) => Ok(outcome),
         Err(e) => {
-            // The catalog never referenced these bytes: nobody can be reading them.
-            if let Err(e) = ctx.blob.delete(&key).await {
-                tracing::warn!(error = %e, key = %key, "could not delete an unrecorded upload");
-            }
+            discard_unrecorded(ctx, &key).await;
             Err(match e {
                 CatalogError::FileExists(_) => ResultCode::FileDuplicatedName,
                 CatalogError::FolderExists(_) => ResultCode::FileDuplicatedName,
@@ -63,6 +62,15 @@ pub async fn store_upload(
                 other => ctx.catalog_failure(&other),
             })
         }
+    }
+}
+
+/// Deletes bytes stored for a catalog entry that was not made. The catalog never referenced
+/// them, so nobody can be reading them (bytes a file ever referenced are left to the sweep of
+/// dropped blobs instead).
+pub async fn discard_unrecorded(ctx: &Context, key: &str) {
+    if let Err(e) = ctx.blob.delete(key).await {
+        tracing::warn!(error = %e, key = %key, "could not delete an unrecorded upload");
     }
 }
 

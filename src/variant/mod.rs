@@ -22,6 +22,7 @@ use singleflight::SingleFlight;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// The variant service: the shared resources plus the render pool, the result cache and the
 /// single flights. It dereferences to its [`Context`].
@@ -40,6 +41,10 @@ pub struct Variants {
     pub sources: sources::Sources,
     /// This process's name in render claims (see [`crate::catalog::Catalog::claim_render`]).
     pub node: String,
+    /// Places for renders that look for, or wait on, another node's result
+    /// (`render.claim_waits`): a wait holds one of these, not a place in the pool, so waits on
+    /// other nodes never keep this node from rendering, and the renders in flight stay bounded.
+    pub claim_waits: Arc<Semaphore>,
 }
 
 impl Variants {
@@ -61,6 +66,7 @@ impl Variants {
             flight: SingleFlight::default(),
             refresh: SingleFlight::default(),
             node: uuid::Uuid::new_v4().simple().to_string(),
+            claim_waits: Arc::new(Semaphore::new(config.claim_waits)),
             ctx,
         }
     }

@@ -212,8 +212,11 @@ impl Variants {
 
     /// Steps 3 and 4: one render per variant however many requests miss at once, stored as
     /// the `P` file when the result cache is on. The leader's render and store run as a task of
-    /// their own, so a client that hangs up does not throw the finished render away; the
-    /// place taken in the render pool first bounds how many such tasks exist.
+    /// their own, so a client that hangs up does not throw the finished render away. Such a
+    /// task first takes one of the `claim_waits` places (refused at once when all are taken)
+    /// while it looks for a result another node stored or is rendering, then trades it for a
+    /// place in the render pool to render here: the two bound how many such tasks exist, and a
+    /// wait on another node never holds a place a local render could use.
     async fn render_once(
         self: &Arc<Self>,
         inputs: Inputs,
@@ -230,9 +233,9 @@ impl Variants {
         self.flight
             .run(&flight_key, move || {
                 let flight_key = claim_key;
-                let admission = this.pool.admit();
+                let waiting = Arc::clone(&this.claim_waits).try_acquire_owned();
                 async move {
-                    let admission = admission.map_err(|_| ProduceError::Overloaded)?;
+                    let waiting = waiting.map_err(|_| ProduceError::Overloaded)?;
                     let caching = this.config.render.result_cache;
                     if caching {
                         // A render that finished between this request's L2 miss and its
@@ -252,6 +255,13 @@ impl Variants {
                             return Ok(v);
                         }
                     }
+                    drop(waiting);
+                    let Ok(admission) = this.pool.admit() else {
+                        if caching {
+                            this.release_claim(&flight_key).await;
+                        }
+                        return Err(ProduceError::Overloaded);
+                    };
                     let urgency = Urgency::Request(&admission);
                     let rendered = produce::render(
                         &this,

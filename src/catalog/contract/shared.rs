@@ -22,14 +22,17 @@ pub(crate) const SHARED_CHECKS: &[(&str, SharedCheck)] = &[
         "a_render_claim_holds_until_it_lapses_or_is_released",
         |a, b| Box::pin(a_render_claim_holds_until_it_lapses_or_is_released(a, b)),
     ),
+    ("a_replaced_version_reaches_the_feed", |a, b| {
+        Box::pin(super::rotation::a_replaced_version_reaches_the_feed(a, b))
+    }),
 ];
 
 /// How long a change may take to reach a feed in these checks.
-const DELIVERY: Duration = Duration::from_secs(10);
+pub(super) const DELIVERY: Duration = Duration::from_secs(10);
 
 /// Reads the next events of `feed`: exactly the changes `expected`, in any order, within
 /// [`DELIVERY`]; a gap fails (nothing was lost on a healthy connection).
-async fn expect(feed: &mut ChangeFeed, what: &str, expected: &[Change]) {
+pub(super) async fn expect(feed: &mut ChangeFeed, what: &str, expected: &[Change]) {
     let mut missing = expected.to_vec();
     while !missing.is_empty() {
         let event = tokio::time::timeout(DELIVERY, feed.recv())

@@ -2,14 +2,14 @@
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
 use super::{
-    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, tasks,
-    uploads, PgCatalog,
+    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, rotation,
+    tasks, uploads, PgCatalog,
 };
 use crate::catalog::{
-    Advance, AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed,
-    ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
-    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
-    TaskRecord, TaskStatus, Upload, UploadChunk,
+    Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult,
+    ChangeFeed, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile,
+    Task, TaskRecord, TaskStatus, Upload, UploadChunk,
 };
 use async_trait::async_trait;
 
@@ -33,6 +33,9 @@ impl Catalog for PgCatalog {
 
     async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()> {
         retrying(|| apps::set_realtime_service(self, app_key, on)).await
+    }
+    async fn set_app_settings(&self, app_key: &str, settings: &AppSettings) -> CatalogResult<()> {
+        retrying(|| apps::set_app_settings(self, app_key, settings)).await
     }
 
     async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder> {
@@ -268,6 +271,17 @@ impl Catalog for PgCatalog {
 
     async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
         retrying(|| copy::import_task(self, record)).await
+    }
+
+    // --- rotation ---
+    async fn replace_file_version(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        expected_blob_key: &str,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        retrying(|| rotation::replace_file_version(self, app_key, file.clone(), expected_blob_key))
+            .await
     }
 
     async fn create_upload(

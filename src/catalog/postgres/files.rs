@@ -300,7 +300,7 @@ pub(super) async fn insert_file(
 
 /// Writes a new version over the file row with the same id (its path, app and creation time
 /// stay).
-async fn replace_file(tx: &Transaction<'_>, f: &FileRecord) -> CatalogResult<()> {
+pub(super) async fn replace_file(tx: &Transaction<'_>, f: &FileRecord) -> CatalogResult<()> {
     execute(
         tx,
         "UPDATE files SET bytes = $2, created_by = $3, operation_id = $4, source_id = $5,
@@ -357,7 +357,7 @@ async fn delete_produced(
 }
 
 /// The change that makes the variants of the file at `path` stale.
-fn source_change(app_key: &str, path: &str) -> Change {
+pub(super) fn source_change(app_key: &str, path: &str) -> Change {
     Change::Source {
         app_key: app_key.to_owned(),
         path: path.to_owned(),

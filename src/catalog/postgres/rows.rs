@@ -1,16 +1,18 @@
 //! Column lists of the catalog tables and the mapping of their rows to records.
 
 use super::{backend, unsigned};
+use crate::catalog::settings::quota_from_column;
 use crate::catalog::{
-    AppRecord, CatalogResult, CreatedBy, FileRecord, Folder, OperationRecord, StoredFile, Task,
-    TaskStatus,
+    AppRecord, AppSettings, CatalogResult, CreatedBy, FileRecord, Folder, OperationRecord,
+    StoredFile, Task, TaskStatus,
 };
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
 /// Columns of `apps`, in [`app_from_row`] order.
 pub(super) const APP_COLUMNS: &str =
-    "app_key, secret_key, container, name, realtime_service, created_at";
+    "app_key, secret_key, container, name, realtime_service, created_at, \
+    trash_retention_days, quota_bytes, quota_files, default_operation_ids";
 
 /// Columns of `folders`, in [`folder_from_row`] order.
 pub(super) const FOLDER_COLUMNS: &str = "id, path, updated_at";
@@ -63,6 +65,12 @@ pub(super) fn app_from_row(row: &Row) -> CatalogResult<AppRecord> {
         name: col(row, 3)?,
         realtime_service: col(row, 4)?,
         created_at: col(row, 5)?,
+        settings: AppSettings {
+            trash_retention_days: count(row, 6)?,
+            quota_bytes: quota_from_column(col(row, 7)?),
+            quota_files: quota_from_column(col(row, 8)?),
+            default_operation_ids: AppSettings::operation_ids_from_column(&col::<String>(row, 9)?),
+        },
     })
 }
 

@@ -58,6 +58,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: RENDER_CLAIMS,
     },
     Migration {
+        name: "app settings of the photo-library extensions",
+        sql: APP_SETTINGS,
+    },
+    Migration {
         name: "resumable uploads and their chunks",
         sql: UPLOADS,
     },
@@ -199,6 +203,14 @@ CREATE TABLE render_claims (
 CREATE INDEX render_claims_until ON render_claims (until);
 "#;
 
+/// The columns of [`crate::catalog::AppSettings`]; their defaults keep the guide's behaviour.
+const APP_SETTINGS: &str = "
+ALTER TABLE apps ADD COLUMN trash_retention_days BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE apps ADD COLUMN quota_bytes BIGINT;
+ALTER TABLE apps ADD COLUMN quota_files BIGINT;
+ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
+";
+
 /// Unfinished resumable uploads and the chunks their bytes are stored in (one blob each).
 const UPLOADS: &str = r#"
 CREATE TABLE uploads (
@@ -252,6 +264,10 @@ pub(super) async fn migrate(catalog: &PgCatalog) -> CatalogResult<()> {
             .map_err(backend)?;
         // Taken before anything is read or made, so that nodes starting together take turns.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(backend)?;
+        // `IF NOT EXISTS` on a made table is a NOTICE, not news: keep it out of the log.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")
             .await
             .map_err(backend)?;
         tx.batch_execute(VERSION_TABLE).await.map_err(backend)?;

@@ -1,9 +1,10 @@
 //! Apps: their keys, containers and settings.
 
 use super::folders::ensure_folder;
-use super::rows::app_from_row;
+use super::rows::{app_from_row, APP_COLUMNS};
 use super::{backend, SqliteCatalog};
-use crate::catalog::{AppRecord, CatalogError, CatalogResult};
+use crate::catalog::settings::quota_column;
+use crate::catalog::{AppRecord, AppSettings, CatalogError, CatalogResult};
 use rusqlite::{params, OptionalExtension};
 
 pub(super) async fn create_app(catalog: &SqliteCatalog, app: &AppRecord) -> CatalogResult<()> {
@@ -11,15 +12,21 @@ pub(super) async fn create_app(catalog: &SqliteCatalog, app: &AppRecord) -> Cata
     catalog
         .tx(move |tx| {
             tx.execute(
-                "INSERT INTO apps (app_key, secret_key, container, name, realtime_service,
-                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &format!(
+                    "INSERT INTO apps ({APP_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                ),
                 params![
                     app.app_key,
                     app.secret_key,
                     app.container,
                     app.name,
                     app.realtime_service,
-                    app.created_at
+                    app.created_at,
+                    app.settings.trash_retention_days,
+                    quota_column(app.settings.quota_bytes),
+                    quota_column(app.settings.quota_files),
+                    app.settings.operation_ids_column(),
                 ],
             )
             .map_err(backend)?;
@@ -33,10 +40,9 @@ pub(super) async fn apps(catalog: &SqliteCatalog) -> CatalogResult<Vec<AppRecord
     catalog
         .read(|conn| {
             let mut stmt = conn
-                .prepare(
-                    "SELECT app_key, secret_key, container, name, realtime_service, created_at
-                 FROM apps ORDER BY created_at, rowid",
-                )
+                .prepare(&format!(
+                    "SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, rowid"
+                ))
                 .map_err(backend)?;
             let apps = stmt
                 .query_map([], app_from_row)
@@ -56,8 +62,7 @@ pub(super) async fn app(
     catalog
         .read(move |conn| {
             conn.query_row(
-                "SELECT app_key, secret_key, container, name, realtime_service, created_at
-             FROM apps WHERE app_key = ?1",
+                &format!("SELECT {APP_COLUMNS} FROM apps WHERE app_key = ?1"),
                 params![key],
                 app_from_row,
             )
@@ -75,8 +80,7 @@ pub(super) async fn app_by_container(
     catalog
         .read(move |conn| {
             conn.query_row(
-                "SELECT app_key, secret_key, container, name, realtime_service, created_at
-             FROM apps WHERE container = ?1",
+                &format!("SELECT {APP_COLUMNS} FROM apps WHERE container = ?1"),
                 params![container],
                 app_from_row,
             )
@@ -98,6 +102,36 @@ pub(super) async fn set_realtime_service(
                 .execute(
                     "UPDATE apps SET realtime_service = ?1 WHERE app_key = ?2",
                     params![on, key],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(CatalogError::NotFound(key));
+            }
+            Ok(())
+        })
+        .await
+}
+
+pub(super) async fn set_app_settings(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    settings: &AppSettings,
+) -> CatalogResult<()> {
+    let key = app_key.to_owned();
+    let settings = settings.clone();
+    catalog
+        .run(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE apps SET trash_retention_days = ?1, quota_bytes = ?2,
+                     quota_files = ?3, default_operation_ids = ?4 WHERE app_key = ?5",
+                    params![
+                        settings.trash_retention_days,
+                        quota_column(settings.quota_bytes),
+                        quota_column(settings.quota_files),
+                        settings.operation_ids_column(),
+                        key
+                    ],
                 )
                 .map_err(backend)?;
             if n == 0 {

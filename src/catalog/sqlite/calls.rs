@@ -1,11 +1,13 @@
 //! The [`Catalog`] trait bound to the SQL of each concern.
 
-use super::{apps, blobs, copy, files, folders, operations, outbox, tasks, uploads, SqliteCatalog};
+use super::{
+    apps, blobs, copy, files, folders, operations, outbox, rotation, tasks, uploads, SqliteCatalog,
+};
 use crate::catalog::{
-    Advance, AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask,
-    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
-    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord,
-    TaskStatus, Upload, UploadChunk,
+    Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult,
+    ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
+    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
+    TaskRecord, TaskStatus, Upload, UploadChunk,
 };
 use async_trait::async_trait;
 
@@ -29,6 +31,9 @@ impl Catalog for SqliteCatalog {
 
     async fn set_realtime_service(&self, app_key: &str, on: bool) -> CatalogResult<()> {
         apps::set_realtime_service(self, app_key, on).await
+    }
+    async fn set_app_settings(&self, app_key: &str, settings: &AppSettings) -> CatalogResult<()> {
+        apps::set_app_settings(self, app_key, settings).await
     }
 
     async fn create_folder(&self, app_key: &str, path: &str, now: i64) -> CatalogResult<Folder> {
@@ -264,6 +269,16 @@ impl Catalog for SqliteCatalog {
         outcome: CallbackOutcome,
     ) -> CatalogResult<()> {
         outbox::finish_callback(self, claimed, outcome).await
+    }
+
+    // --- rotation ---
+    async fn replace_file_version(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        expected_blob_key: &str,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        rotation::replace_file_version(self, app_key, file, expected_blob_key).await
     }
 
     async fn create_upload(

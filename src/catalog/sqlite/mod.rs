@@ -16,6 +16,7 @@ mod files;
 mod folders;
 mod operations;
 mod outbox;
+mod rotation;
 mod rows;
 mod schema;
 mod tasks;

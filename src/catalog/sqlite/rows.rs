@@ -1,7 +1,9 @@
 //! Column lists of the catalog tables and the mapping of their rows to records.
 
+use crate::catalog::settings::quota_from_column;
 use crate::catalog::{
-    AppRecord, CreatedBy, FileRecord, Folder, OperationRecord, StoredFile, Task, TaskStatus,
+    AppRecord, AppSettings, CreatedBy, FileRecord, Folder, OperationRecord, StoredFile, Task,
+    TaskStatus,
 };
 use rusqlite::Row;
 
@@ -42,8 +44,20 @@ pub(super) fn app_from_row(row: &Row<'_>) -> rusqlite::Result<AppRecord> {
         name: row.get(3)?,
         realtime_service: row.get(4)?,
         created_at: row.get(5)?,
+        settings: AppSettings {
+            trash_retention_days: row.get(6)?,
+            quota_bytes: quota_from_column(row.get(7)?),
+            quota_files: quota_from_column(row.get(8)?),
+            default_operation_ids: AppSettings::operation_ids_from_column(
+                &row.get::<_, String>(9)?,
+            ),
+        },
     })
 }
+
+/// The columns of `apps`, in [`app_from_row`] order.
+pub(super) const APP_COLUMNS: &str = "app_key, secret_key, container, name, realtime_service,
+ created_at, trash_retention_days, quota_bytes, quota_files, default_operation_ids";
 
 pub(super) fn folder_from_row(row: &Row<'_>) -> rusqlite::Result<Folder> {
     Ok(Folder {

@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 3] = [
+const MIGRATIONS: [Migration; 4] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -54,6 +54,10 @@ const MIGRATIONS: [Migration; 3] = [
     Migration {
         name: "task leases, finish times and fair turns",
         apply: task_leases,
+    },
+    Migration {
+        name: "app settings of the photo-library extensions",
+        apply: app_settings,
     },
     Migration {
         name: "resumable uploads and their chunks",
@@ -221,6 +225,18 @@ fn task_leases(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         }
     }
     tx.execute_batch(TASK_LEASES)
+}
+
+/// The columns of [`crate::catalog::AppSettings`]; their defaults keep the guide's behaviour.
+const APP_SETTINGS: &str = "
+ALTER TABLE apps ADD COLUMN trash_retention_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE apps ADD COLUMN quota_bytes INTEGER;
+ALTER TABLE apps ADD COLUMN quota_files INTEGER;
+ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
+";
+
+fn app_settings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(APP_SETTINGS)
 }
 
 /// The schema version of a catalog.

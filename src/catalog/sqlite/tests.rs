@@ -4,7 +4,7 @@
 use super::schema::CURRENT_VERSION;
 use super::*;
 use crate::catalog::contract::CHECKS;
-use crate::catalog::{AppRecord, Catalog, TaskStatus};
+use crate::catalog::{AppRecord, AppSettings, Catalog, TaskStatus};
 use rusqlite::params;
 
 fn open() -> (tempfile::TempDir, SqliteCatalog) {
@@ -266,6 +266,7 @@ async fn reads_complete_while_a_long_write_holds_the_writer() {
         name: "a".to_owned(),
         realtime_service: true,
         created_at: 1,
+        settings: AppSettings::default(),
     };
     c.create_app(&app).await.expect("create app");
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();

@@ -12,7 +12,8 @@ use serde_json::json;
 /// Longest id accepted in a deletion request.
 const MAX_ID_LEN: usize = 50;
 
-fn check_id(id: &str) -> Result<(), ApiError> {
+/// Refuses an id longer than the guide allows (50 characters) with 10001.
+pub(super) fn check_id(id: &str) -> Result<(), ApiError> {
     if id.len() > MAX_ID_LEN {
         return Err(ApiError::invalid("id longer than 50 characters"));
     }

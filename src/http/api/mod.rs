@@ -1,5 +1,6 @@
 //! The management API under `/image/v2.0/appkeys/{appKey}/...`, one file per section of the
-//! API guide. Every answer is HTTP 200 with the `header` envelope.
+//! API guide, and one per extension (`rotation`). Every answer is HTTP 200 with the `header`
+//! envelope.
 
 pub mod deletion;
 pub mod envelope;
@@ -10,6 +11,7 @@ pub mod paging;
 pub mod params;
 pub mod queues;
 pub mod request_body;
+pub mod rotation;
 pub mod tus;
 pub mod upload_multi;
 pub mod upload_outcome;
@@ -118,6 +120,7 @@ enum Route {
     GetOperation,
     DeleteOperation,
     ExecOperations,
+    Rotate,
 }
 
 fn is_operation_path(sub: &str) -> bool {
@@ -143,6 +146,7 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
         ("PUT", o) if is_operation_path(o) => Route::PutOperation,
         ("GET", o) if is_operation_path(o) => Route::GetOperation,
         ("DELETE", o) if is_operation_path(o) => Route::DeleteOperation,
+        ("PUT", r) if rotation::file_id(r).is_some() => Route::Rotate,
         _ => return None,
     };
     Some(r)
@@ -212,6 +216,7 @@ async fn dispatch(
         Route::GetOperation => operations::get(call).await,
         Route::DeleteOperation => operations::delete(call).await,
         Route::ExecOperations => operations::exec(call).await,
+        Route::Rotate => rotation::rotate(call).await,
     }
 }
 

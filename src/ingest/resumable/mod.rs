@@ -18,6 +18,7 @@ mod intake;
 pub use finish::finish;
 pub use intake::{receive, record, Received};
 
+use super::discard_unrecorded as discard;
 use crate::catalog::{AppRecord, CatalogError, Upload};
 use crate::clock::now_ms;
 use crate::context::Context;
@@ -170,13 +171,6 @@ pub async fn abandon(ctx: &Context, upload: &Upload, unrecorded: Option<&str>) {
     }
     if let Some(key) = unrecorded {
         discard(ctx, key).await;
-    }
-}
-
-/// Deletes a blob no catalog entry names (nobody can be reading it).
-pub async fn discard(ctx: &Context, key: &str) {
-    if let Err(e) = ctx.blob.delete(key).await {
-        tracing::warn!(error = %e, key, "could not delete an unrecorded upload chunk");
     }
 }
 

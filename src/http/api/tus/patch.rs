@@ -89,7 +89,7 @@ async fn finish(call: &Call<'_>, upload: &Upload, received: Received) -> Result<
     let ops = match load_requested(call, &request.operation_ids).await {
         Ok(ops) => ops,
         Err(e) if e.code == ResultCode::Fail => {
-            resumable::discard(ctx, &last.blob_key).await;
+            crate::ingest::discard_unrecorded(ctx, &last.blob_key).await;
             return Err(e.into());
         }
         Err(e) => {
