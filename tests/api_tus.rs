@@ -381,12 +381,7 @@ fn sizes_and_counts_over_the_limits_are_refused() {
         ("PICTOR_LIMITS_MAX_RESUMABLE_BYTES", "1000000"),
         ("PICTOR_LIMITS_MAX_UNFINISHED_UPLOADS", "2"),
     ]);
-    let over = s
-        .tus("POST", &s.uploads())
-        .header("Upload-Length", "1000001")
-        .header("Upload-Metadata", tus_metadata(&[("path", "/big.jpg")]))
-        .send()
-        .expect("POST");
+    let over = s.tus_post("1000001", &tus_metadata(&[("path", "/big.jpg")]));
     assert_eq!(over.status(), 413);
     assert_eq!(header(&over, "tus-max-size").as_deref(), Some("1000000"));
     assert_eq!(
@@ -400,12 +395,7 @@ fn sizes_and_counts_over_the_limits_are_refused() {
     assert_eq!(past_length.status(), 413, "a body past Upload-Length");
     assert_eq!(s.tus_head(&url), (200, Some(0)));
     s.tus_create(10, &[("path", "/second.jpg")]);
-    let third = s
-        .tus("POST", &s.uploads())
-        .header("Upload-Length", "10")
-        .header("Upload-Metadata", tus_metadata(&[("path", "/third.jpg")]))
-        .send()
-        .expect("POST");
+    let third = s.tus_post("10", &tus_metadata(&[("path", "/third.jpg")]));
     assert_eq!(third.status(), 429, "two unfinished uploads per app");
     assert_eq!(
         header(&third, "pictor-result-code").as_deref(),
@@ -423,12 +413,7 @@ fn sizes_and_counts_over_the_limits_are_refused() {
         ),
         ("path !!!".to_owned(), "10001"),
     ] {
-        let refused = s
-            .tus("POST", &s.uploads())
-            .header("Upload-Length", "10")
-            .header("Upload-Metadata", &metadata)
-            .send()
-            .expect("POST");
+        let refused = s.tus_post("10", &metadata);
         assert_eq!(refused.status(), 400, "{metadata}");
         assert_eq!(
             header(&refused, "pictor-result-code").as_deref(),
@@ -447,12 +432,7 @@ fn sizes_and_counts_over_the_limits_are_refused() {
         400,
         "creation-defer-length is not offered"
     );
-    let empty = s
-        .tus("POST", &s.uploads())
-        .header("Upload-Length", "0")
-        .header("Upload-Metadata", tus_metadata(&[("path", "/empty.jpg")]))
-        .send()
-        .expect("POST");
+    let empty = s.tus_post("0", &tus_metadata(&[("path", "/empty.jpg")]));
     assert_eq!(empty.status(), 400, "an empty file is no image");
     assert_eq!(
         header(&empty, "pictor-result-code").as_deref(),
@@ -557,12 +537,10 @@ fn a_finished_upload_that_put_images_would_refuse_stores_nothing() {
     assert_code(&last.json::<Value>().expect("an envelope"), 20010);
     assert_eq!(files_in(&s, "/").len(), 1);
     // Taken already at creation: refused before any byte is sent.
-    let early = s
-        .tus("POST", &s.uploads())
-        .header("Upload-Length", photo.len().to_string())
-        .header("Upload-Metadata", tus_metadata(&[("path", "/taken.jpg")]))
-        .send()
-        .expect("POST");
+    let early = s.tus_post(
+        &photo.len().to_string(),
+        &tus_metadata(&[("path", "/taken.jpg")]),
+    );
     assert_eq!(early.status(), 422);
     assert_eq!(
         header(&early, "pictor-result-code").as_deref(),

@@ -10,7 +10,7 @@ pub mod zip;
 
 use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome};
 use crate::context::Context;
-use crate::imageinfo;
+use crate::imageinfo::{self, ImageInfo};
 use crate::result_code::ResultCode;
 use crate::storage::BlobStore;
 use bytes::Bytes;
@@ -35,18 +35,7 @@ pub async fn store_upload(
         }
     }
     let key = BlobStore::new_key(&app.container);
-    let file = FileRecord {
-        taken_at: info.taken_at.map(|t| t.and_utc().timestamp_millis()),
-        lat: info.gps.map(|g| g.0),
-        lng: info.gps.map(|g| g.1),
-        ..FileRecord::new(
-            path,
-            &key,
-            &bytes,
-            info.content_type,
-            (info.width, info.height),
-        )
-    };
+    let file = user_file(path, &key, &bytes, &info);
     if let Err(e) = ctx.blob.put(&key, bytes).await {
         tracing::error!(error = %e, "blob write failed");
         return Err(ResultCode::StorageUploadFailed);
@@ -62,6 +51,23 @@ pub async fn store_upload(
                 other => ctx.catalog_failure(&other),
             })
         }
+    }
+}
+
+/// The record of a new version of the user file at `path`, whose `bytes` are stored at `key`,
+/// with the facts its header gave (`info`).
+fn user_file(path: &str, key: &str, bytes: &[u8], info: &ImageInfo) -> FileRecord {
+    FileRecord {
+        taken_at: info.taken_at.map(|t| t.and_utc().timestamp_millis()),
+        lat: info.gps.map(|g| g.0),
+        lng: info.gps.map(|g| g.1),
+        ..FileRecord::new(
+            path,
+            key,
+            bytes,
+            info.content_type,
+            (info.width, info.height),
+        )
     }
 }
 

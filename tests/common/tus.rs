@@ -119,14 +119,18 @@ impl Server {
             .header("Authorization", &self.app.secret_key)
     }
 
+    /// `POST /uploads` with `Upload-Length: length` and `Upload-Metadata: metadata`, as given.
+    pub fn tus_post(&self, length: &str, metadata: &str) -> Response {
+        self.tus("POST", &self.uploads())
+            .header("Upload-Length", length)
+            .header("Upload-Metadata", metadata)
+            .send()
+            .expect("POST /uploads")
+    }
+
     /// Creates an upload of `length` bytes with `metadata`; returns its absolute URL.
     pub fn tus_create(&self, length: u64, metadata: &[(&str, &str)]) -> String {
-        let resp = self
-            .tus("POST", &self.uploads())
-            .header("Upload-Length", length.to_string())
-            .header("Upload-Metadata", tus_metadata(metadata))
-            .send()
-            .expect("POST /uploads");
+        let resp = self.tus_post(&length.to_string(), &tus_metadata(metadata));
         assert_eq!(resp.status(), 201, "creation: {:?}", resp.headers());
         let location = resp
             .headers()

@@ -9,6 +9,7 @@ use crate::catalog::{
 };
 use crate::context::Context;
 use crate::imageinfo::{self, ImageInfo};
+use crate::ingest::user_file;
 use crate::result_code::ResultCode;
 use crate::storage::{BlobError, BlobStore};
 use bytes::Bytes;
@@ -61,19 +62,11 @@ pub async fn finish(
             return Err(e);
         }
     };
+    // The bytes were hashed as they streamed by: none is at hand here.
     let file = FileRecord {
         bytes: upload.length,
         etag: etag_of_hash(hash),
-        taken_at: info.taken_at.map(|t| t.and_utc().timestamp_millis()),
-        lat: info.gps.map(|g| g.0),
-        lng: info.gps.map(|g| g.1),
-        ..FileRecord::new(
-            path,
-            &key,
-            &[],
-            info.content_type,
-            (info.width, info.height),
-        )
+        ..user_file(path, &key, &[], &info)
     };
     let completed = ctx
         .catalog
