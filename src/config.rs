@@ -44,6 +44,10 @@ pub struct Config {
     pub imaging: ImagingConfig,
     /// Result callbacks.
     pub callbacks: CallbacksConfig,
+    /// The trash of the photo-library extensions.
+    pub trash: TrashConfig,
+    /// The deletion history of the photo-library extensions.
+    pub deletions: DeletionsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -326,6 +330,42 @@ impl Default for DeliveryConfig {
         Self {
             cache_max_age_secs: 86_400,
         }
+    }
+}
+
+/// `[trash]`: how long the days of an app's `trashRetentionDays` last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrashConfig {
+    /// Seconds in one day of trash retention and of `deletions.retention_days` (86400); only
+    /// tests shorten it, to see the maintenance sweep purge.
+    pub day_secs: u64,
+}
+
+impl Default for TrashConfig {
+    fn default() -> Self {
+        Self { day_secs: 86_400 }
+    }
+}
+
+impl TrashConfig {
+    /// Milliseconds in `days` days of retention.
+    pub fn days_ms(&self, days: u64) -> i64 {
+        i64::try_from(days.saturating_mul(self.day_secs).saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+}
+
+/// `[deletions]`: the deletion history (`GET /deletions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeletionsConfig {
+    /// Days an entry is kept before the maintenance sweep drops it (1..=3650).
+    pub retention_days: u64,
+}
+
+impl Default for DeletionsConfig {
+    fn default() -> Self {
+        Self { retention_days: 14 }
     }
 }
 
@@ -678,6 +718,12 @@ impl Config {
         }
         if self.tasks.max_tries == 0 {
             return bad("tasks.max_tries", "must be greater than 0");
+        }
+        if self.trash.day_secs == 0 {
+            return bad("trash.day_secs", "must be greater than 0");
+        }
+        if !(1..=3650).contains(&self.deletions.retention_days) {
+            return bad("deletions.retention_days", "expected 1 to 3650");
         }
         self.validate_storage()
     }

@@ -1,7 +1,9 @@
-//! The `pictor` command: `serve`, `transform`, `app create|list`, `check [--repair]`, `migrate`.
+//! The `pictor` command: `serve`, `transform`, `app create|list|quota`, `check [--repair]`,
+//! `migrate`.
 
 use clap::{Args, Parser, Subcommand};
 use pictor::app::migrate::MAX_JOBS;
+use pictor::app::quota::Limit;
 use pictor::app::{app_json, open_context, StartError};
 use pictor::config::Config;
 use std::path::PathBuf;
@@ -94,6 +96,21 @@ enum AppCommand {
     List {
         #[command(flatten)]
         common: Common,
+    },
+    /// Change an app's storage quota (the limits given; the others are kept) and print it as
+    /// one JSON object with what the app holds (usedBytes, usedFiles, availableBytes,
+    /// availableFiles).
+    Quota {
+        #[command(flatten)]
+        common: Common,
+        /// The app's key.
+        app_key: String,
+        /// Most bytes the app may hold, or `none` (or 0) for no limit.
+        #[arg(long)]
+        bytes: Option<Limit>,
+        /// Most files the app may hold, or `none` (or 0) for no limit.
+        #[arg(long)]
+        files: Option<Limit>,
     },
 }
 
@@ -200,6 +217,20 @@ fn run(command: Command) -> Result<(), StartError> {
                     let apps = ctx.catalog.apps().await?;
                     let list: Vec<_> = apps.iter().map(app_json).collect();
                     println!("{}", serde_json::Value::Array(list));
+                    Ok(())
+                })
+            }
+            AppCommand::Quota {
+                common,
+                app_key,
+                bytes,
+                files,
+            } => {
+                let config = common.load(None)?;
+                runtime()?.block_on(async {
+                    let ctx = open_context(config, None).await?;
+                    let shown = pictor::app::quota::run(&ctx, &app_key, bytes, files).await?;
+                    println!("{shown}");
                     Ok(())
                 })
             }

@@ -101,6 +101,12 @@ pub enum ResultCode {
     OperationNoProcessingOption,
     /// 40004: the operation could not be parsed.
     OperationParsingFail,
+    /// 50001: an upload would take the app over its storage quota (photo-library extension;
+    /// not in the published table).
+    QuotaExceeded,
+    /// 51001: an id to restore is not an item of the app's trash (photo-library extension;
+    /// not in the published table).
+    NotInTrash,
     /// 500201: the body of a failure callback of an image operation, as the API guide's
     /// "fail sample" shows it. Not in the published table, and never in an API answer.
     CallbackOperationFail,
@@ -166,6 +172,8 @@ impl ResultCode {
             Self::OperationFail => 40001,
             Self::OperationNoProcessingOption => 40003,
             Self::OperationParsingFail => 40004,
+            Self::QuotaExceeded => 50001,
+            Self::NotInTrash => 51001,
             Self::CallbackOperationFail => 500201,
             Self::RotationOfProducedFile => 54001,
             Self::RotationUnsupportedFormat => 54002,
@@ -220,6 +228,8 @@ impl ResultCode {
             Self::OperationFail => "Failed to process the image operation.",
             Self::OperationNoProcessingOption => "There are not any option for image processing.",
             Self::OperationParsingFail => "Failed to parsing the image operation.",
+            Self::QuotaExceeded => "The app's storage quota would be exceeded.",
+            Self::NotInTrash => "The item to restore is not in the trash.",
             Self::CallbackOperationFail => "Operation fail. ",
             Self::RotationOfProducedFile => {
                 "A file made by an image operation cannot be rotated; rotate its original."
@@ -244,7 +254,8 @@ impl ResultCode {
         }
     }
 
-    /// The code for a numeric value, when it is one of the table's (500201 is not).
+    /// The code for a numeric value, when it is one of the table's (500201 and the codes of the
+    /// photo-library extensions are not).
     pub fn from_code(code: i32) -> Option<Self> {
         ALL.iter().copied().find(|c| c.code() == code)
     }
@@ -292,6 +303,32 @@ mod tests {
             ResultCode::RotationTooLarge,
         ] {
             assert!((54001..=54009).contains(&rc.code()), "{rc:?}");
+            assert!(!table.lines().any(|l| l.starts_with(&rc.code().to_string())));
+            assert_eq!(
+                ResultCode::from_code(rc.code()),
+                None,
+                "not a published code"
+            );
+            assert!(!rc.message().is_empty());
+        }
+    }
+
+    #[test]
+    fn resumable_upload_codes_stay_in_their_range_outside_the_table() {
+        use super::ResultCode;
+        let table = include_str!("../../shared/reference/result-codes.tsv");
+        let codes = [
+            ResultCode::UploadNotFound,
+            ResultCode::UploadExpired,
+            ResultCode::UploadOffsetMismatch,
+            ResultCode::UploadChecksumMismatch,
+            ResultCode::TusVersionUnsupported,
+            ResultCode::UploadContentType,
+            ResultCode::UploadCountLimit,
+            ResultCode::UploadChunkLimit,
+        ];
+        for (i, rc) in codes.iter().enumerate() {
+            assert_eq!(rc.code(), 52001 + i as i32, "{rc:?}");
             assert!(!table.lines().any(|l| l.starts_with(&rc.code().to_string())));
             assert_eq!(
                 ResultCode::from_code(rc.code()),

@@ -696,3 +696,56 @@ fn past_its_chunk_limit_an_upload_takes_only_its_last_request() {
     let delivered = s.get(&s.url("/pieces.jpg"));
     assert_eq!(delivered.bytes().expect("body").as_ref(), &bytes[..]);
 }
+
+#[test]
+fn the_quota_and_the_default_operations_hold_for_resumable_uploads() {
+    let s = Server::start();
+    let photo = corpus(PHOTO);
+    s.put_operation(
+        "small",
+        json!({"realtimeService": true, "data": [{"templateOperationId": "resize_max_fit",
+               "option": {"width": 64, "height": 64}}]}),
+    );
+    let set = |body: Value| assert_code(&s.json(Method::PUT, "users", Some(body)), 0);
+    set(json!({"quotaBytes": photo.len() * 3 / 2, "defaultOperationIds": ["small"]}));
+
+    // Within the quota: stored, and the app's default operation is queued.
+    let url = s.tus_create(photo.len() as u64, &[("path", "/q/first.jpg")]);
+    let done = s.tus_patch(&url, 0, photo.clone());
+    assert_eq!(done.status(), 204);
+    let queue = header(&done, "pictor-queue-ids").expect("the default operation's task");
+    let task = s.json(Method::GET, &format!("queues/{queue}"), None);
+    assert_eq!(task["queue"]["operationId"], "small");
+
+    // A second file cannot fit: refused at creation, before any byte.
+    let over = s.tus_post(
+        &photo.len().to_string(),
+        &tus_metadata(&[("path", "/q/second.jpg")]),
+    );
+    assert_eq!(over.status(), 422);
+    assert_eq!(
+        header(&over, "pictor-result-code").as_deref(),
+        Some("50001")
+    );
+
+    // Created while it fitted, refused at its end once the quota was lowered: nothing stored.
+    set(json!({"quotaBytes": photo.len() * 3}));
+    let url = s.tus_create(photo.len() as u64, &[("path", "/q/late.jpg")]);
+    assert_eq!(s.tus_patch(&url, 0, photo[..1000].to_vec()).status(), 204);
+    set(json!({"quotaBytes": photo.len() * 3 / 2}));
+    let last = s.tus_patch(&url, 1000, photo[1000..].to_vec());
+    assert_eq!(last.status(), 422);
+    assert_eq!(
+        header(&last, "pictor-result-code").as_deref(),
+        Some("50001")
+    );
+    assert_eq!(s.tus_head(&url).0, 404, "the refused upload is deleted");
+    let names: Vec<Value> = files_in(&s, "/q")
+        .iter()
+        .map(|f| f["name"].clone())
+        .collect();
+    assert!(
+        !names.contains(&json!("late.jpg")),
+        "nothing stored: {names:?}"
+    );
+}

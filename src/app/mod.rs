@@ -1,9 +1,11 @@
 //! The composition root: opens the resources named by the configuration, builds the services
-//! on them and runs the commands of the binary (`serve`, `check`, `migrate`, `transform`, `app`). It may
+//! on them and runs the commands of the binary (`serve`, `check`, `migrate`, `transform`, `app`,
+//! `app quota`). It may
 //! import every other module; no other module imports it.
 
 pub mod check;
 pub mod migrate;
+pub mod quota;
 pub mod server;
 mod storage_settings;
 pub mod transform;
@@ -50,6 +52,9 @@ pub enum StartError {
     /// `pictor check` could not run.
     #[error("check: {0}")]
     Check(#[from] check::CheckError),
+    /// `pictor app quota` could not run.
+    #[error("app quota: {0}")]
+    Quota(#[from] quota::QuotaError),
     /// `pictor migrate` could not run to its end.
     #[error("migrate: {0}")]
     Migrate(#[from] migrate::MigrateError),

@@ -2,16 +2,20 @@
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
 //! catalog are in [`copy`], those of replacing a file's version in [`rotation`], those of
-//! resumable uploads in [`uploads`]. The checks of a catalog that several nodes share (its
-//! change feed and render claims, through two handles on one store) are in [`shared`]
-//! ([`SHARED_CHECKS`]).
+//! usage and quota in [`quota`], those of resumable uploads in [`uploads`]. The checks of a catalog that several nodes share (its change
+//! feed and render claims, through two handles on one store) are in [`shared`]
+//! ([`SHARED_CHECKS`]). The checks of the trash and the deletion history are in [`trash`]
+//! ([`TRASH_CHECKS`], [`TRASH_SHARED_CHECKS`]).
 
 mod copy;
+mod quota;
 mod rotation;
 mod shared;
+mod trash;
 mod uploads;
 
 pub(crate) use shared::SHARED_CHECKS;
+pub(crate) use trash::{TRASH_CHECKS, TRASH_SHARED_CHECKS};
 
 use super::{
     AppRecord, AppSettings, CallbackOutcome, Catalog, CatalogError, CreatedBy, FileRecord,
@@ -101,6 +105,25 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     ("a_deleted_file_stays_deleted", |c| {
         Box::pin(rotation::a_deleted_file_stays_deleted(c))
     }),
+    // --- quota ---
+    ("usage_follows_every_write", |c| {
+        Box::pin(quota::usage_follows_every_write(c))
+    }),
+    ("a_refused_put_changes_nothing_but_drops_its_bytes", |c| {
+        Box::pin(quota::a_refused_put_changes_nothing_but_drops_its_bytes(c))
+    }),
+    ("an_overwrite_counts_the_difference", |c| {
+        Box::pin(quota::an_overwrite_counts_the_difference(c))
+    }),
+    ("racing_puts_stop_exactly_at_the_quota", |c| {
+        Box::pin(quota::racing_puts_stop_exactly_at_the_quota(c))
+    }),
+    ("racing_puts_and_deletes_keep_usage_exact", |c| {
+        Box::pin(quota::racing_puts_and_deletes_keep_usage_exact(c))
+    }),
+    ("the_trash_counts_until_purged", |c| {
+        Box::pin(quota::the_trash_counts_until_purged(c))
+    }),
     ("uploads_are_bounded_per_app", |c| {
         Box::pin(uploads::uploads_are_bounded_per_app(c))
     }),
@@ -115,6 +138,9 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     }),
     ("an_upload_takes_a_bounded_number_of_chunks", |c| {
         Box::pin(uploads::an_upload_takes_a_bounded_number_of_chunks(c))
+    }),
+    ("a_complete_upload_is_held_to_the_quota", |c| {
+        Box::pin(uploads::a_complete_upload_is_held_to_the_quota(c))
     }),
 ];
 

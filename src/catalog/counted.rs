@@ -1,14 +1,15 @@
 //! A catalog that counts its own backend failures: every call is delegated to the wrapped
 //! catalog, and each answer that is [`CatalogError::Backend`] adds one to a counter, so a
 //! failure is counted once, where it happens, whoever made the call. Refusals of a call
-//! (`NotFound`, `FileExists`, `FolderExists`, `NotAFolder`) are answers, not failures, and
-//! are not counted.
+//! (`NotFound`, `FileExists`, `FolderExists`, `NotAFolder`, `QuotaExceeded`) are answers, not
+//! failures, and are not counted.
 
 use super::{
     Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogError,
-    CatalogResult, ChangeFeed, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery,
-    Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey,
-    StoredFile, Task, TaskRecord, TaskStatus, Upload, UploadChunk,
+    CatalogResult, ChangeFeed, ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats,
+    ListQuery, Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome,
+    Quota, Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, TrashItem, TrashTimes,
+    TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -282,6 +283,126 @@ impl Catalog for Counted {
                 .await,
         )
     }
+    // --- quota ---
+    async fn usage(&self, app_key: &str) -> CatalogResult<Usage> {
+        self.count(self.inner.usage(app_key).await)
+    }
+    async fn put_file_within(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<PutOutcome> {
+        self.count(
+            self.inner
+                .put_file_within(app_key, file, on_conflict, quota)
+                .await,
+        )
+    }
+    // --- trash and deletion history ---
+    async fn trash_file(
+        &self,
+        app_key: &str,
+        id: &str,
+        times: TrashTimes,
+    ) -> CatalogResult<TrashItem> {
+        self.count(self.inner.trash_file(app_key, id, times).await)
+    }
+    async fn trash_folder(
+        &self,
+        app_key: &str,
+        id: &str,
+        times: TrashTimes,
+    ) -> CatalogResult<Vec<TrashItem>> {
+        self.count(self.inner.trash_folder(app_key, id, times).await)
+    }
+    async fn trash_items(
+        &self,
+        app_key: &str,
+        page: u32,
+        rows: u32,
+    ) -> CatalogResult<(Vec<TrashItem>, u64)> {
+        self.count(self.inner.trash_items(app_key, page, rows).await)
+    }
+    async fn restore_trash(
+        &self,
+        app_key: &str,
+        file_ids: &[String],
+        folder_ids: &[String],
+        now: i64,
+    ) -> CatalogResult<Vec<Restored>> {
+        self.count(
+            self.inner
+                .restore_trash(app_key, file_ids, folder_ids, now)
+                .await,
+        )
+    }
+    async fn purge_trash(
+        &self,
+        app_key: &str,
+        file_ids: &[String],
+        folder_ids: &[String],
+        now: i64,
+    ) -> CatalogResult<u64> {
+        self.count(
+            self.inner
+                .purge_trash(app_key, file_ids, folder_ids, now)
+                .await,
+        )
+    }
+    async fn empty_trash(&self, app_key: &str, limit: usize, now: i64) -> CatalogResult<u64> {
+        self.count(self.inner.empty_trash(app_key, limit, now).await)
+    }
+    async fn purge_expired_trash(&self, now: i64, limit: usize) -> CatalogResult<u64> {
+        self.count(self.inner.purge_expired_trash(now, limit).await)
+    }
+    async fn deletions(
+        &self,
+        app_key: &str,
+        since: i64,
+        page: u32,
+        rows: u32,
+    ) -> CatalogResult<(Vec<Deletion>, u64)> {
+        self.count(self.inner.deletions(app_key, since, page, rows).await)
+    }
+    async fn prune_deletions(&self, before: i64, limit: usize) -> CatalogResult<u64> {
+        self.count(self.inner.prune_deletions(before, limit).await)
+    }
+    async fn trashed_files_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<TrashedFile>> {
+        self.count(self.inner.trashed_files_after(app_key, after, limit).await)
+    }
+    async fn import_trashed_file(
+        &self,
+        app_key: &str,
+        trashed: &TrashedFile,
+    ) -> CatalogResult<bool> {
+        self.count(self.inner.import_trashed_file(app_key, trashed).await)
+    }
+    async fn trashed_folders_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<TrashedFolder>> {
+        self.count(
+            self.inner
+                .trashed_folders_after(app_key, after, limit)
+                .await,
+        )
+    }
+    async fn import_trashed_folder(
+        &self,
+        app_key: &str,
+        trashed: &TrashedFolder,
+    ) -> CatalogResult<bool> {
+        self.count(self.inner.import_trashed_folder(app_key, trashed).await)
+    }
     // --- resumable uploads ---
     async fn create_upload(
         &self,
@@ -318,10 +439,11 @@ impl Catalog for Counted {
         last: &UploadChunk,
         file: FileRecord,
         on_conflict: OnConflict,
+        quota: Quota,
     ) -> CatalogResult<Option<PutOutcome>> {
         self.count(
             self.inner
-                .complete_upload(app_key, id, last, file, on_conflict)
+                .complete_upload(app_key, id, last, file, on_conflict, quota)
                 .await,
         )
     }
@@ -403,6 +525,15 @@ mod tests {
             matches!(missing, Err(CatalogError::NotFound(_))),
             "{missing:?}"
         );
+        let no_room = Quota {
+            bytes: None,
+            files: Some(0),
+        };
+        let file = FileRecord::new("/x.gif", "k", b"x", "image/gif", (1, 1));
+        let over = catalog
+            .put_file_within("A", file, OnConflict::Fail, no_room)
+            .await;
+        assert!(matches!(over, Err(CatalogError::QuotaExceeded)), "{over:?}");
         assert_eq!(catalog.failures.get(), 0);
     }
 

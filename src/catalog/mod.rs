@@ -14,14 +14,20 @@ pub mod change;
 pub(crate) mod contract;
 pub mod counted;
 pub mod postgres;
+pub mod quota;
 pub mod settings;
 pub mod sqlite;
+pub mod trash;
 pub mod tree;
 pub mod upload;
 
 use async_trait::async_trait;
 pub use change::{Change, ChangeFeed, FeedEvent};
+pub use quota::{Quota, Usage};
 pub use settings::AppSettings;
+pub use trash::{
+    Deletion, DeletionKind, Restored, TrashItem, TrashTimes, TrashedFile, TrashedFolder,
+};
 pub use upload::{Advance, Upload, UploadChunk};
 
 /// A catalog failure.
@@ -39,6 +45,9 @@ pub enum CatalogError {
     /// The entry to change does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The write would take the app over its quota (see [`Catalog::put_file_within`]).
+    #[error("the app's storage quota would be exceeded")]
+    QuotaExceeded,
     /// The backend failed (I/O, SQL, corruption, a busy store).
     #[error("catalog backend: {source}")]
     Backend {
@@ -420,7 +429,7 @@ pub struct BlobReference {
 /// The blobs the catalog knows of, as compared with the object store by `pictor check`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BlobReferences {
-    /// Blobs of current files.
+    /// Blobs of current files and of files in the trash (kept until purged).
     pub files: Vec<BlobReference>,
     /// Blobs dropped recently, kept a while for readers that already looked them up.
     pub recently_dropped: Vec<String>,
@@ -587,13 +596,14 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// Up to `limit` blob keys dropped before `dropped_before` whose deletion is still
     /// pending. Every call that stops referencing a blob (`put_file` replacing a file,
-    /// `delete_file`, `delete_folder`, `delete_produced_by`) records its key in the same
-    /// transaction, so a crash cannot leak it.
+    /// `delete_file`, `delete_folder`, `delete_produced_by`, `put_file_within` refusing a
+    /// write, the purges of the trash) records its key in the same transaction, so a crash
+    /// cannot leak it. Moving a file to the trash drops nothing.
     async fn dropped_blobs(&self, dropped_before: i64, limit: usize) -> CatalogResult<Vec<String>>;
     /// Forgets pending deletions once their blobs are deleted.
     async fn forget_dropped_blobs(&self, keys: &[String]) -> CatalogResult<()>;
-    /// Every blob the catalog references, and those dropped since `dropped_since` (readers
-    /// may still stream them).
+    /// Every blob the catalog references (files in the trash included), and those dropped
+    /// since `dropped_since` (readers may still stream them).
     async fn blob_references(&self, dropped_since: i64) -> CatalogResult<BlobReferences>;
 
     /// Up to `limit` folders of an app whose paths come after `after` in byte order, in that
@@ -691,6 +701,138 @@ pub trait Catalog: Send + Sync + 'static {
         file: FileRecord,
         expected_blob_key: &str,
     ) -> CatalogResult<Option<PutOutcome>>;
+    // --- quota ---
+    /// What an app holds: the bytes and the number of its files, uploaded and produced (and
+    /// trashed, once the trash keeps files), as the catalog counts them with every write,
+    /// whichever call makes it (`put_file`, `delete_file`, `delete_folder`,
+    /// `delete_produced_by`, `import_file`, ...); zero for an app without files.
+    async fn usage(&self, app_key: &str) -> CatalogResult<Usage>;
+    /// `put_file` held to `quota`, in the same transaction: when the write grew a dimension of
+    /// the app's usage (bytes, files; an overwrite counts the new size minus the old, and no
+    /// file) beyond its limit in `quota`, nothing of it is kept (no file, no new folder, no
+    /// dropped blob of a replaced file), the file's own `blob_key` is recorded as dropped (see
+    /// `dropped_blobs`: the caller stored those bytes and no file references them) and the
+    /// answer is `QuotaExceeded`. A write that grows no limited dimension is never refused,
+    /// even over a lowered quota. The check sees every write committed before, and writers of
+    /// one app that race are decided one after the other, so usage never passes the quota
+    /// through this call. With no limit, the same as `put_file`.
+    async fn put_file_within(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<PutOutcome>;
+    // --- trash and deletion history ---
+    /// Moves a file to the trash with the files produced from it (they follow their source),
+    /// as one item whose id is the file's: their rows leave `files` for the trash, so delivery,
+    /// listings and totals no longer find them and their paths are free, while their blobs stay
+    /// referenced (`blob_references`) until purged. Records a `trash` entry of the deletion
+    /// history per file at `times.deleted_at`; the folders that lost an entry move their
+    /// `updated_at` to it. `NotFound` when no file has the id.
+    async fn trash_file(
+        &self,
+        app_key: &str,
+        id: &str,
+        times: TrashTimes,
+    ) -> CatalogResult<TrashItem>;
+    /// Moves a folder to the trash as one item, as `trash_file` does: the folder, every folder
+    /// and file below it ([`tree::subtree_range`]) and the files produced from those files,
+    /// wherever they are; its parent moves its `updated_at`. The root folder stays: each of its
+    /// entries becomes an item of its own (a file with its produced files, a folder with its
+    /// subtree). Returns the items made. `NotFound` when no folder has the id.
+    async fn trash_folder(
+        &self,
+        app_key: &str,
+        id: &str,
+        times: TrashTimes,
+    ) -> CatalogResult<Vec<TrashItem>>;
+    /// A page of an app's trash items (a file or folder deleted, never the files and folders
+    /// an item holds), newest first (ties by path, then id), with the total count.
+    async fn trash_items(
+        &self,
+        app_key: &str,
+        page: u32,
+        rows: u32,
+    ) -> CatalogResult<(Vec<TrashItem>, u64)>;
+    /// Puts items back, all or none, in the order given (files first): every file and folder of
+    /// an item gets its id, blob key, ETag and times back. A file item's files and a folder
+    /// item's folder take their old paths, or the first of [`tree::rename_candidates`] held by
+    /// neither a file nor a folder; what a folder item holds below it follows the folder.
+    /// Missing parent folders are created, and each folder that gains an entry moves its
+    /// `updated_at` to `now`. `NotFound` names the first id that is not an item of its kind
+    /// (a file or folder inside an item is none); `NotAFolder` when a file holds a parent's
+    /// path. Records no history and announces nothing (no cached variant was made from the
+    /// trashed files meanwhile).
+    async fn restore_trash(
+        &self,
+        app_key: &str,
+        file_ids: &[String],
+        folder_ids: &[String],
+        now: i64,
+    ) -> CatalogResult<Vec<Restored>>;
+    /// Purges the named items now: their rows are deleted, their blob keys recorded as dropped
+    /// (see `dropped_blobs`) and a `purge` entry recorded per file at `now`. Ids that are not an
+    /// item of their kind are skipped. Returns how many items were purged.
+    async fn purge_trash(
+        &self,
+        app_key: &str,
+        file_ids: &[String],
+        folder_ids: &[String],
+        now: i64,
+    ) -> CatalogResult<u64>;
+    /// Purges up to `limit` items of an app's trash, oldest first, as `purge_trash` does;
+    /// returns how many (fewer than `limit`: the trash is empty).
+    async fn empty_trash(&self, app_key: &str, limit: usize, now: i64) -> CatalogResult<u64>;
+    /// Purges up to `limit` items, of every app, whose purge time is at or before `now`, as
+    /// `purge_trash` does; returns how many.
+    async fn purge_expired_trash(&self, now: i64, limit: usize) -> CatalogResult<u64>;
+    /// A page of an app's deletion history from `since` on (inclusive), oldest first (ties in
+    /// the order recorded), with the total count. Every call that takes a file out of the live
+    /// tree records one entry per file in its own transaction: `delete_file`, `delete_folder`
+    /// and `delete_produced_by` (`delete`, at the time of the call), `trash_file` and
+    /// `trash_folder` (`trash`), and the purges (`purge`). Replacing a file records nothing.
+    async fn deletions(
+        &self,
+        app_key: &str,
+        since: i64,
+        page: u32,
+        rows: u32,
+    ) -> CatalogResult<(Vec<Deletion>, u64)>;
+    /// Deletes up to `limit` history entries, of every app, recorded before `before`; returns
+    /// how many.
+    async fn prune_deletions(&self, before: i64, limit: usize) -> CatalogResult<u64>;
+    /// Up to `limit` trashed files of an app whose ids come after `after` in byte order, in
+    /// that order, each with its item and times.
+    async fn trashed_files_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<TrashedFile>>;
+    /// Stores a trashed file exactly as given (the copy of one from another catalog), changing
+    /// nothing else; false, storing nothing, when a trashed file has its id already (rows of
+    /// the trash never change in place, so it holds the same).
+    async fn import_trashed_file(
+        &self,
+        app_key: &str,
+        trashed: &TrashedFile,
+    ) -> CatalogResult<bool>;
+    /// Up to `limit` trashed folders of an app whose ids come after `after` in byte order, in
+    /// that order, each with its item and times.
+    async fn trashed_folders_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<TrashedFolder>>;
+    /// Stores a trashed folder exactly as given, changing nothing else; false, storing
+    /// nothing, when a trashed folder has its id already.
+    async fn import_trashed_folder(
+        &self,
+        app_key: &str,
+        trashed: &TrashedFolder,
+    ) -> CatalogResult<bool>;
 
     // --- resumable uploads ---
     /// Records a new upload (offset 0, no chunk: its `offset` and `chunks` are not read),
@@ -723,10 +865,11 @@ pub trait Catalog: Send + Sync + 'static {
     ) -> CatalogResult<Advance>;
     /// Finishes an upload with its last chunk, in one transaction: only while the upload's
     /// offset is `last.offset` and `last` ends at its length (else `Ok(None)`, nothing
-    /// changed), it records `file` as `put_file` does (with the same refusals, which leave
-    /// the upload as it was, and the same change announced), removes the upload, and records
-    /// the blobs of its chunks, `last`'s included, as dropped. `NotFound` when the upload is
-    /// gone.
+    /// changed), it records `file` as `put_file_within` does with `quota` (with the same
+    /// refusals and the same change announced), removes the upload, and records the blobs of
+    /// its chunks, `last`'s included, as dropped. A refusal (`QuotaExceeded` too) changes
+    /// nothing at all: the upload stays as it was, and the file's blob is not recorded as
+    /// dropped (the caller deletes it). `NotFound` when the upload is gone.
     async fn complete_upload(
         &self,
         app_key: &str,
@@ -734,6 +877,7 @@ pub trait Catalog: Send + Sync + 'static {
         last: &UploadChunk,
         file: FileRecord,
         on_conflict: OnConflict,
+        quota: Quota,
     ) -> CatalogResult<Option<PutOutcome>>;
     /// Removes an upload and records the blobs of its chunks as dropped; returns their keys.
     /// `NotFound` when the app has no upload with the id.
@@ -746,9 +890,11 @@ pub trait Catalog: Send + Sync + 'static {
 
     /// The feed of changes other nodes commit, for a catalog shared by several nodes; `None`
     /// (the default) for a catalog only one process uses. A backend with a feed announces, in
-    /// the transaction of the change: a file replaced by `put_file` or removed by
-    /// `delete_file` ([`Change::Source`], one per removed file), a folder removed by
-    /// `delete_folder` ([`Change::Below`]), an operation replaced or deleted
+    /// the transaction of the change: a file replaced by `put_file`, removed by `delete_file`
+    /// or moved to the trash by `trash_file` ([`Change::Source`], one per removed file), a
+    /// folder removed by `delete_folder` or moved to the trash by `trash_folder`
+    /// ([`Change::Below`], and a [`Change::Source`] per produced file it took from elsewhere),
+    /// an operation replaced or deleted
     /// ([`Change::Operation`]) and an app's real-time flag set ([`Change::App`]). Each call
     /// opens a feed of its own.
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

@@ -1,14 +1,14 @@
-//! Storing uploaded files: size and content checks, bytes to the blob store first, then the
-//! catalog entry, so a failed or interrupted upload leaves nothing visible. `zip` reads the
-//! archives of a multipart upload under one budget per request; `rotation` stores an
-//! original rotated as a new version of its file the same way; `resumable` takes a file over
-//! many requests (tus).
+//! Storing uploaded files: size, content and quota checks, bytes to the blob store first, then
+//! the catalog entry (held to the app's quota), so a failed or interrupted upload leaves
+//! nothing visible. `zip` reads the archives of a multipart upload under one budget per
+//! request; `rotation` stores an original rotated as a new version of its file the same way;
+//! `resumable` takes a file over many requests (tus).
 
 pub mod resumable;
 pub mod rotation;
 pub mod zip;
 
-use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome};
+use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome, Quota};
 use crate::context::Context;
 use crate::imageinfo::{self, ImageInfo};
 use crate::result_code::ResultCode;
@@ -34,14 +34,24 @@ pub async fn store_upload(
             Err(e) => return Err(ctx.catalog_failure(&e)),
         }
     }
+    let quota = app.settings.quota();
+    if !quota.is_unlimited() && on_conflict != OnConflict::Overwrite {
+        fits(ctx, app, quota, bytes.len() as u64).await?;
+    }
     let key = BlobStore::new_key(&app.container);
     let file = user_file(path, &key, &bytes, &info);
     if let Err(e) = ctx.blob.put(&key, bytes).await {
         tracing::error!(error = %e, "blob write failed");
         return Err(ResultCode::StorageUploadFailed);
     }
-    match ctx.catalog.put_file(&app.app_key, file, on_conflict).await {
+    match ctx
+        .catalog
+        .put_file_within(&app.app_key, file, on_conflict, quota)
+        .await
+    {
         Ok(outcome) => Ok(outcome),
+        // The catalog recorded the bytes as dropped: the sweep deletes them.
+        Err(CatalogError::QuotaExceeded) => Err(ResultCode::QuotaExceeded),
         Err(e) => {
             discard_unrecorded(ctx, &key).await;
             Err(match e {
@@ -77,6 +87,23 @@ fn user_file(path: &str, key: &str, bytes: &[u8], info: &ImageInfo) -> FileRecor
 pub async fn discard_unrecorded(ctx: &Context, key: &str) {
     if let Err(e) = ctx.blob.delete(key).await {
         tracing::warn!(error = %e, key = %key, "could not delete an unrecorded upload");
+    }
+}
+
+/// Refuses a new file of `bytes` that cannot fit beside what the app holds, before its bytes
+/// are written, so an app at its quota does not have every refused upload stored and then
+/// dropped. Only a quick check, for new files: the exact one is made by the catalog, in the
+/// transaction of the write (an overwrite, which counts the difference, has only that one).
+async fn fits(ctx: &Context, app: &AppRecord, quota: Quota, bytes: u64) -> Result<(), ResultCode> {
+    let usage = ctx
+        .catalog
+        .usage(&app.app_key)
+        .await
+        .map_err(|e| ctx.catalog_failure(&e))?;
+    if quota.admits_new_file(usage, bytes) {
+        Ok(())
+    } else {
+        Err(ResultCode::QuotaExceeded)
     }
 }
 

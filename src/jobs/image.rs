@@ -1,5 +1,6 @@
 //! `image` tasks: checking what an upload or an exec names (operations, sources, callback
-//! URLs), queueing one task per source and operation, and running it: render, store the `P`
+//! URLs) and the operations an app runs on every upload, queueing one task per source and
+//! operation, and running it: render, store the `P`
 //! files, and report to the callback once the task has its final outcome.
 
 use super::{callback_body, Attempt, Work};
@@ -56,6 +57,39 @@ pub async fn load_operations(
         let spec = OperationSpec::parse(&op.operation_id, op.jobs.as_bytes())
             .map_err(|_| ResultCode::OperationParsingFail)?;
         out.push((op, spec));
+    }
+    Ok(out)
+}
+
+/// The app's default operations (`defaultOperationIds`, run on every upload) that `named` (what
+/// the upload names) does not hold, in the order they were set. An upload never fails for one:
+/// an operation deleted since it was set is skipped (logged at debug), as is one whose stored
+/// jobs no longer parse (logged as a warning).
+pub async fn default_operations(
+    ctx: &Context,
+    app: &AppRecord,
+    named: &[(OperationRecord, OperationSpec)],
+) -> Result<Vec<(OperationRecord, OperationSpec)>, ResultCode> {
+    let mut out = Vec::new();
+    for id in &app.settings.default_operation_ids {
+        if named.iter().any(|(op, _)| op.operation_id == *id) {
+            continue;
+        }
+        let stored = ctx
+            .catalog
+            .operation(&app.app_key, id)
+            .await
+            .map_err(|e| ctx.catalog_failure(&e))?;
+        let Some(op) = stored else {
+            tracing::debug!(operation = %id, "default operation no longer exists; skipped");
+            continue;
+        };
+        match OperationSpec::parse(&op.operation_id, op.jobs.as_bytes()) {
+            Ok(spec) => out.push((op, spec)),
+            Err(e) => {
+                tracing::warn!(operation = %id, error = %e, "default operation unreadable; skipped");
+            }
+        }
     }
     Ok(out)
 }

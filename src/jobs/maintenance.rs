@@ -1,8 +1,10 @@
-//! The periodic catalog sweep of a serving process. It deletes resumable uploads that expired
-//! (their chunks join the dropped blobs), deletes the blobs of replaced and deleted files once
+//! The periodic catalog sweep of a serving process. It purges the trash items whose retention
+//! ran out, deletes resumable uploads that expired (their chunks join the dropped blobs),
+//! deletes the blobs of replaced, deleted and purged files once
 //! `storage.release_delay_secs` has passed (their pending deletion is kept in the catalog, so a
-//! crash or a restart does not leak them), and prunes tasks that ended longer ago than
-//! `tasks.retention_hours`. It runs at start, then every `storage.release_delay_secs` (at
+//! crash or a restart does not leak them), prunes tasks that ended longer ago than
+//! `tasks.retention_hours` and entries of the deletion history older than
+//! `deletions.retention_days`. It runs at start, then every `storage.release_delay_secs` (at
 //! least 1 s, at most a minute) until shutdown.
 
 use crate::catalog::CatalogError;
@@ -33,9 +35,50 @@ pub async fn run(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
 
 /// One sweep; failures are logged and counted, the next sweep tries again.
 pub async fn sweep(ctx: &Context) {
+    let now = now_ms();
+    in_batches("purged trash items past their retention", || {
+        ctx.catalog.purge_expired_trash(now, BATCH)
+    })
+    .await;
     sweep_expired_uploads(ctx).await;
     sweep_dropped_blobs(ctx).await;
     prune_tasks(ctx).await;
+    let history_ms = ctx
+        .config
+        .trash
+        .days_ms(ctx.config.deletions.retention_days);
+    let before = now.saturating_sub(history_ms);
+    in_batches("pruned the deletion history", || {
+        ctx.catalog.prune_deletions(before, BATCH)
+    })
+    .await;
+}
+
+/// Runs `step` (one catalog transaction handling up to [`BATCH`] rows, returning how many)
+/// until it handles fewer; logs what it did as `done`, or the failure.
+async fn in_batches<F, Fut>(done: &str, mut step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, CatalogError>>,
+{
+    let mut total = 0;
+    loop {
+        match step().await {
+            Ok(n) => {
+                total += n;
+                if n < BATCH as u64 {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "maintenance sweep: {done} failed");
+                return;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(count = total, "{done}");
+    }
 }
 
 /// Deletes blobs and forgets their pending deletion; a blob that could not be deleted stays
@@ -120,19 +163,8 @@ async fn prune_tasks(ctx: &Context) {
     let retention_ms = i64::try_from(ctx.config.tasks.retention_hours.saturating_mul(3_600_000))
         .unwrap_or(i64::MAX);
     let before = now_ms().saturating_sub(retention_ms);
-    loop {
-        match ctx.catalog.prune_tasks(before, BATCH).await {
-            Ok(n) if n as usize >= BATCH => {}
-            Ok(n) => {
-                if n > 0 {
-                    tracing::info!(pruned = n, "pruned finished tasks");
-                }
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "could not prune finished tasks");
-                return;
-            }
-        }
-    }
+    in_batches("pruned finished tasks", || {
+        ctx.catalog.prune_tasks(before, BATCH)
+    })
+    .await;
 }

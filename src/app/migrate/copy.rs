@@ -1,5 +1,5 @@
 //! The copy of records: each app with its operations, operation versions, folders and files
-//! (bytes first, then the record), then every task. A record the target holds already is
+//! (bytes first, then the record) and its trash (see `trash`), then every task. A record the target holds already is
 //! kept when it equals the source's and reported when it does not; nothing in the target is
 //! ever replaced, except the root folder an app is created with, which takes the source
 //! root's id and time.
@@ -54,6 +54,7 @@ pub(super) async fn app(
     operations(s, t, key, r).await?;
     folders(s, t, key, r).await?;
     files(s, t, key, jobs, r).await?;
+    super::trash::copy(s, t, key, r).await?;
     tracing::info!(app = key, container = %app.container, "app copied");
     Ok(())
 }

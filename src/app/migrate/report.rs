@@ -21,6 +21,10 @@ pub struct Tally {
     pub files: u64,
     /// Tasks.
     pub tasks: u64,
+    /// Folders in the trash (each folder of a trashed folder item).
+    pub trashed_folders: u64,
+    /// Files in the trash.
+    pub trashed_files: u64,
     /// Objects of the blob store.
     pub blobs: u64,
     /// Bytes of those objects.

@@ -3,7 +3,7 @@
 //! expired uploads listed for the sweep and deleted with their chunks.
 
 use super::{app, dropped, file, put, sorted, with_app, APP};
-use crate::catalog::{Advance, Catalog, CatalogError, OnConflict, Upload, UploadChunk};
+use crate::catalog::{Advance, Catalog, CatalogError, OnConflict, Quota, Upload, UploadChunk};
 
 /// An upload of `length` bytes of the test app, created at 1 and expiring at `expires_at`.
 fn upload(id: &str, length: u64, expires_at: i64) -> Upload {
@@ -165,7 +165,14 @@ pub(super) async fn a_complete_upload_becomes_a_file_in_one_step(c: &dyn Catalog
         (chunk(6, 3), "short of the length"),
     ] {
         let refused = c
-            .complete_upload(APP, "u", &last, f.clone(), OnConflict::Fail)
+            .complete_upload(
+                APP,
+                "u",
+                &last,
+                f.clone(),
+                OnConflict::Fail,
+                Quota::default(),
+            )
             .await
             .expect("complete");
         assert_eq!(refused, None, "{why}");
@@ -181,6 +188,7 @@ pub(super) async fn a_complete_upload_becomes_a_file_in_one_step(c: &dyn Catalog
             &chunk(6, 4),
             file(&taken.path, 6, None),
             OnConflict::Fail,
+            Quota::default(),
         )
         .await;
     assert!(
@@ -193,7 +201,14 @@ pub(super) async fn a_complete_upload_becomes_a_file_in_one_step(c: &dyn Catalog
     assert!(dropped(c).await.is_empty(), "no blob dropped");
 
     let outcome = c
-        .complete_upload(APP, "u", &chunk(6, 4), f.clone(), OnConflict::Fail)
+        .complete_upload(
+            APP,
+            "u",
+            &chunk(6, 4),
+            f.clone(),
+            OnConflict::Fail,
+            Quota::default(),
+        )
         .await
         .expect("complete")
         .expect("completed");
@@ -211,7 +226,14 @@ pub(super) async fn a_complete_upload_becomes_a_file_in_one_step(c: &dyn Catalog
         "every chunk, the last one included, is dropped"
     );
     let again = c
-        .complete_upload(APP, "u", &chunk(6, 4), f, OnConflict::Overwrite)
+        .complete_upload(
+            APP,
+            "u",
+            &chunk(6, 4),
+            f,
+            OnConflict::Overwrite,
+            Quota::default(),
+        )
         .await;
     assert!(matches!(again, Err(CatalogError::NotFound(_))), "{again:?}");
 
@@ -224,6 +246,7 @@ pub(super) async fn a_complete_upload_becomes_a_file_in_one_step(c: &dyn Catalog
             &chunk(0, 3),
             file(&taken.path, 9, None),
             OnConflict::Overwrite,
+            Quota::default(),
         )
         .await
         .expect("complete")
@@ -313,12 +336,80 @@ pub(super) async fn an_upload_takes_a_bounded_number_of_chunks(c: &dyn Catalog) 
     assert_eq!(stale, Advance::Stale(2), "a stale offset is told first");
     let f = file("/whole.jpg", 3, None);
     let done = c
-        .complete_upload(APP, "u", &chunk(2, 8), f.clone(), OnConflict::Fail)
+        .complete_upload(
+            APP,
+            "u",
+            &chunk(2, 8),
+            f.clone(),
+            OnConflict::Fail,
+            Quota::default(),
+        )
         .await
         .expect("complete");
     assert_eq!(
         done.map(|o| o.file),
         Some(f),
         "the last chunk is taken whatever the count"
+    );
+}
+
+pub(super) async fn a_complete_upload_is_held_to_the_quota(c: &dyn Catalog) {
+    with_app(c).await;
+    put(c, file("/a.jpg", 1, None)).await;
+    create(c, &upload("u", 10, 100)).await;
+    c.append_upload_chunk(APP, "u", &chunk(0, 4), 100, 100)
+        .await
+        .expect("append");
+    let one_file = Quota {
+        bytes: None,
+        files: Some(1),
+    };
+    let f = file("/b.jpg", 2, None);
+    let refused = c
+        .complete_upload(
+            APP,
+            "u",
+            &chunk(4, 6),
+            f.clone(),
+            OnConflict::Fail,
+            one_file,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(CatalogError::QuotaExceeded)),
+        "{refused:?}"
+    );
+    assert_eq!(c.file_by_path(APP, &f.path).await.expect("read"), None);
+    let kept = c.upload(APP, "u").await.expect("read").expect("kept");
+    assert_eq!(
+        (kept.offset, kept.chunks),
+        (4, 1),
+        "the upload is as it was"
+    );
+    assert!(
+        dropped(c).await.is_empty(),
+        "nothing dropped: the caller holds the bytes"
+    );
+    assert_eq!(c.usage(APP).await.expect("usage").files, 1);
+    let two_files = Quota {
+        bytes: None,
+        files: Some(2),
+    };
+    let done = c
+        .complete_upload(
+            APP,
+            "u",
+            &chunk(4, 6),
+            f.clone(),
+            OnConflict::Fail,
+            two_files,
+        )
+        .await
+        .expect("complete");
+    assert_eq!(done.map(|o| o.file), Some(f));
+    assert_eq!(
+        c.usage(APP).await.expect("usage").files,
+        2,
+        "the file counts"
     );
 }

@@ -42,7 +42,9 @@ pub(super) async fn blob_references(
     let tx = read_tx(&mut client).await?;
     let files = query(
         &tx,
-        "SELECT app_key, path, blob_key FROM files ORDER BY blob_key",
+        "SELECT app_key, path, blob_key FROM files
+         UNION ALL SELECT app_key, path, blob_key FROM trashed_files
+         ORDER BY blob_key",
         &[],
     )
     .await?;

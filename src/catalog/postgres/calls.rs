@@ -2,14 +2,15 @@
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
 use super::{
-    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, rotation,
-    tasks, uploads, PgCatalog,
+    apps, blobs, changes, claims, copy, deletions, files, folders, operations, outbox, quota,
+    restore, retrying, rotation, tasks, trash, trash_copy, uploads, PgCatalog,
 };
 use crate::catalog::{
     Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult,
-    ChangeFeed, ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing,
-    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile,
-    Task, TaskRecord, TaskStatus, Upload, UploadChunk,
+    ChangeFeed, ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery,
+    Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota,
+    Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, TrashItem, TrashTimes,
+    TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
 };
 use async_trait::async_trait;
 
@@ -284,6 +285,125 @@ impl Catalog for PgCatalog {
             .await
     }
 
+    // --- quota ---
+    async fn usage(&self, app_key: &str) -> CatalogResult<Usage> {
+        quota::usage(self, app_key).await
+    }
+
+    async fn put_file_within(
+        &self,
+        app_key: &str,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<PutOutcome> {
+        retrying(|| quota::put_file_within(self, app_key, file.clone(), on_conflict, quota)).await
+    }
+
+    // --- trash and deletion history ---
+    async fn trash_file(
+        &self,
+        app_key: &str,
+        id: &str,
+        times: TrashTimes,
+    ) -> CatalogResult<TrashItem> {
+        retrying(|| trash::trash_file(self, app_key, id, times)).await
+    }
+
+    async fn trash_folder(
+        &self,
+        app_key: &str,
+        id: &str,
+        times: TrashTimes,
+    ) -> CatalogResult<Vec<TrashItem>> {
+        retrying(|| trash::trash_folder(self, app_key, id, times)).await
+    }
+
+    async fn trash_items(
+        &self,
+        app_key: &str,
+        page: u32,
+        rows: u32,
+    ) -> CatalogResult<(Vec<TrashItem>, u64)> {
+        trash::trash_items(self, app_key, page, rows).await
+    }
+
+    async fn restore_trash(
+        &self,
+        app_key: &str,
+        file_ids: &[String],
+        folder_ids: &[String],
+        now: i64,
+    ) -> CatalogResult<Vec<Restored>> {
+        retrying(|| restore::restore_trash(self, app_key, file_ids, folder_ids, now)).await
+    }
+
+    async fn purge_trash(
+        &self,
+        app_key: &str,
+        file_ids: &[String],
+        folder_ids: &[String],
+        now: i64,
+    ) -> CatalogResult<u64> {
+        retrying(|| trash::purge_trash(self, app_key, file_ids, folder_ids, now)).await
+    }
+
+    async fn empty_trash(&self, app_key: &str, limit: usize, now: i64) -> CatalogResult<u64> {
+        retrying(|| trash::empty_trash(self, app_key, limit, now)).await
+    }
+
+    async fn purge_expired_trash(&self, now: i64, limit: usize) -> CatalogResult<u64> {
+        retrying(|| trash::purge_expired_trash(self, now, limit)).await
+    }
+
+    async fn deletions(
+        &self,
+        app_key: &str,
+        since: i64,
+        page: u32,
+        rows: u32,
+    ) -> CatalogResult<(Vec<Deletion>, u64)> {
+        deletions::deletions(self, app_key, since, page, rows).await
+    }
+
+    async fn prune_deletions(&self, before: i64, limit: usize) -> CatalogResult<u64> {
+        deletions::prune_deletions(self, before, limit).await
+    }
+
+    async fn trashed_files_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<TrashedFile>> {
+        trash_copy::trashed_files_after(self, app_key, after, limit).await
+    }
+
+    async fn import_trashed_file(
+        &self,
+        app_key: &str,
+        trashed: &TrashedFile,
+    ) -> CatalogResult<bool> {
+        trash_copy::import_trashed_file(self, app_key, trashed).await
+    }
+
+    async fn trashed_folders_after(
+        &self,
+        app_key: &str,
+        after: &str,
+        limit: usize,
+    ) -> CatalogResult<Vec<TrashedFolder>> {
+        trash_copy::trashed_folders_after(self, app_key, after, limit).await
+    }
+
+    async fn import_trashed_folder(
+        &self,
+        app_key: &str,
+        trashed: &TrashedFolder,
+    ) -> CatalogResult<bool> {
+        trash_copy::import_trashed_folder(self, app_key, trashed).await
+    }
+
     async fn create_upload(
         &self,
         upload: &Upload,
@@ -320,9 +440,12 @@ impl Catalog for PgCatalog {
         last: &UploadChunk,
         file: FileRecord,
         on_conflict: OnConflict,
+        quota: Quota,
     ) -> CatalogResult<Option<PutOutcome>> {
-        retrying(|| uploads::complete_upload(self, app_key, id, last, file.clone(), on_conflict))
-            .await
+        retrying(|| {
+            uploads::complete_upload(self, app_key, id, last, file.clone(), on_conflict, quota)
+        })
+        .await
     }
 
     async fn delete_upload(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>> {

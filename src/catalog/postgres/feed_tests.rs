@@ -7,7 +7,7 @@ use super::changes::subscribe;
 use super::claims::PRUNE_LIMIT;
 use super::tests::{catalog, options};
 use super::*;
-use crate::catalog::contract::{app, SHARED_CHECKS};
+use crate::catalog::contract::{app, SHARED_CHECKS, TRASH_SHARED_CHECKS};
 use crate::catalog::{Catalog, Change, ChangeFeed, FeedEvent};
 use std::time::Instant;
 
@@ -47,7 +47,7 @@ async fn listeners(catalog: &PgCatalog) -> Vec<i32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_postgres_catalog_keeps_the_contract_of_shared_catalogs() {
     let test = "the_postgres_catalog_keeps_the_contract_of_shared_catalogs";
-    for (name, check) in SHARED_CHECKS {
+    for (name, check) in SHARED_CHECKS.iter().chain(TRASH_SHARED_CHECKS) {
         eprintln!("shared contract check: {name}");
         let Some((db, first)) = catalog(test).await else {
             return;

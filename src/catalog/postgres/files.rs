@@ -7,6 +7,7 @@
 
 use super::blobs::trash;
 use super::changes::announce;
+use super::deletions;
 use super::folders::{ensure_folder, folder_at, lock_folder, touch_folder};
 use super::rows::{col, file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
 use super::{
@@ -14,8 +15,10 @@ use super::{
 };
 use crate::catalog::tree::{rename_candidates, subtree_range};
 use crate::catalog::{
-    CatalogError, CatalogResult, Change, CreatedBy, FileRecord, OnConflict, PutOutcome, StoredFile,
+    CatalogError, CatalogResult, Change, CreatedBy, DeletionKind, FileRecord, OnConflict,
+    PutOutcome, StoredFile,
 };
+use crate::clock::now_ms;
 use crate::paths;
 use deadpool_postgres::{GenericClient, Transaction};
 use std::collections::BTreeSet;
@@ -73,38 +76,36 @@ pub(super) async fn put_file(
     file: FileRecord,
     on_conflict: OnConflict,
 ) -> CatalogResult<PutOutcome> {
+    let requested = file.path.clone();
     let mut client = catalog.client().await?;
     let tx = write_tx(&mut client).await?;
-    let outcome = put_in(&tx, app_key, file, on_conflict).await?;
+    let (outcome, _) = record(&tx, app_key, file, on_conflict)
+        .await
+        .map_err(|e| name_taken(e, &requested))?;
+    announce_and_commit(tx, app_key, outcome).await
+}
+
+/// Ends the transaction of a recorded file: a replaced file is announced, then it commits.
+pub(super) async fn announce_and_commit(
+    tx: Transaction<'_>,
+    app_key: &str,
+    outcome: PutOutcome,
+) -> CatalogResult<PutOutcome> {
+    if outcome.overwritten {
+        announce(&tx, &source_change(app_key, &outcome.file.path)).await?;
+    }
     commit(tx).await?;
     Ok(outcome)
 }
 
-/// `put_file` in the transaction `tx` of the call that records the file: the rules, the
-/// refusals, and the change announced when a file is replaced.
-pub(super) async fn put_in(
-    tx: &Transaction<'_>,
-    app_key: &str,
-    file: FileRecord,
-    on_conflict: OnConflict,
-) -> CatalogResult<PutOutcome> {
-    let requested = file.path.clone();
-    let outcome = record(tx, app_key, file, on_conflict)
-        .await
-        .map_err(|e| name_taken(e, &requested))?;
-    if outcome.overwritten {
-        announce(tx, &source_change(app_key, &outcome.file.path)).await?;
-    }
-    Ok(outcome)
-}
-
-/// The rules of `put_file`, in its transaction.
-async fn record(
+/// The rules of `put_file`, in its transaction. Also returns the size of the file it replaced,
+/// if it replaced one.
+pub(super) async fn record(
     tx: &Transaction<'_>,
     app_key: &str,
     mut file: FileRecord,
     on_conflict: OnConflict,
-) -> CatalogResult<PutOutcome> {
+) -> CatalogResult<(PutOutcome, Option<u64>)> {
     let parent = paths::parent(&file.path).to_owned();
     ensure_folder(tx, app_key, &parent, file.updated_at).await?;
     if folder_at(tx, app_key, &file.path).await?.is_some() {
@@ -119,11 +120,12 @@ async fn record(
     let Some(old) = existing.as_ref().map(file_from_row).transpose()? else {
         insert_file(tx, app_key, &file).await?;
         touch_folder(tx, app_key, &parent, file.updated_at).await?;
-        return Ok(PutOutcome {
+        let outcome = PutOutcome {
             file,
             overwritten: false,
             orphaned_blobs: Vec::new(),
-        });
+        };
+        return Ok((outcome, None));
     };
     match on_conflict {
         OnConflict::Fail => Err(CatalogError::FileExists(file.path)),
@@ -135,11 +137,12 @@ async fn record(
             file.id = old.id;
             file.created_at = old.created_at;
             replace_file(tx, &file).await?;
-            Ok(PutOutcome {
+            let outcome = PutOutcome {
                 file,
                 overwritten: true,
                 orphaned_blobs: orphaned,
-            })
+            };
+            Ok((outcome, Some(old.bytes)))
         }
         OnConflict::Rename => {
             let requested = file.path.clone();
@@ -148,11 +151,12 @@ async fn record(
                     file.path = candidate;
                     insert_file(tx, app_key, &file).await?;
                     touch_folder(tx, app_key, &parent, file.updated_at).await?;
-                    return Ok(PutOutcome {
+                    let outcome = PutOutcome {
                         file,
                         overwritten: false,
                         orphaned_blobs: Vec::new(),
-                    });
+                    };
+                    return Ok((outcome, None));
                 }
             }
             Err(CatalogError::FileExists(file.path))
@@ -204,14 +208,15 @@ pub(super) async fn delete_file(
     let removed = (col::<String>(&removed, 0)?, col::<String>(&removed, 1)?);
     touch_parents(&tx, app_key, std::slice::from_ref(&removed)).await?;
     let mut keys = vec![removed.0];
-    let mut paths = vec![path];
+    let mut gone = vec![(id.to_owned(), path)];
     if with_produced {
-        let (produced_keys, produced_paths) = delete_produced(&tx, app_key, id).await?;
+        let (produced_keys, produced) = delete_produced(&tx, app_key, id).await?;
         keys.extend(produced_keys);
-        paths.extend(produced_paths);
+        gone.extend(produced);
     }
     trash(&tx, &keys).await?;
-    for path in &paths {
+    deletions::record(&tx, app_key, &gone, DeletionKind::Delete, now_ms()).await?;
+    for (_, path) in &gone {
         announce(&tx, &source_change(app_key, path)).await?;
     }
     commit(tx).await?;
@@ -247,7 +252,11 @@ pub(super) async fn file_exists<C: GenericClient + Sync>(
 }
 
 /// Whether a file or a folder is at a path.
-async fn path_taken(tx: &Transaction<'_>, app_key: &str, path: &str) -> CatalogResult<bool> {
+pub(super) async fn path_taken(
+    tx: &Transaction<'_>,
+    app_key: &str,
+    path: &str,
+) -> CatalogResult<bool> {
     let row = query_one(
         tx,
         "SELECT EXISTS (SELECT 1 FROM files WHERE app_key = $1 AND path = $2)
@@ -334,26 +343,36 @@ fn size(bytes: u64) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
-/// Deletes the files produced from `source_id`; returns their blob keys and their paths.
+/// Deletes the files produced from `source_id`; returns their blob keys and their
+/// `(id, path)`.
 async fn delete_produced(
     tx: &Transaction<'_>,
     app_key: &str,
     source_id: &str,
-) -> CatalogResult<(Vec<String>, Vec<String>)> {
+) -> CatalogResult<(Vec<String>, Vec<(String, String)>)> {
     let rows = query(
         tx,
         "DELETE FROM files WHERE app_key = $1 AND source_id = $2
-         RETURNING blob_key, parent, path",
+         RETURNING blob_key, parent, id, path",
         &[&app_key, &source_id],
     )
     .await?;
     let removed = key_and_parent(&rows)?;
     touch_parents(tx, app_key, &removed).await?;
-    let paths = rows
-        .iter()
-        .map(|row| col(row, 2))
-        .collect::<CatalogResult<Vec<String>>>()?;
-    Ok((removed.into_iter().map(|(key, _)| key).collect(), paths))
+    Ok((
+        removed.into_iter().map(|(key, _)| key).collect(),
+        ids_and_paths(&rows, 2)?,
+    ))
+}
+
+/// The `(id, path)` of rows returned by a deletion, from column `at` on.
+pub(super) fn ids_and_paths(
+    rows: &[tokio_postgres::Row],
+    at: usize,
+) -> CatalogResult<Vec<(String, String)>> {
+    rows.iter()
+        .map(|row| Ok((col(row, at)?, col(row, at + 1)?)))
+        .collect()
 }
 
 /// The change that makes the variants of the file at `path` stale.

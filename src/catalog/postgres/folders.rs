@@ -8,7 +8,8 @@
 
 use super::blobs::trash;
 use super::changes::announce;
-use super::files::file_exists;
+use super::deletions;
+use super::files::{file_exists, ids_and_paths};
 use super::rows::{all, col, file_from_row, folder_from_row, FILE_COLUMNS, FOLDER_COLUMNS};
 use super::{
     commit, execute, name_taken, query, query_one, query_opt, read_tx, unsigned, write_tx,
@@ -16,8 +17,8 @@ use super::{
 };
 use crate::catalog::tree::{ancestors, subtree_range};
 use crate::catalog::{
-    CatalogError, CatalogResult, Change, CreatedBy, Folder, FolderStats, ListQuery, Listing,
-    SortKey,
+    CatalogError, CatalogResult, Change, CreatedBy, DeletionKind, Folder, FolderStats, ListQuery,
+    Listing, SortKey,
 };
 use crate::paths;
 use deadpool_postgres::{GenericClient, Transaction};
@@ -197,7 +198,8 @@ pub(super) async fn delete_folder(
     }
     let removed = query(
         &tx,
-        "DELETE FROM files WHERE app_key = $1 AND path >= $2 AND path < $3 RETURNING blob_key",
+        "DELETE FROM files WHERE app_key = $1 AND path >= $2 AND path < $3
+         RETURNING blob_key, id, path",
         &[&app_key, &lo, &hi],
     )
     .await?;
@@ -205,6 +207,15 @@ pub(super) async fn delete_folder(
         .iter()
         .map(|row| col::<String>(row, 0))
         .collect::<CatalogResult<Vec<_>>>()?;
+    let gone = ids_and_paths(&removed, 1)?;
+    deletions::record(
+        &tx,
+        app_key,
+        &gone,
+        DeletionKind::Delete,
+        crate::clock::now_ms(),
+    )
+    .await?;
     execute(
         &tx,
         "DELETE FROM folders WHERE app_key = $1 AND path >= $2 AND path < $3 AND path <> '/'",

@@ -25,12 +25,15 @@ mod calls;
 mod changes;
 mod claims;
 mod copy;
+mod deletions;
 #[cfg(test)]
 mod feed_tests;
 mod files;
 mod folders;
 mod operations;
 mod outbox;
+mod quota;
+mod restore;
 mod rotation;
 mod rows;
 mod schema;
@@ -41,6 +44,8 @@ mod test_database;
 mod tests;
 #[cfg(test)]
 mod throwaway;
+mod trash;
+mod trash_copy;
 mod uploads;
 
 use super::{CatalogError, CatalogResult};

@@ -3,10 +3,11 @@
 
 use super::blobs::trash;
 use super::changes::announce;
-use super::files::{key_and_parent, lock_folders, parents_of, touch_parents};
+use super::deletions;
+use super::files::{ids_and_paths, key_and_parent, lock_folders, parents_of, touch_parents};
 use super::rows::{all, col, operation_from_row, OPERATION_COLUMNS};
 use super::{commit, execute, query, query_one, read_tx, unsigned, write_tx, PgCatalog};
-use crate::catalog::{CatalogError, CatalogResult, Change, OperationRecord, SortKey};
+use crate::catalog::{CatalogError, CatalogResult, Change, DeletionKind, OperationRecord, SortKey};
 use deadpool_postgres::Transaction;
 
 pub(super) async fn put_operation(
@@ -165,7 +166,7 @@ pub(super) async fn delete_produced_by(
     let rows = query(
         &tx,
         "DELETE FROM files WHERE app_key = $1 AND operation_id = $2 AND created_by = 'P'
-         RETURNING blob_key, parent",
+         RETURNING blob_key, parent, id, path",
         &[&app_key, &operation_id],
     )
     .await?;
@@ -173,6 +174,15 @@ pub(super) async fn delete_produced_by(
     touch_parents(&tx, app_key, &removed).await?;
     let keys: Vec<String> = removed.into_iter().map(|(key, _)| key).collect();
     trash(&tx, &keys).await?;
+    let gone = ids_and_paths(&rows, 2)?;
+    deletions::record(
+        &tx,
+        app_key,
+        &gone,
+        DeletionKind::Delete,
+        crate::clock::now_ms(),
+    )
+    .await?;
     commit(tx).await?;
     Ok(keys)
 }

@@ -40,15 +40,15 @@ enum SchemaError {
 }
 
 /// One step of the schema.
-struct Migration {
+pub(super) struct Migration {
     /// What the step does, for errors.
     name: &'static str,
     /// The change, run inside the step's transaction.
-    sql: &'static str,
+    pub(super) sql: &'static str,
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: &[Migration] = &[
+pub(super) const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         sql: TABLES,
@@ -60,6 +60,18 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "app settings of the photo-library extensions",
         sql: APP_SETTINGS,
+    },
+    Migration {
+        name: "usage counters per app, kept by triggers on files",
+        sql: USAGE_COUNTERS,
+    },
+    Migration {
+        name: "trash and deletion history",
+        sql: TRASH_AND_DELETIONS,
+    },
+    Migration {
+        name: "usage counters of the trash",
+        sql: TRASH_USAGE,
     },
     Migration {
         name: "resumable uploads and their chunks",
@@ -81,7 +93,7 @@ pub(super) const FOLDER_PATH_KEY: &str = "folders_path";
 pub(super) const FILE_PATH_KEY: &str = "files_path";
 
 /// The version table, made before anything else.
-const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS pictor_schema (
+pub(super) const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS pictor_schema (
     one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
     version BIGINT NOT NULL
 )";
@@ -210,6 +222,155 @@ ALTER TABLE apps ADD COLUMN quota_bytes BIGINT;
 ALTER TABLE apps ADD COLUMN quota_files BIGINT;
 ALTER TABLE apps ADD COLUMN default_operation_ids TEXT NOT NULL DEFAULT '';
 ";
+
+/// The triggers that count the rows of a table holding an app's files (columns `app_key` and
+/// `bytes`) in `app_usage`, through `pictor_count_usage` (in [`USAGE_COUNTERS`]): one per
+/// statement, over the rows it changed (its transition tables), so a statement removing
+/// thousands of files updates each app's row once. Transition tables allow no column list, so
+/// every `UPDATE` fires one; an update that changes no size and no app changes no counter.
+/// Another table of files (the trash) is counted by running this for its name in a migration of
+/// its own.
+macro_rules! usage_triggers {
+    ($table:literal) => {
+        concat!(
+            "CREATE TRIGGER ",
+            $table,
+            "_usage_insert AFTER INSERT ON ",
+            $table,
+            "
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pictor_count_usage();
+CREATE TRIGGER ",
+            $table,
+            "_usage_delete AFTER DELETE ON ",
+            $table,
+            "
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pictor_count_usage();
+CREATE TRIGGER ",
+            $table,
+            "_usage_update AFTER UPDATE ON ",
+            $table,
+            "
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION pictor_count_usage();
+"
+        )
+    };
+}
+
+/// Per app, the bytes and the number of its files (see [`crate::catalog::quota`]): the table,
+/// the trigger function that keeps it (rows added count their bytes and one file each, rows
+/// removed uncount them, rows whose size or app changed move the difference; an app whose
+/// counts a statement does not change is not touched, so its row is not locked), the triggers
+/// on `files`, then the counts of the files already stored. The triggers exist before the
+/// counts are read: creating them locks `files` against writers until the migration commits,
+/// so no write is missed.
+pub(super) const USAGE_COUNTERS: &str = concat!(
+    "CREATE TABLE app_usage (
+    app_key TEXT PRIMARY KEY,
+    bytes BIGINT NOT NULL,
+    files BIGINT NOT NULL
+);
+CREATE FUNCTION pictor_count_usage() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO app_usage AS u (app_key, bytes, files)
+            SELECT app_key, SUM(bytes), COUNT(*) FROM new_rows GROUP BY app_key
+            ON CONFLICT (app_key)
+            DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE app_usage AS u SET bytes = u.bytes - gone.bytes, files = u.files - gone.files
+            FROM (SELECT app_key, SUM(bytes) AS bytes, COUNT(*) AS files
+                  FROM old_rows GROUP BY app_key) AS gone
+            WHERE u.app_key = gone.app_key;
+    ELSE
+        INSERT INTO app_usage AS u (app_key, bytes, files)
+            SELECT app_key, SUM(bytes), SUM(files)
+            FROM (SELECT app_key, bytes, 1 AS files FROM new_rows
+                  UNION ALL SELECT app_key, -bytes, -1 FROM old_rows) AS moved
+            GROUP BY app_key HAVING SUM(bytes) <> 0 OR SUM(files) <> 0
+            ON CONFLICT (app_key)
+            DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
+    END IF;
+    RETURN NULL;
+END
+$$;
+",
+    usage_triggers!("files"),
+    "INSERT INTO app_usage (app_key, bytes, files)
+    SELECT app_key, SUM(bytes), COUNT(*) FROM files GROUP BY app_key;
+"
+);
+
+/// The trash (rows of `files` and `folders` moved aside, with the item they belong to and its
+/// times) and the deletion history. Listed items are the rows whose id is their item's.
+const TRASH_AND_DELETIONS: &str = r#"
+CREATE TABLE trashed_files (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    parent TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    bytes BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    source_id TEXT,
+    variant TEXT NOT NULL DEFAULT '',
+    blob_key TEXT COLLATE "C" NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width BIGINT NOT NULL,
+    height BIGINT NOT NULL,
+    taken_at BIGINT,
+    lat DOUBLE PRECISION,
+    lng DOUBLE PRECISION,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL,
+    purge_at BIGINT NOT NULL
+);
+CREATE INDEX trashed_files_item ON trashed_files (item_id);
+CREATE INDEX trashed_files_items ON trashed_files (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_files_due ON trashed_files (purge_at);
+CREATE TABLE trashed_folders (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    parent TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    updated_at BIGINT NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL,
+    purge_at BIGINT NOT NULL
+);
+CREATE INDEX trashed_folders_item ON trashed_folders (item_id);
+CREATE INDEX trashed_folders_items ON trashed_folders (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_folders_due ON trashed_folders (purge_at);
+CREATE TABLE deletions (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL,
+    deleted_at BIGINT NOT NULL
+);
+CREATE INDEX deletions_since ON deletions (app_key, deleted_at, seq);
+CREATE INDEX deletions_age ON deletions (deleted_at);
+"#;
+
+/// Files in the trash count against the quota until purged: `trashed_files` is counted as
+/// `files` is (the triggers come first, so no write is missed; see [`USAGE_COUNTERS`]), from the
+/// rows it holds already.
+const TRASH_USAGE: &str = concat!(
+    usage_triggers!("trashed_files"),
+    "INSERT INTO app_usage AS u (app_key, bytes, files)
+    SELECT app_key, SUM(bytes), COUNT(*) FROM trashed_files GROUP BY app_key
+    ON CONFLICT (app_key)
+    DO UPDATE SET bytes = u.bytes + excluded.bytes, files = u.files + excluded.files;
+"
+);
 
 /// Unfinished resumable uploads and the chunks their bytes are stored in (one blob each).
 const UPLOADS: &str = r#"

@@ -7,7 +7,7 @@ use super::schema::CURRENT_VERSION;
 use super::test_database::TestDatabase;
 use super::throwaway::{server_or_skip, skipped};
 use super::*;
-use crate::catalog::contract::{app, task, CHECKS};
+use crate::catalog::contract::{app, task, CHECKS, TRASH_CHECKS};
 use crate::catalog::{
     Catalog, CreatedBy, FileRecord, ListQuery, OnConflict, OperationRecord, SortKey, TaskStatus,
 };
@@ -54,6 +54,18 @@ async fn the_postgres_catalog_keeps_the_contract() {
         CHECKS.len(),
         started.elapsed().as_secs_f64()
     );
+}
+
+#[tokio::test]
+async fn the_postgres_catalog_keeps_the_contract_of_the_trash() {
+    let test = "the_postgres_catalog_keeps_the_contract_of_the_trash";
+    for (name, check) in TRASH_CHECKS {
+        eprintln!("trash contract check: {name}");
+        let Some((_db, catalog)) = catalog(test).await else {
+            return;
+        };
+        check(&catalog).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -379,4 +391,66 @@ async fn conflicts_lost_connections_and_pool_timeouts_are_retryable() {
     assert!(waited.retryable(), "a pool timeout is retryable: {waited}");
     drop(held);
     assert!(small.app("A").await.expect("free again").is_some());
+}
+
+#[tokio::test]
+async fn usage_is_counted_from_the_files_stored_before_the_counters() {
+    let Some(db) = database(
+        "usage_is_counted_from_the_files_stored_before_the_counters",
+        "",
+    ) else {
+        return;
+    };
+    // The schema as the release before the counters left it, holding files of two apps.
+    let (client, connection) = tokio_postgres::connect(&db.url, NoTls)
+        .await
+        .expect("connect");
+    let connection = tokio::spawn(connection);
+    client
+        .batch_execute(schema::VERSION_TABLE)
+        .await
+        .expect("version table");
+    let before = schema::MIGRATIONS
+        .iter()
+        .position(|m| m.sql == schema::USAGE_COUNTERS)
+        .expect("the counters' migration");
+    for step in &schema::MIGRATIONS[..before] {
+        client.batch_execute(step.sql).await.expect("older step");
+    }
+    client
+        .execute(
+            "INSERT INTO pictor_schema (one, version) VALUES (TRUE, $1)",
+            &[&(before as i64)],
+        )
+        .await
+        .expect("older version");
+    client
+        .batch_execute(
+            "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
+                 blob_key, etag, content_type, width, height, created_at, updated_at)
+             VALUES ('f1', 'A', '/x.jpg', '/', 'x.jpg', 7, 'U', '', 'k1', 'e', 'image/jpeg',
+                     1, 1, 1, 1),
+                    ('f2', 'A', '/x_w.jpg', '/', 'x_w.jpg', 5, 'P', 'w', 'k2', 'e',
+                     'image/jpeg', 1, 1, 1, 1),
+                    ('f3', 'B', '/y.jpg', '/', 'y.jpg', 3, 'U', '', 'k3', 'e', 'image/jpeg',
+                     1, 1, 1, 1)",
+        )
+        .await
+        .expect("files of the older release");
+    drop(client);
+    connection.await.expect("join").expect("connection");
+    let catalog = PgCatalog::open(&options(&db.url)).await.expect("upgrade");
+    let usage = |bytes, files| crate::catalog::Usage { bytes, files };
+    assert_eq!(catalog.usage("A").await.expect("usage"), usage(12, 2));
+    assert_eq!(catalog.usage("B").await.expect("usage"), usage(3, 1));
+    assert_eq!(catalog.usage("C").await.expect("usage"), usage(0, 0));
+    catalog
+        .delete_produced_by("A", "w")
+        .await
+        .expect("delete produced");
+    assert_eq!(
+        catalog.usage("A").await.expect("usage"),
+        usage(7, 1),
+        "the triggers count from there"
+    );
 }

@@ -7,13 +7,17 @@
 //! once.
 
 use super::blobs::trash;
-use super::files::put_in;
+use super::files::{announce_and_commit, record};
+use super::quota::usage_in;
 use super::rows::col;
 use super::{
-    commit, execute, limit_param, query, query_one, query_opt, unsigned, write_tx, PgCatalog,
+    commit, execute, limit_param, name_taken, query, query_one, query_opt, unsigned, write_tx,
+    PgCatalog,
 };
+use crate::catalog::quota::Growth;
 use crate::catalog::{
-    Advance, CatalogError, CatalogResult, FileRecord, OnConflict, PutOutcome, Upload, UploadChunk,
+    Advance, CatalogError, CatalogResult, FileRecord, OnConflict, PutOutcome, Quota, Upload,
+    UploadChunk,
 };
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
@@ -191,6 +195,7 @@ pub(super) async fn complete_upload(
     last: &UploadChunk,
     file: FileRecord,
     on_conflict: OnConflict,
+    quota: Quota,
 ) -> CatalogResult<Option<PutOutcome>> {
     let mut client = catalog.client().await?;
     let tx = write_tx(&mut client).await?;
@@ -198,12 +203,21 @@ pub(super) async fn complete_upload(
     if offset != last.offset || last.offset.saturating_add(last.bytes) != length {
         return Ok(None);
     }
-    let outcome = put_in(&tx, app_key, file, on_conflict).await?;
+    let (requested, bytes) = (file.path.clone(), file.bytes);
+    let (outcome, replaced) = record(&tx, app_key, file, on_conflict)
+        .await
+        .map_err(|e| name_taken(e, &requested))?;
+    let growth = Growth::of_put(bytes, replaced);
+    // As in `quota`: the app's usage row, changed by this write, is locked until the commit,
+    // so racing writers of the app are decided one after the other. A refusal drops the
+    // transaction, which rolls it back whole.
+    if quota.may_refuse(growth) && quota.refuses(usage_in(&tx, app_key).await?, growth) {
+        return Err(CatalogError::QuotaExceeded);
+    }
     let mut keys = remove(&tx, id).await?;
     keys.push(last.blob_key.clone());
     trash(&tx, &keys).await?;
-    commit(tx).await?;
-    Ok(Some(outcome))
+    announce_and_commit(tx, app_key, outcome).await.map(Some)
 }
 
 pub(super) async fn delete_upload(

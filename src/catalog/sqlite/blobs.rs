@@ -53,7 +53,11 @@ pub(super) async fn blob_references(
     catalog
         .read(move |tx| {
             let mut stmt = tx
-                .prepare("SELECT app_key, path, blob_key FROM files ORDER BY blob_key")
+                .prepare(
+                    "SELECT app_key, path, blob_key FROM files
+                     UNION ALL SELECT app_key, path, blob_key FROM trashed_files
+                     ORDER BY blob_key",
+                )
                 .map_err(backend)?;
             let files = stmt
                 .query_map([], |r| {

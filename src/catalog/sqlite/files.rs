@@ -1,12 +1,14 @@
 //! Files: lookups, recording with the naming rules, removal.
 
 use super::blobs::trash;
+use super::deletions;
 use super::folders::{ensure_folder, folder_at, touch_folder};
 use super::rows::{file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
 use super::{backend, SqliteCatalog};
 use crate::catalog::tree::{rename_candidates, subtree_range};
 use crate::catalog::{
-    CatalogError, CatalogResult, CreatedBy, FileRecord, OnConflict, PutOutcome, StoredFile,
+    CatalogError, CatalogResult, CreatedBy, DeletionKind, FileRecord, OnConflict, PutOutcome,
+    StoredFile,
 };
 use crate::paths;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -101,17 +103,18 @@ pub(super) async fn put_file(
 ) -> CatalogResult<PutOutcome> {
     let key = app_key.to_owned();
     catalog
-        .tx(move |tx| record(tx, &key, file, on_conflict))
+        .tx(move |tx| record(tx, &key, file, on_conflict).map(|(outcome, _)| outcome))
         .await
 }
 
-/// The rules of `put_file`, in the transaction of the call that records the file.
+/// The rules of `put_file`, in its transaction. Also returns the size of the file it replaced,
+/// if it replaced one.
 pub(super) fn record(
     tx: &Transaction<'_>,
     key: &str,
     mut file: FileRecord,
     on_conflict: OnConflict,
-) -> CatalogResult<PutOutcome> {
+) -> CatalogResult<(PutOutcome, Option<u64>)> {
     let parent = paths::parent(&file.path).to_owned();
     ensure_folder(tx, key, &parent, file.updated_at)?;
     if folder_at(tx, key, &file.path)?.is_some() {
@@ -128,11 +131,12 @@ pub(super) fn record(
     let Some(old) = existing else {
         insert_file(tx, key, &file)?;
         touch_folder(tx, key, &parent, file.updated_at)?;
-        return Ok(PutOutcome {
+        let outcome = PutOutcome {
             file,
             overwritten: false,
             orphaned_blobs: Vec::new(),
-        });
+        };
+        return Ok((outcome, None));
     };
     match on_conflict {
         OnConflict::Fail => Err(CatalogError::FileExists(file.path)),
@@ -146,11 +150,12 @@ pub(super) fn record(
             file.id = old.id;
             file.created_at = old.created_at;
             insert_file(tx, key, &file)?;
-            Ok(PutOutcome {
+            let outcome = PutOutcome {
                 file,
                 overwritten: true,
                 orphaned_blobs: orphaned,
-            })
+            };
+            Ok((outcome, Some(old.bytes)))
         }
         OnConflict::Rename => {
             let requested = file.path.clone();
@@ -159,11 +164,12 @@ pub(super) fn record(
                     file.path = candidate;
                     insert_file(tx, key, &file)?;
                     touch_folder(tx, key, &parent, file.updated_at)?;
-                    return Ok(PutOutcome {
+                    let outcome = PutOutcome {
                         file,
                         overwritten: false,
                         orphaned_blobs: Vec::new(),
-                    });
+                    };
+                    return Ok((outcome, None));
                 }
             }
             Err(CatalogError::FileExists(file.path))
@@ -180,23 +186,34 @@ pub(super) async fn delete_file(
     let (key, id) = (app_key.to_owned(), id.to_owned());
     catalog
         .tx(move |tx| {
-            let removed: Option<(String, String)> = tx
+            let removed: Option<(String, String, String)> = tx
                 .query_row(
-                    "DELETE FROM files WHERE app_key = ?1 AND id = ?2 RETURNING blob_key, parent",
+                    "DELETE FROM files WHERE app_key = ?1 AND id = ?2
+                     RETURNING blob_key, parent, path",
                     params![key, id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()
                 .map_err(backend)?;
-            let Some(removed) = removed else {
+            let Some((blob_key, parent, path)) = removed else {
                 return Err(CatalogError::NotFound(id));
             };
-            touch_parents(tx, &key, std::slice::from_ref(&removed))?;
-            let mut keys = vec![removed.0];
+            touch_parents(tx, &key, &[(blob_key.clone(), parent)])?;
+            let mut keys = vec![blob_key];
+            let mut gone = vec![(id.clone(), path)];
             if with_produced {
-                keys.extend(delete_produced(tx, &key, &id)?);
+                let (produced_keys, produced) = delete_produced(tx, &key, &id)?;
+                keys.extend(produced_keys);
+                gone.extend(produced);
             }
             trash(tx, &keys)?;
+            deletions::record(
+                tx,
+                &key,
+                &gone,
+                DeletionKind::Delete,
+                crate::clock::now_ms(),
+            )?;
             Ok(keys)
         })
         .await
@@ -277,24 +294,26 @@ pub(super) fn insert_file(
     Ok(())
 }
 
-/// Deletes the files produced from `source_id`; returns their blob keys.
-pub(super) fn delete_produced(
+/// Deletes the files produced from `source_id`; returns their blob keys and their
+/// `(id, path)`.
+fn delete_produced(
     tx: &Transaction<'_>,
     app_key: &str,
     source_id: &str,
-) -> CatalogResult<Vec<String>> {
+) -> CatalogResult<(Vec<String>, deletions::Gone)> {
     let mut stmt = tx
-        .prepare("DELETE FROM files WHERE source_id = ?1 RETURNING blob_key, parent")
+        .prepare("DELETE FROM files WHERE source_id = ?1 RETURNING blob_key, parent, id, path")
         .map_err(backend)?;
     let rows = stmt
         .query_map(params![source_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
         })
         .map_err(backend)?
-        .collect::<Result<Vec<_>, _>>()
+        .collect::<Result<Vec<((String, String), (String, String))>, _>>()
         .map_err(backend)?;
-    touch_parents(tx, app_key, &rows)?;
-    Ok(rows.into_iter().map(|(key, _)| key).collect())
+    let (removed, gone): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+    touch_parents(tx, app_key, &removed)?;
+    Ok((removed.into_iter().map(|(key, _)| key).collect(), gone))
 }
 
 /// Marks the folders of removed files as changed now.

@@ -1,12 +1,14 @@
 //! Folders: creation with their parents, lookups, listings, totals and removal of a subtree.
 
 use super::blobs::trash;
+use super::deletions;
 use super::files::file_exists;
 use super::rows::{file_from_row, folder_from_row, FILE_COLUMNS};
 use super::{backend, SqliteCatalog};
 use crate::catalog::tree::{ancestors, subtree_range};
 use crate::catalog::{
-    CatalogError, CatalogResult, CreatedBy, Folder, FolderStats, ListQuery, Listing, SortKey,
+    CatalogError, CatalogResult, CreatedBy, DeletionKind, Folder, FolderStats, ListQuery, Listing,
+    SortKey,
 };
 use crate::paths;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -189,14 +191,24 @@ pub(super) async fn delete_folder(
             let mut stmt = tx
                 .prepare(
                     "DELETE FROM files WHERE app_key = ?1 AND path >= ?2 AND path < ?3
-                 RETURNING blob_key",
+                 RETURNING blob_key, id, path",
                 )
                 .map_err(backend)?;
-            let keys = stmt
-                .query_map(params![key, lo, hi], |r| r.get::<_, String>(0))
+            let rows = stmt
+                .query_map(params![key, lo, hi], |r| {
+                    Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+                })
                 .map_err(backend)?
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<(String, (String, String))>, _>>()
                 .map_err(backend)?;
+            let (keys, gone): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+            deletions::record(
+                tx,
+                &key,
+                &gone,
+                DeletionKind::Delete,
+                crate::clock::now_ms(),
+            )?;
             tx.execute(
                 "DELETE FROM folders WHERE app_key = ?1 AND path >= ?2 AND path < ?3
                AND path <> '/'",

@@ -4,24 +4,31 @@
 //! see the last commit without waiting for a write in progress.
 //!
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
-//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, uploads, and
-//! `copy`: whole-catalog reads and stores as given) is in its own file, and `calls` binds it to the
+//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, `quota`: usage
+//! and the quota check, `rotation`: a file's new version, `uploads`: resumable uploads, `trash`, `restore` and `deletions`
+//! (the history), and `copy` / `trash_copy`: whole-catalog reads and stores as given) is in its
+//! own file, and `calls` binds it to the
 //! [`Catalog`](super::Catalog) trait.
 
 mod apps;
 mod blobs;
 mod calls;
 mod copy;
+mod deletions;
 mod files;
 mod folders;
 mod operations;
 mod outbox;
+mod quota;
+mod restore;
 mod rotation;
 mod rows;
 mod schema;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod trash;
+mod trash_copy;
 mod uploads;
 
 use super::{CatalogError, CatalogResult};

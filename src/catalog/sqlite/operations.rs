@@ -1,10 +1,11 @@
 //! Operations: versioned create-or-replace, lookups, listings, and removal of their products.
 
 use super::blobs::trash;
+use super::deletions;
 use super::files::touch_parents;
 use super::rows::{operation_from_row, OPERATION_COLUMNS};
 use super::{backend, SqliteCatalog};
-use crate::catalog::{CatalogError, CatalogResult, OperationRecord, SortKey};
+use crate::catalog::{CatalogError, CatalogResult, DeletionKind, OperationRecord, SortKey};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 pub(super) async fn put_operation(
@@ -178,19 +179,27 @@ pub(super) async fn delete_produced_by(
             let mut stmt = tx
                 .prepare(
                     "DELETE FROM files WHERE app_key = ?1 AND operation_id = ?2
-                   AND created_by = 'P' RETURNING blob_key, parent",
+                   AND created_by = 'P' RETURNING blob_key, parent, id, path",
                 )
                 .map_err(backend)?;
             let rows = stmt
                 .query_map(params![key, id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?)))
                 })
                 .map_err(backend)?
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<((String, String), (String, String))>, _>>()
                 .map_err(backend)?;
-            touch_parents(tx, &key, &rows)?;
-            let keys: Vec<String> = rows.into_iter().map(|(k, _)| k).collect();
+            let (removed, gone): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+            touch_parents(tx, &key, &removed)?;
+            let keys: Vec<String> = removed.into_iter().map(|(k, _)| k).collect();
             trash(tx, &keys)?;
+            deletions::record(
+                tx,
+                &key,
+                &gone,
+                DeletionKind::Delete,
+                crate::clock::now_ms(),
+            )?;
             Ok(keys)
         })
         .await

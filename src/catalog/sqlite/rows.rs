@@ -96,7 +96,7 @@ fn file_at(row: &Row<'_>, base: usize) -> rusqlite::Result<FileRecord> {
 }
 
 /// Number of [`FILE_COLUMNS`].
-const FILE_COLUMN_COUNT: usize = 17;
+pub(super) const FILE_COLUMN_COUNT: usize = 17;
 
 /// A file with, for a produced file, its source and its operation as they are now (columns of
 /// the file, then of the source, then of the operation; missing ones are NULL).

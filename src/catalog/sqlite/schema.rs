@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 4] = [
+const MIGRATIONS: [Migration; 7] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -58,6 +58,18 @@ const MIGRATIONS: [Migration; 4] = [
     Migration {
         name: "app settings of the photo-library extensions",
         apply: app_settings,
+    },
+    Migration {
+        name: "usage counters per app, kept by triggers on files",
+        apply: usage_counters,
+    },
+    Migration {
+        name: "trash and deletion history",
+        apply: trash_and_deletions,
+    },
+    Migration {
+        name: "usage counters of the trash",
+        apply: trash_usage,
     },
     Migration {
         name: "resumable uploads and their chunks",
@@ -239,10 +251,144 @@ fn app_settings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(APP_SETTINGS)
 }
 
+/// The triggers that count the rows of a table holding an app's files (columns `app_key` and
+/// `bytes`) in `app_usage`: a row added counts its bytes and one file, a row removed uncounts
+/// them, a row whose size (or app) changes moves the difference. Every statement on the table
+/// counts, whichever call runs it, in the transaction of the change. Another table of files
+/// (the trash) is counted by running this for its name in a migration of its own.
+macro_rules! usage_triggers {
+    ($table:literal) => {
+        concat!(
+            "CREATE TRIGGER ",
+            $table,
+            "_usage_insert AFTER INSERT ON ",
+            $table,
+            " BEGIN
+    INSERT INTO app_usage (app_key, bytes, files) VALUES (NEW.app_key, NEW.bytes, 1)
+        ON CONFLICT (app_key) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + 1;
+END;
+CREATE TRIGGER ",
+            $table,
+            "_usage_delete AFTER DELETE ON ",
+            $table,
+            " BEGIN
+    UPDATE app_usage SET bytes = bytes - OLD.bytes, files = files - 1
+        WHERE app_key = OLD.app_key;
+END;
+CREATE TRIGGER ",
+            $table,
+            "_usage_update AFTER UPDATE OF app_key, bytes ON ",
+            $table,
+            "
+    WHEN OLD.app_key IS NOT NEW.app_key OR OLD.bytes IS NOT NEW.bytes BEGIN
+    UPDATE app_usage SET bytes = bytes - OLD.bytes, files = files - 1
+        WHERE app_key = OLD.app_key;
+    INSERT INTO app_usage (app_key, bytes, files) VALUES (NEW.app_key, NEW.bytes, 1)
+        ON CONFLICT (app_key) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + 1;
+END;
+"
+        )
+    };
+}
+
+/// Per app, the bytes and the number of its files (see [`crate::catalog::quota`]), kept by
+/// the triggers of [`usage_triggers`] and filled from the files already stored. An app without
+/// a row holds nothing.
+const USAGE_COUNTERS: &str = concat!(
+    "CREATE TABLE app_usage (
+    app_key TEXT PRIMARY KEY,
+    bytes INTEGER NOT NULL,
+    files INTEGER NOT NULL
+);
+INSERT INTO app_usage (app_key, bytes, files)
+    SELECT app_key, SUM(bytes), COUNT(*) FROM files GROUP BY app_key;
+",
+    usage_triggers!("files")
+);
+
+fn usage_counters(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(USAGE_COUNTERS)
+}
+
+/// The trash (rows of `files` and `folders` moved aside, with the item they belong to and its
+/// times) and the deletion history. Listed items are the rows whose id is their item's.
+const TRASH_AND_DELETIONS: &str = "
+CREATE TABLE trashed_files (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    operation_id TEXT NOT NULL,
+    source_id TEXT,
+    variant TEXT NOT NULL DEFAULT '',
+    blob_key TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    taken_at INTEGER,
+    lat REAL,
+    lng REAL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    purge_at INTEGER NOT NULL
+);
+CREATE INDEX trashed_files_item ON trashed_files (item_id);
+CREATE INDEX trashed_files_items ON trashed_files (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_files_due ON trashed_files (purge_at);
+CREATE TABLE trashed_folders (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    purge_at INTEGER NOT NULL
+);
+CREATE INDEX trashed_folders_item ON trashed_folders (item_id);
+CREATE INDEX trashed_folders_items ON trashed_folders (app_key, deleted_at) WHERE id = item_id;
+CREATE INDEX trashed_folders_due ON trashed_folders (purge_at);
+CREATE TABLE deletions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_key TEXT NOT NULL,
+    file_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL
+);
+CREATE INDEX deletions_since ON deletions (app_key, deleted_at, seq);
+CREATE INDEX deletions_age ON deletions (deleted_at);
+";
+
+fn trash_and_deletions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(TRASH_AND_DELETIONS)
+}
+
 /// The schema version of a catalog.
 pub(super) fn version(conn: &Connection) -> CatalogResult<u32> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(backend)
+}
+
+/// Files in the trash count against the quota until purged: `trashed_files` is counted as
+/// `files` is, from the rows it holds already.
+const TRASH_USAGE: &str = concat!(
+    "INSERT INTO app_usage (app_key, bytes, files)
+    SELECT app_key, SUM(bytes), COUNT(*) FROM trashed_files WHERE true GROUP BY app_key
+    ON CONFLICT (app_key) DO UPDATE SET bytes = bytes + excluded.bytes, files = files + excluded.files;
+",
+    usage_triggers!("trashed_files")
+);
+
+fn trash_usage(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(TRASH_USAGE)
 }
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of

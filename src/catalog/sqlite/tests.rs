@@ -3,7 +3,7 @@
 
 use super::schema::CURRENT_VERSION;
 use super::*;
-use crate::catalog::contract::CHECKS;
+use crate::catalog::contract::{CHECKS, TRASH_CHECKS};
 use crate::catalog::{AppRecord, AppSettings, Catalog, TaskStatus};
 use rusqlite::params;
 
@@ -17,6 +17,15 @@ fn open() -> (tempfile::TempDir, SqliteCatalog) {
 async fn the_sqlite_catalog_keeps_the_contract() {
     for (name, check) in CHECKS {
         eprintln!("contract check: {name}");
+        let (_dir, catalog) = open();
+        check(&catalog).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sqlite_catalog_keeps_the_contract_of_the_trash() {
+    for (name, check) in TRASH_CHECKS {
+        eprintln!("trash contract check: {name}");
         let (_dir, catalog) = open();
         check(&catalog).await;
     }
@@ -161,6 +170,11 @@ async fn opens_and_upgrades(extra: &str) {
     assert_eq!(
         (f.id.as_str(), f.bytes, f.blob_key.as_str()),
         ("f1", 7, "k1")
+    );
+    assert_eq!(
+        c.usage("A").await.expect("usage"),
+        crate::catalog::Usage { bytes: 7, files: 1 },
+        "usage counted from the files stored before"
     );
     let claimed = c
         .claim_task(100)

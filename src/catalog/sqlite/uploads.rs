@@ -3,9 +3,12 @@
 
 use super::blobs::trash;
 use super::files::record;
+use super::quota::usage_in;
 use super::{backend, SqliteCatalog};
+use crate::catalog::quota::Growth;
 use crate::catalog::{
-    Advance, CatalogError, CatalogResult, FileRecord, OnConflict, PutOutcome, Upload, UploadChunk,
+    Advance, CatalogError, CatalogResult, FileRecord, OnConflict, PutOutcome, Quota, Upload,
+    UploadChunk,
 };
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
@@ -205,6 +208,7 @@ pub(super) async fn complete_upload(
     last: &UploadChunk,
     file: FileRecord,
     on_conflict: OnConflict,
+    quota: Quota,
 ) -> CatalogResult<Option<PutOutcome>> {
     let (key, id, last) = (app_key.to_owned(), id.to_owned(), last.clone());
     catalog
@@ -213,7 +217,13 @@ pub(super) async fn complete_upload(
             if offset != last.offset || last.offset.saturating_add(last.bytes) != length {
                 return Ok(None);
             }
-            let outcome = record(tx, &key, file, on_conflict)?;
+            let bytes = file.bytes;
+            let (outcome, replaced) = record(tx, &key, file, on_conflict)?;
+            let growth = Growth::of_put(bytes, replaced);
+            if quota.may_refuse(growth) && quota.refuses(usage_in(tx, &key)?, growth) {
+                // Returning an error rolls the whole transaction back.
+                return Err(CatalogError::QuotaExceeded);
+            }
             let mut keys = remove(tx, &id)?;
             keys.push(last.blob_key);
             trash(tx, &keys)?;

@@ -1,5 +1,5 @@
 //! Deletion API: one folder or file now (`/images/sync`), many in a background task
-//! (`/images/async`).
+//! (`/images/async`); to the app's trash instead when it keeps one (see `trash`).
 
 use super::envelope::{ApiError, Reply};
 use super::{views, Call};
@@ -12,7 +12,7 @@ use serde_json::json;
 /// Longest id accepted in a deletion request.
 const MAX_ID_LEN: usize = 50;
 
-/// Refuses an id longer than the guide allows (50 characters) with 10001.
+/// Refuses an id longer than [`MAX_ID_LEN`] with 10001.
 pub(super) fn check_id(id: &str) -> Result<(), ApiError> {
     if id.len() > MAX_ID_LEN {
         return Err(ApiError::invalid("id longer than 50 characters"));

@@ -1,7 +1,7 @@
 //! Upload API, single file: `PUT /images?path=&overwrite=&autorename=` with the raw bytes.
 
 use super::envelope::{ApiError, Reply};
-use super::operations::load_requested;
+use super::operations::load_for_upload;
 use super::{views, Call};
 use crate::catalog::OnConflict;
 use crate::jobs::image;
@@ -34,7 +34,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
         call.query.bool("overwrite", false)?,
         call.query.bool("autorename", false)?,
     );
-    let ops = load_requested(&call, &call.query.list("operationIds")).await?;
+    let ops = load_for_upload(&call, &call.query.list("operationIds")).await?;
     let limit = call.ctx.config.limits.max_upload_bytes;
     let bytes = call.read_body(limit, ResultCode::UploadSizeLimit).await?;
     if bytes.is_empty() {

@@ -3,6 +3,7 @@
 //! envelope.
 
 pub mod deletion;
+pub mod deletions;
 pub mod envelope;
 pub mod folders;
 pub mod images;
@@ -12,6 +13,7 @@ pub mod params;
 pub mod queues;
 pub mod request_body;
 pub mod rotation;
+pub mod trash;
 pub mod tus;
 pub mod upload_multi;
 pub mod upload_outcome;
@@ -121,6 +123,10 @@ enum Route {
     DeleteOperation,
     ExecOperations,
     Rotate,
+    ListTrash,
+    RestoreTrash,
+    PurgeTrash,
+    ListDeletions,
 }
 
 fn is_operation_path(sub: &str) -> bool {
@@ -147,6 +153,10 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
         ("GET", o) if is_operation_path(o) => Route::GetOperation,
         ("DELETE", o) if is_operation_path(o) => Route::DeleteOperation,
         ("PUT", r) if rotation::file_id(r).is_some() => Route::Rotate,
+        ("GET", "trash") => Route::ListTrash,
+        ("POST", "trash/restore") => Route::RestoreTrash,
+        ("DELETE", "trash") => Route::PurgeTrash,
+        ("GET", "deletions") => Route::ListDeletions,
         _ => return None,
     };
     Some(r)
@@ -217,6 +227,10 @@ async fn dispatch(
         Route::DeleteOperation => operations::delete(call).await,
         Route::ExecOperations => operations::exec(call).await,
         Route::Rotate => rotation::rotate(call).await,
+        Route::ListTrash => trash::list(call).await,
+        Route::RestoreTrash => trash::restore(call).await,
+        Route::PurgeTrash => trash::purge(call).await,
+        Route::ListDeletions => deletions::list(call).await,
     }
 }
 

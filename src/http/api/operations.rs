@@ -65,6 +65,18 @@ pub async fn load_requested(
     Ok(image::load_operations(&call.ctx, &call.app, &ids).await?)
 }
 
+/// The operations an upload runs: those it names (as [`load_requested`]), then the app's
+/// default operations it does not name ([`image::default_operations`]), each once.
+pub async fn load_for_upload(
+    call: &Call<'_>,
+    raw: &[String],
+) -> Result<Vec<(OperationRecord, OperationSpec)>, ApiError> {
+    let mut ops = load_requested(call, raw).await?;
+    let defaults = image::default_operations(&call.ctx, &call.app, &ops).await?;
+    ops.extend(defaults);
+    Ok(ops)
+}
+
 /// The JSON view of an operation.
 pub fn operation_view(app: &AppRecord, op: &OperationRecord) -> Value {
     let spec = OperationSpec::parse(&op.operation_id, op.jobs.as_bytes()).ok();

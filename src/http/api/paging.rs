@@ -1,4 +1,5 @@
-//! The `rows` parameter of the listing endpoints (folder contents, operations).
+//! The `rows` parameter of the listing endpoints (folder contents, operations, the trash and
+//! the deletion history), and the `page` of the extensions' listings.
 
 use super::envelope::ApiError;
 use super::params::Query;
@@ -20,6 +21,14 @@ pub fn rows(q: &Query, default: u32, max_items: usize) -> Result<u32, ApiError> 
         Ok(n) if n <= max_items as u64 => u32::try_from(n).map_err(|_| ApiError::invalid("rows")),
         _ => Err(ApiError::new(ResultCode::FileCountLimit)),
     }
+}
+
+/// `page` (from 1, default 1) and `rows` of a listing of the extensions: as [`rows`], with
+/// `default` lowered to `max_items` when it is above.
+pub fn page_and_rows(q: &Query, default: u32, max_items: usize) -> Result<(u32, u32), ApiError> {
+    let page = q.int("page", 1, 1..=u32::MAX)?;
+    let default = default.min(u32::try_from(max_items).unwrap_or(u32::MAX));
+    Ok((page, rows(q, default, max_items)?))
 }
 
 #[cfg(test)]
@@ -45,5 +54,13 @@ mod tests {
         assert_eq!(code("rows=-5"), -10001);
         assert_eq!(code("rows=ten"), -10001);
         assert_eq!(code("rows=1.5"), -10001);
+    }
+
+    #[test]
+    fn a_default_above_the_item_limit_is_lowered_to_it() {
+        let q = Query::parse(Some("page=3"));
+        assert_eq!(page_and_rows(&q, 100, 10), Ok((3, 10)));
+        assert_eq!(page_and_rows(&Query::parse(None), 100, 500), Ok((1, 100)));
+        assert!(page_and_rows(&Query::parse(Some("page=0")), 100, 10).is_err());
     }
 }

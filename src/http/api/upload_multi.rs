@@ -3,7 +3,7 @@
 
 use super::envelope::{ApiError, Reply};
 use super::images::on_conflict;
-use super::operations::load_requested;
+use super::operations::load_for_upload;
 use super::params::{flex_bool, flex_list, json_body};
 use super::upload_outcome::Outcome;
 use super::Call;
@@ -60,7 +60,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
     let callback = image::callback_target(&call.ctx, params.callback_url.as_deref()).await?;
-    let ops = load_requested(&call, &params.operation_ids).await?;
+    let ops = load_for_upload(&call, &params.operation_ids).await?;
     let uploads = prepare(&call, &basepath, parts).await?;
     let mut outcome = Outcome::default();
     for upload in uploads {

@@ -1,13 +1,14 @@
 //! Real-time Service API: read and change an app's real-time service flag, and the settings of
-//! the photo-library extensions (trash retention, quota, operations run on every upload).
+//! the photo-library extensions (trash retention, quota, operations run on every upload); the
+//! answer of `GET /users` also shows what the app holds and what its quota leaves.
 
 use super::envelope::{ApiError, Reply};
 use super::operations::load_requested;
 use super::params::{flex_bool, flex_list};
 use super::Call;
-use crate::catalog::{AppRecord, AppSettings};
+use crate::catalog::{AppRecord, AppSettings, Quota, Usage};
 use serde::{Deserialize, Deserializer};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// Longest trash retention an app may ask for, in days (ten years).
 pub const MAX_TRASH_RETENTION_DAYS: u32 = 3650;
@@ -52,13 +53,19 @@ fn given_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D:
 
 /// `GET /users`.
 pub async fn get(call: Call<'_>) -> Result<Reply, ApiError> {
-    Ok(Reply::ok(json!({ "user": user_view(&call.app) })))
+    let usage = call
+        .ctx
+        .catalog
+        .usage(&call.app.app_key)
+        .await
+        .map_err(|e| call.catalog_error(&e))?;
+    Ok(Reply::ok(json!({ "user": user_view(&call.app, usage) })))
 }
 
-/// The `user` object: the guide's fields, then the extension settings.
-fn user_view(app: &AppRecord) -> Value {
+/// The `user` object: the guide's fields, then the extension settings and the app's usage.
+fn user_view(app: &AppRecord, usage: Usage) -> Value {
     let settings = &app.settings;
-    json!({
+    let mut view = json!({
         "appKey": app.app_key,
         "containerName": app.container,
         "realtimeService": app.realtime_service,
@@ -66,7 +73,29 @@ fn user_view(app: &AppRecord) -> Value {
         "quotaBytes": settings.quota_bytes,
         "quotaFiles": settings.quota_files,
         "defaultOperationIds": settings.default_operation_ids,
-    })
+    });
+    if let Value::Object(fields) = &mut view {
+        fields.extend(usage_fields(settings.quota(), usage));
+    }
+    view
+}
+
+/// What an app holds and what is left under its quota, as `GET /users` and `pictor app quota`
+/// show them: `usedBytes`, `usedFiles`, `availableBytes` and `availableFiles` (quota minus
+/// use, never negative; `null` without a limit).
+pub fn usage_fields(quota: Quota, usage: Usage) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert("usedBytes".to_owned(), json!(usage.bytes));
+    fields.insert("usedFiles".to_owned(), json!(usage.files));
+    fields.insert(
+        "availableBytes".to_owned(),
+        json!(usage.available_bytes(quota)),
+    );
+    fields.insert(
+        "availableFiles".to_owned(),
+        json!(usage.available_files(quota)),
+    );
+    fields
 }
 
 /// `PUT /users`: each field given is changed, the others kept; at least one is required.
@@ -152,6 +181,33 @@ mod tests {
         assert!(count("q", &json!(1.5)).is_err());
         assert!(count("q", &json!("x")).is_err());
         assert!(count("q", &json!([1])).is_err());
+    }
+
+    #[test]
+    fn usage_shows_what_is_left_never_below_zero_and_null_without_a_limit() {
+        let quota = Quota {
+            bytes: Some(100),
+            files: None,
+        };
+        let fields = usage_fields(
+            quota,
+            Usage {
+                bytes: 130,
+                files: 4,
+            },
+        );
+        assert_eq!(
+            Value::Object(fields),
+            json!({"usedBytes": 130, "usedFiles": 4, "availableBytes": 0, "availableFiles": null})
+        );
+        let fields = usage_fields(
+            quota,
+            Usage {
+                bytes: 30,
+                files: 4,
+            },
+        );
+        assert_eq!(fields["availableBytes"], 70);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the file recorded and the upload removed in one catalog transaction. The whole file is
 //! never held in memory.
 
-use super::{abandon, discard, ResumableError};
+use super::{abandon, discard, fits, ResumableError};
 use crate::catalog::{
     etag_of_hash, AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome, Upload, UploadChunk,
 };
@@ -70,7 +70,14 @@ pub async fn finish(
     };
     let completed = ctx
         .catalog
-        .complete_upload(&app.app_key, &upload.id, &last, file, rule)
+        .complete_upload(
+            &app.app_key,
+            &upload.id,
+            &last,
+            file,
+            rule,
+            app.settings.quota(),
+        )
         .await;
     let refusal = match completed {
         Ok(Some(outcome)) => return Ok(outcome),
@@ -80,6 +87,7 @@ pub async fn finish(
             ResumableError::Unaccepted(ResultCode::FileDuplicatedName)
         }
         Err(CatalogError::NotAFolder(_)) => ResumableError::Unaccepted(ResultCode::InvalidBasePath),
+        Err(CatalogError::QuotaExceeded) => ResumableError::Unaccepted(ResultCode::QuotaExceeded),
         // The file may have been recorded before the failure was seen: its bytes are left
         // for `pictor check` rather than deleted from under the catalog.
         Err(e) => return Err(ResumableError::Catalog(e)),
@@ -131,7 +139,8 @@ async fn chunks_with(
 /// The checks of `PUT /images` on the file the chunks hold: an image (read from its first
 /// [`HEAD_BYTES`]; a file of an image format whose size lies further in, such as a TIFF with
 /// its directory at the end, is read up to `limits.max_upload_bytes`, what a single upload
-/// could hold), and a free name unless the rule replaces or renames.
+/// could hold), a free name unless the rule replaces or renames, and the quick quota check of
+/// a new file (the exact one is the catalog's, when the file is recorded).
 async fn check(
     ctx: &Context,
     app: &AppRecord,
@@ -158,6 +167,7 @@ async fn check(
             return Err(ResumableError::Unaccepted(ResultCode::FileDuplicatedName));
         }
     }
+    fits(ctx, app, rule, upload.length).await?;
     Ok(info)
 }
 

@@ -19,7 +19,7 @@ pub use finish::finish;
 pub use intake::{receive, record, Received};
 
 use super::discard_unrecorded as discard;
-use crate::catalog::{AppRecord, CatalogError, Upload};
+use crate::catalog::{AppRecord, CatalogError, OnConflict, Upload};
 use crate::clock::now_ms;
 use crate::context::Context;
 use crate::result_code::ResultCode;
@@ -72,6 +72,9 @@ pub enum ResumableError {
     /// The recorded chunks do not add up to the upload (a bug or a damaged catalog).
     #[error("the chunks of upload {0} do not add up to its bytes")]
     Inconsistent(String),
+    /// A failure already logged where it happened, answered with its result code.
+    #[error("failed: {0:?}")]
+    Failed(ResultCode),
 }
 
 impl ResumableError {
@@ -90,12 +93,14 @@ fn expiry_ms(ctx: &Context) -> i64 {
 }
 
 /// Creates an upload of `length` bytes for `app`, keeping the client's `metadata` as given
-/// (already checked by the caller).
+/// (already checked by the caller), which asks to store its file under `rule`. A new file that
+/// cannot fit in the app's quota is refused here, before any byte is sent.
 pub async fn create(
     ctx: &Context,
     app: &AppRecord,
     length: u64,
     metadata: &str,
+    rule: OnConflict,
 ) -> Result<Upload, ResumableError> {
     if length == 0 {
         return Err(ResumableError::Invalid(ResultCode::InvalidFiles));
@@ -103,6 +108,7 @@ pub async fn create(
     if length > ctx.config.limits.max_resumable_bytes {
         return Err(ResumableError::TooLarge);
     }
+    fits(ctx, app, rule, length).await?;
     let now = now_ms();
     let upload = Upload {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -120,6 +126,26 @@ pub async fn create(
         Ok(false) => Err(ResumableError::TooMany),
         Err(e) => Err(ResumableError::Catalog(e)),
     }
+}
+
+/// The quick quota check of a single upload ([`super::fits`]) for a file of `bytes` stored
+/// under `rule`: only new files are checked before the catalog's exact check.
+async fn fits(
+    ctx: &Context,
+    app: &AppRecord,
+    rule: OnConflict,
+    bytes: u64,
+) -> Result<(), ResumableError> {
+    let quota = app.settings.quota();
+    if quota.is_unlimited() || rule == OnConflict::Overwrite {
+        return Ok(());
+    }
+    super::fits(ctx, app, quota, bytes)
+        .await
+        .map_err(|code| match code {
+            ResultCode::QuotaExceeded => ResumableError::Unaccepted(code),
+            other => ResumableError::Failed(other),
+        })
 }
 
 /// Whether `id` can name an upload (32 lowercase hex digits), before any lookup.

@@ -170,6 +170,7 @@ impl Refusal {
                 tracing::error!(error = %e, "resumable upload failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, ResultCode::Fail)
             }
+            ResumableError::Failed(code) => (StatusCode::INTERNAL_SERVER_ERROR, *code),
         };
         Self::new(status, code)
     }

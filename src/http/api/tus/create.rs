@@ -6,7 +6,7 @@ use super::answer::{Answer, Refusal, UPLOAD_LENGTH, UPLOAD_METADATA};
 use super::{header, metadata, size};
 use crate::catalog::OnConflict;
 use crate::http::api::envelope::ApiError;
-use crate::http::api::operations::load_requested;
+use crate::http::api::operations::load_for_upload;
 use crate::http::api::Call;
 use crate::http::API_PREFIX;
 use crate::ingest::resumable;
@@ -26,7 +26,7 @@ pub async fn create(call: Call<'_>) -> Result<Answer, Refusal> {
         .ok_or_else(|| ApiError::invalid("Upload-Length is required"))?;
     let raw = header(&call.headers, &UPLOAD_METADATA).unwrap_or_default();
     let request = metadata::parse(raw, call.ctx.config.limits.max_path_bytes)?;
-    load_requested(&call, &request.operation_ids).await?;
+    load_for_upload(&call, &request.operation_ids).await?;
     if request.rule == OnConflict::Fail {
         let taken = call
             .ctx
@@ -40,7 +40,7 @@ pub async fn create(call: Call<'_>) -> Result<Answer, Refusal> {
             )));
         }
     }
-    let upload = resumable::create(&call.ctx, &call.app, length, raw)
+    let upload = resumable::create(&call.ctx, &call.app, length, raw, request.rule)
         .await
         .map_err(|e| Refusal::resumable(e, &call.ctx.config))?;
     let location = format!("{API_PREFIX}{}/uploads/{}", call.app.app_key, upload.id);

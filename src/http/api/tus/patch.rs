@@ -8,7 +8,7 @@ use super::{header, metadata, size};
 use crate::catalog::Upload;
 use crate::http::api::envelope::ApiError;
 use crate::http::api::images::enqueue_all;
-use crate::http::api::operations::load_requested;
+use crate::http::api::operations::load_for_upload;
 use crate::http::api::Call;
 use crate::ingest::resumable::checksum::Checksum;
 use crate::ingest::resumable::{self, Received, ResumableError};
@@ -86,7 +86,7 @@ async fn finish(call: &Call<'_>, upload: &Upload, received: Received) -> Result<
             return Err(Refusal::unaccepted(e));
         }
     };
-    let ops = match load_requested(call, &request.operation_ids).await {
+    let ops = match load_for_upload(call, &request.operation_ids).await {
         Ok(ops) => ops,
         Err(e) if e.code == ResultCode::Fail => {
             crate::ingest::discard_unrecorded(ctx, &last.blob_key).await;
