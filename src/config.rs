@@ -288,6 +288,15 @@ pub struct LimitsConfig {
     pub max_operation_ids: usize,
     /// Largest `params` part of a multipart upload, in bytes (answer 10001 above it).
     pub max_params_bytes: u64,
+    /// Largest file a resumable (tus) upload may declare, in bytes (413 at creation above it).
+    pub max_resumable_bytes: u64,
+    /// Seconds an unfinished resumable upload lives after its creation or its last stored
+    /// bytes; then it takes no more bytes and the sweep deletes it.
+    pub resumable_expiry_secs: u64,
+    /// Unfinished (unexpired) resumable uploads one app may hold at once (429 beyond).
+    pub max_unfinished_uploads: u64,
+    /// Requests (chunks) whose bytes one resumable upload may keep before its last one.
+    pub max_upload_chunks: u64,
 }
 
 impl Default for LimitsConfig {
@@ -300,6 +309,10 @@ impl Default for LimitsConfig {
             max_inflated_bytes: 1024 * 1024 * 1024,
             max_operation_ids: 20,
             max_params_bytes: 64 * 1024,
+            max_resumable_bytes: 1024 * 1024 * 1024,
+            resumable_expiry_secs: 24 * 3600,
+            max_unfinished_uploads: 100,
+            max_upload_chunks: 10_000,
         }
     }
 }
@@ -668,6 +681,25 @@ impl Config {
         }
         if self.limits.max_items == 0 {
             return bad("limits.max_items", "must be greater than 0");
+        }
+        for (key, value) in [
+            (
+                "limits.max_resumable_bytes",
+                self.limits.max_resumable_bytes,
+            ),
+            (
+                "limits.resumable_expiry_secs",
+                self.limits.resumable_expiry_secs,
+            ),
+            (
+                "limits.max_unfinished_uploads",
+                self.limits.max_unfinished_uploads,
+            ),
+            ("limits.max_upload_chunks", self.limits.max_upload_chunks),
+        ] {
+            if value == 0 {
+                return bad(key, "must be greater than 0");
+            }
         }
         if self.tasks.workers == 0 {
             return bad("tasks.workers", "must be greater than 0");

@@ -3,7 +3,8 @@
 //! Every answer of the management API carries one of these in its `header`. The delivery path
 //! uses real HTTP status codes instead and never looks at this table.
 
-/// Every code, in table order.
+/// Every code of the published table, in table order (Pictor's own codes, such as those of
+/// resumable uploads, are not in it).
 const ALL: [ResultCode; 29] = [
     ResultCode::Success,
     ResultCode::PartialSuccess,
@@ -121,6 +122,24 @@ pub enum ResultCode {
     // --- copy and move (extension codes 53001-53009, not in the published table) ---
     /// 53001: a copy or a move names an id of no file or folder of the app.
     CopyMoveNotFound,
+    // --- resumable uploads (extension codes 52001-52009, not in the published table) ---
+    /// 52001: no resumable upload has the id (HTTP 404). Pictor's own, as are the 5200x below.
+    UploadNotFound,
+    /// 52002: the resumable upload expired (HTTP 410).
+    UploadExpired,
+    /// 52003: `Upload-Offset` is not the upload's offset (HTTP 409).
+    UploadOffsetMismatch,
+    /// 52004: the body does not match its `Upload-Checksum` (HTTP 460).
+    UploadChecksumMismatch,
+    /// 52005: a tus request without `Tus-Resumable: 1.0.0` (HTTP 412).
+    TusVersionUnsupported,
+    /// 52006: a PATCH body not sent as `application/offset+octet-stream` (HTTP 415).
+    UploadContentType,
+    /// 52007: the app holds `limits.max_unfinished_uploads` unfinished uploads (HTTP 429).
+    UploadCountLimit,
+    /// 52008: the upload holds `limits.max_upload_chunks` chunks and the request does not
+    /// finish it (HTTP 400).
+    UploadChunkLimit,
 }
 
 impl ResultCode {
@@ -164,6 +183,14 @@ impl ResultCode {
             Self::RotationConflict => 54003,
             Self::RotationTooLarge => 54004,
             Self::CopyMoveNotFound => 53001,
+            Self::UploadNotFound => 52001,
+            Self::UploadExpired => 52002,
+            Self::UploadOffsetMismatch => 52003,
+            Self::UploadChecksumMismatch => 52004,
+            Self::TusVersionUnsupported => 52005,
+            Self::UploadContentType => 52006,
+            Self::UploadCountLimit => 52007,
+            Self::UploadChunkLimit => 52008,
         }
     }
 
@@ -217,6 +244,18 @@ impl ResultCode {
             }
             Self::RotationTooLarge => "The image is too large to rotate.",
             Self::CopyMoveNotFound => "There is no file or folder with the given id.",
+            Self::UploadNotFound => "The upload does not exist.",
+            Self::UploadExpired => "The upload has expired.",
+            Self::UploadOffsetMismatch => "Upload-Offset is not the offset of the upload.",
+            Self::UploadChecksumMismatch => "The request body does not match Upload-Checksum.",
+            Self::TusVersionUnsupported => "Tus-Resumable: 1.0.0 is required.",
+            Self::UploadContentType => {
+                "The body of a PATCH must be sent as application/offset+octet-stream."
+            }
+            Self::UploadCountLimit => "There are too many unfinished uploads.",
+            Self::UploadChunkLimit => {
+                "The upload is in too many pieces: send the rest in one request."
+            }
         }
     }
 
@@ -269,6 +308,32 @@ mod tests {
             ResultCode::RotationTooLarge,
         ] {
             assert!((54001..=54009).contains(&rc.code()), "{rc:?}");
+            assert!(!table.lines().any(|l| l.starts_with(&rc.code().to_string())));
+            assert_eq!(
+                ResultCode::from_code(rc.code()),
+                None,
+                "not a published code"
+            );
+            assert!(!rc.message().is_empty());
+        }
+    }
+
+    #[test]
+    fn resumable_upload_codes_stay_in_their_range_outside_the_table() {
+        use super::ResultCode;
+        let table = include_str!("../../shared/reference/result-codes.tsv");
+        let codes = [
+            ResultCode::UploadNotFound,
+            ResultCode::UploadExpired,
+            ResultCode::UploadOffsetMismatch,
+            ResultCode::UploadChecksumMismatch,
+            ResultCode::TusVersionUnsupported,
+            ResultCode::UploadContentType,
+            ResultCode::UploadCountLimit,
+            ResultCode::UploadChunkLimit,
+        ];
+        for (i, rc) in codes.iter().enumerate() {
+            assert_eq!(rc.code(), 52001 + i as i32, "{rc:?}");
             assert!(!table.lines().any(|l| l.starts_with(&rc.code().to_string())));
             assert_eq!(
                 ResultCode::from_code(rc.code()),

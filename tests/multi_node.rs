@@ -13,7 +13,7 @@ mod test_database;
 #[path = "../src/catalog/postgres/throwaway.rs"]
 mod throwaway;
 
-use common::{assert_code, corpus, pictor, AppKeys, Server, S3};
+use common::{assert_code, corpus, pictor, tuspy, AppKeys, Server, S3};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -345,5 +345,62 @@ fn a_node_killed_mid_batch_loses_no_task() {
         let thumb = b.get(&b.url(&format!("/batch/p{i:02}_thumb.jpg")));
         assert_eq!(thumb.status(), 200);
         assert_eq!(dims(&thumb.bytes().expect("body")), (300, 188));
+    }
+}
+
+#[test]
+fn a_resumable_upload_goes_on_through_another_node() {
+    let Some(shared) = Shared::new("a_resumable_upload_goes_on_through_another_node") else {
+        return;
+    };
+    let quick = [("PICTOR_STORAGE_RELEASE_DELAY_SECS", "1")];
+    let a = shared.node("a", &quick);
+    let b = shared.node("b", &quick);
+    let photo = corpus(BIG);
+    let file = shared.tmp.path().join("big.jpg");
+    std::fs::write(&file, &photo).expect("write the file to upload");
+    let metadata = json!({"path": "/shop/resumed.jpg"});
+    let secret = &shared.keys.secret_key;
+
+    let first = tuspy(
+        &a.uploads(),
+        secret,
+        &file,
+        &metadata,
+        &["--chunk-size", "150000", "--stop-at", "300000"],
+    );
+    assert!(first.ok, "{:?}", first.out);
+    let on_a = first.out["url"].as_str().expect("upload url").to_owned();
+    let on_b = on_a.replace(&a.base, &b.base);
+    assert_eq!(b.tus_head(&on_b), (200, Some(300_000)), "B sees A's bytes");
+    let next = b.tus_patch(&on_b, 300_000, photo[300_000..600_000].to_vec());
+    assert_eq!(next.status(), 204);
+    assert_eq!(a.tus_head(&on_a), (200, Some(600_000)), "A sees B's bytes");
+    let stale = a.tus_patch(&on_a, 300_000, photo[300_000..400_000].to_vec());
+    assert_eq!(stale.status(), 409, "A refuses an offset B moved");
+
+    let rest = tuspy(&a.uploads(), secret, &file, &metadata, &["--url", &on_b]);
+    assert!(rest.ok, "{:?}", rest.out);
+    assert!(rest.header("pictor-file-id").is_some());
+    let served = a.get(&a.url("/shop/resumed.jpg"));
+    assert_eq!(served.status(), 200);
+    assert_eq!(
+        served.bytes().expect("body").to_vec(),
+        photo,
+        "A serves what B stored"
+    );
+    assert_eq!(
+        a.tus_head(&on_a).0,
+        404,
+        "the finished upload is gone for every node"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while shared.objects().iter().any(|k| k.contains("/uploads/")) {
+        assert!(
+            Instant::now() < deadline,
+            "chunks left: {:?}",
+            shared.objects()
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -347,6 +347,7 @@ fn upload_limits() -> LimitsConfig {
         max_inflated_bytes: 4 * 1024 * 1024,
         max_operation_ids: 20,
         max_params_bytes: 64 * 1024,
+        ..LimitsConfig::default()
     }
 }
 

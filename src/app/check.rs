@@ -3,7 +3,8 @@
 //! blobs the store holds that nothing references (orphans: left by a crash between writing
 //! bytes and recording them, or by a deletion that never ran). Blobs younger than
 //! `storage.orphan_grace_secs` are not orphans yet (an upload may be in flight), nor are
-//! those dropped less than `storage.release_delay_secs` ago (a reader may stream them).
+//! those dropped less than `storage.release_delay_secs` ago (a reader may stream them), nor
+//! the chunks of unfinished resumable uploads.
 
 use crate::catalog::{BlobReference, CatalogError};
 use crate::context::Context;
@@ -65,6 +66,7 @@ pub async fn run(ctx: &Context, repair: bool, now: i64) -> Result<CheckReport, C
         .catalog
         .blob_references(now.saturating_sub(ms(ctx.config.storage.release_delay_secs)))
         .await?;
+    let chunks = ctx.catalog.upload_blob_keys().await?;
     let stored = ctx.blob.list().await?;
     let stored_keys: HashSet<&str> = stored.iter().map(|b| b.key.as_str()).collect();
     let mut kept: HashSet<&str> = references
@@ -73,6 +75,7 @@ pub async fn run(ctx: &Context, repair: bool, now: i64) -> Result<CheckReport, C
         .map(|f| f.blob_key.as_str())
         .collect();
     kept.extend(references.recently_dropped.iter().map(String::as_str));
+    kept.extend(chunks.iter().map(String::as_str));
 
     let missing: Vec<MissingBlob> = references
         .files

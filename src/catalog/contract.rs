@@ -2,9 +2,10 @@
 //! to the rules the trait's doc comments state. Every backend runs every check
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
 //! catalog are in [`copy`], those of replacing a file's version in [`rotation`], those of
-//! usage and quota in [`quota`], those of copies and moves of entries in [`copy_move`]. The
-//! checks of a catalog that several nodes share (its change feed and render claims, through
-//! two handles on one store) are in [`shared`] ([`SHARED_CHECKS`]). The checks of the trash and the deletion history are in [`trash`]
+//! usage and quota in [`quota`], those of copies and moves of entries in [`copy_move`], those
+//! of resumable uploads in [`uploads`]. The checks of a catalog that several nodes share (its change
+//! feed and render claims, through two handles on one store) are in [`shared`]
+//! ([`SHARED_CHECKS`]). The checks of the trash and the deletion history are in [`trash`]
 //! ([`TRASH_CHECKS`], [`TRASH_SHARED_CHECKS`]).
 
 mod copy;
@@ -13,6 +14,7 @@ mod quota;
 mod rotation;
 mod shared;
 mod trash;
+mod uploads;
 
 pub(crate) use shared::SHARED_CHECKS;
 pub(crate) use trash::{TRASH_CHECKS, TRASH_SHARED_CHECKS};
@@ -158,6 +160,24 @@ pub(crate) const CHECKS: &[(&str, Check)] = &[
     }),
     ("a_trashed_file_keeps_the_shared_blob", |c| {
         Box::pin(copy_move::a_trashed_file_keeps_the_shared_blob(c))
+    }),
+    ("uploads_are_bounded_per_app", |c| {
+        Box::pin(uploads::uploads_are_bounded_per_app(c))
+    }),
+    ("an_offset_moves_by_compare_and_set", |c| {
+        Box::pin(uploads::an_offset_moves_by_compare_and_set(c))
+    }),
+    ("a_complete_upload_becomes_a_file_in_one_step", |c| {
+        Box::pin(uploads::a_complete_upload_becomes_a_file_in_one_step(c))
+    }),
+    ("expired_uploads_are_listed_then_deleted", |c| {
+        Box::pin(uploads::expired_uploads_are_listed_then_deleted(c))
+    }),
+    ("an_upload_takes_a_bounded_number_of_chunks", |c| {
+        Box::pin(uploads::an_upload_takes_a_bounded_number_of_chunks(c))
+    }),
+    ("a_complete_upload_is_held_to_the_quota", |c| {
+        Box::pin(uploads::a_complete_upload_is_held_to_the_quota(c))
     }),
 ];
 

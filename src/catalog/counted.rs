@@ -5,11 +5,11 @@
 //! failures, and are not counted.
 
 use super::{
-    AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult,
-    ChangeFeed, ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery,
-    Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota,
-    Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred, TrashItem,
-    TrashTimes, TrashedFile, TrashedFolder, Usage,
+    Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogError,
+    CatalogResult, ChangeFeed, ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats,
+    ListQuery, Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome,
+    Quota, Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred,
+    TrashItem, TrashTimes, TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -402,6 +402,59 @@ impl Catalog for Counted {
         trashed: &TrashedFolder,
     ) -> CatalogResult<bool> {
         self.count(self.inner.import_trashed_folder(app_key, trashed).await)
+    }
+    // --- resumable uploads ---
+    async fn create_upload(
+        &self,
+        upload: &Upload,
+        max_per_app: u64,
+        now: i64,
+    ) -> CatalogResult<bool> {
+        self.count(self.inner.create_upload(upload, max_per_app, now).await)
+    }
+    async fn upload(&self, app_key: &str, id: &str) -> CatalogResult<Option<Upload>> {
+        self.count(self.inner.upload(app_key, id).await)
+    }
+    async fn upload_chunks(&self, app_key: &str, id: &str) -> CatalogResult<Vec<UploadChunk>> {
+        self.count(self.inner.upload_chunks(app_key, id).await)
+    }
+    async fn append_upload_chunk(
+        &self,
+        app_key: &str,
+        id: &str,
+        chunk: &UploadChunk,
+        expires_at: i64,
+        max_chunks: u64,
+    ) -> CatalogResult<Advance> {
+        self.count(
+            self.inner
+                .append_upload_chunk(app_key, id, chunk, expires_at, max_chunks)
+                .await,
+        )
+    }
+    async fn complete_upload(
+        &self,
+        app_key: &str,
+        id: &str,
+        last: &UploadChunk,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        self.count(
+            self.inner
+                .complete_upload(app_key, id, last, file, on_conflict, quota)
+                .await,
+        )
+    }
+    async fn delete_upload(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>> {
+        self.count(self.inner.delete_upload(app_key, id).await)
+    }
+    async fn expired_uploads(&self, now: i64, limit: usize) -> CatalogResult<Vec<Upload>> {
+        self.count(self.inner.expired_uploads(now, limit).await)
+    }
+    async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>> {
+        self.count(self.inner.upload_blob_keys().await)
     }
 
     // --- copy and move ---

@@ -20,6 +20,7 @@ pub mod settings;
 pub mod sqlite;
 pub mod trash;
 pub mod tree;
+pub mod upload;
 
 use async_trait::async_trait;
 pub use change::{Change, ChangeFeed, FeedEvent};
@@ -29,6 +30,7 @@ pub use settings::AppSettings;
 pub use trash::{
     Deletion, DeletionKind, Restored, TrashItem, TrashTimes, TrashedFile, TrashedFolder,
 };
+pub use upload::{Advance, Upload, UploadChunk};
 
 /// A catalog failure.
 #[derive(Debug, thiserror::Error)]
@@ -889,6 +891,59 @@ pub trait Catalog: Send + Sync + 'static {
     /// - each moved file's old path is announced ([`Change::Source`]), each moved folder's
     ///   ([`Change::Below`]), and listed in `changes`.
     async fn move_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred>;
+    // --- resumable uploads ---
+    /// Records a new upload (offset 0, no chunk: its `offset` and `chunks` are not read),
+    /// unless its app already holds `max_per_app`
+    /// uploads that have not expired at `now`: then `false`, and nothing is recorded.
+    async fn create_upload(
+        &self,
+        upload: &Upload,
+        max_per_app: u64,
+        now: i64,
+    ) -> CatalogResult<bool>;
+    /// The upload of an app with an id, expired or not.
+    async fn upload(&self, app_key: &str, id: &str) -> CatalogResult<Option<Upload>>;
+    /// The recorded chunks of an upload, in offset order: together they hold its bytes from 0
+    /// to its offset, without gap or overlap. Empty for an unknown upload.
+    async fn upload_chunks(&self, app_key: &str, id: &str) -> CatalogResult<Vec<UploadChunk>>;
+    /// Records `chunk` (at least one byte) and moves the upload's offset past it, its chunk
+    /// count up by one and its expiry to `expires_at`, only while the offset is the chunk's and
+    /// the chunk ends within the upload's length: a compare and set, so of two calls at one
+    /// offset only one records its chunk. Otherwise [`Advance::Stale`] with the offset as it
+    /// is, nothing changed; [`Advance::Full`] when the upload holds `max_chunks` chunks.
+    /// `NotFound` when the upload is gone.
+    async fn append_upload_chunk(
+        &self,
+        app_key: &str,
+        id: &str,
+        chunk: &UploadChunk,
+        expires_at: i64,
+        max_chunks: u64,
+    ) -> CatalogResult<Advance>;
+    /// Finishes an upload with its last chunk, in one transaction: only while the upload's
+    /// offset is `last.offset` and `last` ends at its length (else `Ok(None)`, nothing
+    /// changed), it records `file` as `put_file_within` does with `quota` (with the same
+    /// refusals and the same change announced), removes the upload, and records the blobs of
+    /// its chunks, `last`'s included, as dropped. A refusal (`QuotaExceeded` too) changes
+    /// nothing at all: the upload stays as it was, and the file's blob is not recorded as
+    /// dropped (the caller deletes it). `NotFound` when the upload is gone.
+    async fn complete_upload(
+        &self,
+        app_key: &str,
+        id: &str,
+        last: &UploadChunk,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<Option<PutOutcome>>;
+    /// Removes an upload and records the blobs of its chunks as dropped; returns their keys.
+    /// `NotFound` when the app has no upload with the id.
+    async fn delete_upload(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>>;
+    /// Up to `limit` uploads of any app that expired at or before `now`, the earliest expiry
+    /// first.
+    async fn expired_uploads(&self, now: i64, limit: usize) -> CatalogResult<Vec<Upload>>;
+    /// The blobs of every recorded chunk of every upload, which `pictor check` must keep.
+    async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>>;
 
     /// The feed of changes other nodes commit, for a catalog shared by several nodes; `None`
     /// (the default) for a catalog only one process uses. A backend with a feed announces, in

@@ -1,14 +1,16 @@
 //! Storing uploaded files: size, content and quota checks, bytes to the blob store first, then
 //! the catalog entry (held to the app's quota), so a failed or interrupted upload leaves
 //! nothing visible. `zip` reads the archives of a multipart upload under one budget per
-//! request; `rotation` stores an original rotated as a new version of its file the same way.
+//! request; `rotation` stores an original rotated as a new version of its file the same way;
+//! `resumable` takes a file over many requests (tus).
 
+pub mod resumable;
 pub mod rotation;
 pub mod zip;
 
 use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome, Quota};
 use crate::context::Context;
-use crate::imageinfo;
+use crate::imageinfo::{self, ImageInfo};
 use crate::result_code::ResultCode;
 use crate::storage::BlobStore;
 use bytes::Bytes;
@@ -37,18 +39,7 @@ pub async fn store_upload(
         fits(ctx, app, quota, bytes.len() as u64).await?;
     }
     let key = BlobStore::new_key(&app.container);
-    let file = FileRecord {
-        taken_at: info.taken_at.map(|t| t.and_utc().timestamp_millis()),
-        lat: info.gps.map(|g| g.0),
-        lng: info.gps.map(|g| g.1),
-        ..FileRecord::new(
-            path,
-            &key,
-            &bytes,
-            info.content_type,
-            (info.width, info.height),
-        )
-    };
+    let file = user_file(path, &key, &bytes, &info);
     if let Err(e) = ctx.blob.put(&key, bytes).await {
         tracing::error!(error = %e, "blob write failed");
         return Err(ResultCode::StorageUploadFailed);
@@ -73,10 +64,27 @@ pub async fn store_upload(
     }
 }
 
+/// The record of a new version of the user file at `path`, whose `bytes` are stored at `key`,
+/// with the facts its header gave (`info`).
+fn user_file(path: &str, key: &str, bytes: &[u8], info: &ImageInfo) -> FileRecord {
+    FileRecord {
+        taken_at: info.taken_at.map(|t| t.and_utc().timestamp_millis()),
+        lat: info.gps.map(|g| g.0),
+        lng: info.gps.map(|g| g.1),
+        ..FileRecord::new(
+            path,
+            key,
+            bytes,
+            info.content_type,
+            (info.width, info.height),
+        )
+    }
+}
+
 /// Deletes bytes stored for a catalog entry that was not made. The catalog never referenced
 /// them, so nobody can be reading them (bytes a file ever referenced are left to the sweep of
 /// dropped blobs instead).
-async fn discard_unrecorded(ctx: &Context, key: &str) {
+pub async fn discard_unrecorded(ctx: &Context, key: &str) {
     if let Err(e) = ctx.blob.delete(key).await {
         tracing::warn!(error = %e, key = %key, "could not delete an unrecorded upload");
     }

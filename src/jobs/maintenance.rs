@@ -1,5 +1,6 @@
 //! The periodic catalog sweep of a serving process. It purges the trash items whose retention
-//! ran out, deletes the blobs of replaced, deleted and purged files once
+//! ran out, deletes resumable uploads that expired (their chunks join the dropped blobs),
+//! deletes the blobs of replaced, deleted and purged files once
 //! `storage.release_delay_secs` has passed (their pending deletion is kept in the catalog, so a
 //! crash or a restart does not leak them) and no file references them any more (copies share
 //! blobs: the catalog hands out only blobs no file names), prunes tasks that ended longer ago
@@ -40,6 +41,7 @@ pub async fn sweep(ctx: &Context) {
         ctx.catalog.purge_expired_trash(now, BATCH)
     })
     .await;
+    sweep_expired_uploads(ctx).await;
     sweep_dropped_blobs(ctx).await;
     prune_tasks(ctx).await;
     let history_ms = ctx
@@ -125,6 +127,36 @@ async fn sweep_dropped_blobs(ctx: &Context) {
         if keys.len() < BATCH || deleted < keys.len() {
             return;
         }
+    }
+}
+
+/// Deletes the resumable uploads that expired, a batch at a time; their chunks are dropped
+/// blobs, deleted by [`sweep_dropped_blobs`] after the release delay.
+async fn sweep_expired_uploads(ctx: &Context) {
+    let mut deleted = 0usize;
+    loop {
+        let expired = match ctx.catalog.expired_uploads(now_ms(), BATCH).await {
+            Ok(expired) => expired,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read expired uploads");
+                break;
+            }
+        };
+        for upload in &expired {
+            match ctx.catalog.delete_upload(&upload.app_key, &upload.id).await {
+                Ok(_) | Err(CatalogError::NotFound(_)) => deleted += 1,
+                Err(e) => {
+                    tracing::error!(error = %e, upload = %upload.id, "could not delete an expired upload");
+                    return;
+                }
+            }
+        }
+        if expired.len() < BATCH {
+            break;
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "deleted expired resumable uploads");
     }
 }
 

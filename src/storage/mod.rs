@@ -225,7 +225,7 @@ impl BlobStore {
     pub async fn put_stream(
         &self,
         key: &str,
-        mut source: BlobStream,
+        mut source: BoxStream<'_, Result<Bytes, BlobError>>,
         part_bytes: usize,
     ) -> Result<u64, BlobError> {
         let path = ObjectPath::from(key);

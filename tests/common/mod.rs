@@ -17,8 +17,10 @@ mod raw_http;
 mod s3;
 mod server;
 mod tasks;
+mod tus;
 
 #[allow(unused_imports)]
 pub use self::{
     assert::*, cli::*, corpus::*, images::*, metrics::*, raw_http::*, s3::*, server::*, tasks::*,
+    tus::*,
 };

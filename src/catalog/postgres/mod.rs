@@ -47,6 +47,7 @@ mod tests;
 mod throwaway;
 mod trash;
 mod trash_copy;
+mod uploads;
 
 use super::{CatalogError, CatalogResult};
 use deadpool_postgres::{

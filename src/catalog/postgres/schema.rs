@@ -77,6 +77,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "files by blob key (copies share blobs)",
         sql: FILES_BY_BLOB,
     },
+    Migration {
+        name: "resumable uploads and their chunks",
+        sql: UPLOADS,
+    },
 ];
 
 /// The schema version this release writes.
@@ -378,6 +382,29 @@ const FILES_BY_BLOB: &str = "
 CREATE INDEX files_blob ON files (blob_key);
 CREATE INDEX trashed_files_blob ON trashed_files (blob_key);
 ";
+
+/// Unfinished resumable uploads and the chunks their bytes are stored in (one blob each).
+const UPLOADS: &str = r#"
+CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    length BIGINT NOT NULL,
+    upload_offset BIGINT NOT NULL,
+    chunk_count BIGINT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX uploads_app ON uploads (app_key, expires_at);
+CREATE INDEX uploads_expiry ON uploads (expires_at);
+CREATE TABLE upload_chunks (
+    upload_id TEXT NOT NULL,
+    chunk_offset BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    blob_key TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (upload_id, chunk_offset)
+);
+"#;
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of
 /// `claim_task`, also for tasks written into the database by other tools.

@@ -2,14 +2,14 @@
 
 use super::{
     apps, blobs, copy, copy_move, deletions, files, folders, operations, outbox, quota, restore,
-    rotation, tasks, trash, trash_copy, SqliteCatalog,
+    rotation, tasks, trash, trash_copy, uploads, SqliteCatalog,
 };
 use crate::catalog::{
-    AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask,
-    CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
-    OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota, Restored, SortKey, StoredFile,
-    Task, TaskRecord, TaskStatus, Transfer, Transferred, TrashItem, TrashTimes, TrashedFile,
-    TrashedFolder, Usage,
+    Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult,
+    ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery, Listing,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota, Restored,
+    SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred, TrashItem,
+    TrashTimes, TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
 };
 use async_trait::async_trait;
 
@@ -409,5 +409,58 @@ impl Catalog for SqliteCatalog {
 
     async fn move_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred> {
         copy_move::move_entries(self, app_key, transfer).await
+    }
+
+    // --- resumable uploads ---
+    async fn create_upload(
+        &self,
+        upload: &Upload,
+        max_per_app: u64,
+        now: i64,
+    ) -> CatalogResult<bool> {
+        uploads::create_upload(self, upload, max_per_app, now).await
+    }
+
+    async fn upload(&self, app_key: &str, id: &str) -> CatalogResult<Option<Upload>> {
+        uploads::upload(self, app_key, id).await
+    }
+
+    async fn upload_chunks(&self, app_key: &str, id: &str) -> CatalogResult<Vec<UploadChunk>> {
+        uploads::upload_chunks(self, app_key, id).await
+    }
+
+    async fn append_upload_chunk(
+        &self,
+        app_key: &str,
+        id: &str,
+        chunk: &UploadChunk,
+        expires_at: i64,
+        max_chunks: u64,
+    ) -> CatalogResult<Advance> {
+        uploads::append_upload_chunk(self, app_key, id, chunk, expires_at, max_chunks).await
+    }
+
+    async fn complete_upload(
+        &self,
+        app_key: &str,
+        id: &str,
+        last: &UploadChunk,
+        file: FileRecord,
+        on_conflict: OnConflict,
+        quota: Quota,
+    ) -> CatalogResult<Option<PutOutcome>> {
+        uploads::complete_upload(self, app_key, id, last, file, on_conflict, quota).await
+    }
+
+    async fn delete_upload(&self, app_key: &str, id: &str) -> CatalogResult<Vec<String>> {
+        uploads::delete_upload(self, app_key, id).await
+    }
+
+    async fn expired_uploads(&self, now: i64, limit: usize) -> CatalogResult<Vec<Upload>> {
+        uploads::expired_uploads(self, now, limit).await
+    }
+
+    async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>> {
+        uploads::upload_blob_keys(self).await
     }
 }

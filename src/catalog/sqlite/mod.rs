@@ -5,9 +5,9 @@
 //!
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
 //! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, `quota`: usage
-//! and the quota check, `rotation`: a file's new version, `trash`, `restore` and `deletions`
-//! (the history), `copy` / `trash_copy`: whole-catalog reads and stores as given, and `copy_move`: copies and
-//! moves of entries) is in its
+//! and the quota check, `rotation`: a file's new version, `uploads`: resumable uploads, `trash`, `restore` and `deletions`
+//! (the history), `copy` / `trash_copy`: whole-catalog reads and stores as given, and
+//! `copy_move`: copies and moves of entries) is in its
 //! own file, and `calls` binds it to the
 //! [`Catalog`](super::Catalog) trait.
 
@@ -31,6 +31,7 @@ mod tasks;
 mod tests;
 mod trash;
 mod trash_copy;
+mod uploads;
 
 use super::{CatalogError, CatalogResult};
 use rusqlite::{Connection, ErrorCode, Transaction};

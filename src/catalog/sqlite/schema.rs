@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 7] = [
+const MIGRATIONS: [Migration; 8] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -74,6 +74,10 @@ const MIGRATIONS: [Migration; 7] = [
     Migration {
         name: "files by blob key (copies share blobs)",
         apply: files_by_blob,
+    },
+    Migration {
+        name: "resumable uploads and their chunks",
+        apply: uploads,
     },
 ];
 
@@ -191,6 +195,33 @@ CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (status, finished_at);
 UPDATE tasks SET finished_at = queued_at WHERE status IN ('D', 'F') AND finished_at = 0;
 INSERT OR IGNORE INTO task_turns (app_key, turn) SELECT DISTINCT app_key, 0 FROM tasks;
 ";
+
+/// Unfinished resumable uploads and the chunks their bytes are stored in (one blob each).
+const UPLOADS: &str = "
+CREATE TABLE uploads (
+    id TEXT PRIMARY KEY,
+    app_key TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    upload_offset INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX uploads_app ON uploads (app_key, expires_at);
+CREATE INDEX uploads_expiry ON uploads (expires_at);
+CREATE TABLE upload_chunks (
+    upload_id TEXT NOT NULL,
+    chunk_offset INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    blob_key TEXT NOT NULL,
+    PRIMARY KEY (upload_id, chunk_offset)
+);
+";
+
+fn uploads(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(UPLOADS)
+}
 
 fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(TABLES)

@@ -15,6 +15,7 @@ pub mod queues;
 pub mod request_body;
 pub mod rotation;
 pub mod trash;
+pub mod tus;
 pub mod upload_multi;
 pub mod upload_outcome;
 pub mod users;
@@ -173,10 +174,14 @@ pub async fn handle(ctx: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
     let (parts, incoming) = req.into_parts();
     let progress = crate::http::connection::read_progress(&ctx.config.server);
     let mut body = RequestBody::new(incoming, &parts.headers, progress);
-    let outcome = dispatch(ctx, parts, &mut body).await;
+    let (app_key, sub) = app_and_rest(parts.uri.path());
+    let (app_key, sub) = (app_key.to_owned(), sub.to_owned());
+    let mut resp = match tus::route(&parts.method, &parts.headers, &sub) {
+        Some(call) => tus::handle(ctx, call, parts, &app_key, &mut body).await,
+        None => respond(dispatch(ctx, parts, &app_key, &sub, &mut body).await),
+    };
     let complete = body.drain(ctx.config.limits.max_request_bytes).await;
     ctx.metrics.bytes_in.inc_by(body.bytes_read());
-    let mut resp = respond(outcome);
     if !complete {
         resp.headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -184,18 +189,21 @@ pub async fn handle(ctx: &Arc<State>, req: Request<Incoming>) -> Response<Body> 
     resp
 }
 
+/// The app key of an API path and the path below it (`folders`, `queues/<id>`), without a
+/// trailing slash.
+fn app_and_rest(path: &str) -> (&str, &str) {
+    let rest = path.strip_prefix(API_PREFIX).unwrap_or_default();
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    rest.split_once('/').unwrap_or((rest, ""))
+}
+
 async fn dispatch(
     ctx: &Arc<State>,
     parts: http::request::Parts,
+    app_key: &str,
+    sub: &str,
     body: &mut RequestBody,
 ) -> Result<Reply, ApiError> {
-    let rest = parts
-        .uri
-        .path()
-        .strip_prefix(API_PREFIX)
-        .unwrap_or_default();
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let (app_key, sub) = rest.split_once('/').unwrap_or((rest, ""));
     let route = route(&parts.method, sub).ok_or(ApiError::new(ResultCode::NotFound))?;
     let app = authenticate(ctx, app_key, &parts.headers).await?;
     let call = Call {
