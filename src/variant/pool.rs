@@ -137,9 +137,15 @@ impl RenderPool {
         let worker = worker.map_err(|_| PoolError::Aborted)?;
         let (done, result) = oneshot::channel();
         let run: Job = Box::new(move || {
-            let _places = (worker, admission);
+            // Declared before the places, so that a panicking job frees them (dropped in
+            // reverse order) before its caller sees `Aborted`; a job that returns frees them
+            // before its result is sent. Either way the caller finds its place free again.
+            let done = done;
+            let places = (worker, admission);
+            let out = job();
+            drop(places);
             // The receiver may be gone (the caller stopped waiting); the work still counts.
-            let _ = done.send(job());
+            let _ = done.send(out);
         });
         self.jobs.send(run).map_err(|_| PoolError::Aborted)?;
         result.await.map_err(|_| PoolError::Aborted)
