@@ -3,11 +3,14 @@
 //! ([`CHECKS`]); the SQLite catalog does in `sqlite::tests`. The checks of copying a whole
 //! catalog are in [`copy`]. The checks of a catalog that several nodes share (its change feed
 //! and render claims, through two handles on one store) are in [`shared`]
-//! ([`SHARED_CHECKS`]).
+//! ([`SHARED_CHECKS`]). The checks of tags, the search and the dominant colour are in
+//! [`metadata`] ([`METADATA_CHECKS`]).
 
 mod copy;
+mod metadata;
 mod shared;
 
+pub(crate) use metadata::METADATA_CHECKS;
 pub(crate) use shared::SHARED_CHECKS;
 
 use super::{
@@ -137,6 +140,8 @@ fn file(path: &str, at: i64, source: Option<&FileRecord>) -> FileRecord {
         lng: None,
         created_at: at,
         updated_at: at,
+        tags: Vec::new(),
+        dominant_color: None,
     }
 }
 

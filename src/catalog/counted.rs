@@ -6,9 +6,9 @@
 
 use super::{
     AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogError, CatalogResult, ChangeFeed,
-    ClaimedTask, CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback,
-    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
-    TaskRecord, TaskStatus,
+    ClaimedTask, CreatedBy, FilePage, FileRecord, FileSearch, Folder, FolderStats, ListQuery,
+    Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey,
+    StoredFile, Task, TaskRecord, TaskStatus,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -264,6 +264,19 @@ impl Catalog for Counted {
         outcome: CallbackOutcome,
     ) -> CatalogResult<()> {
         self.count(self.inner.finish_callback(claimed, outcome).await)
+    }
+
+    // --- tags, search and colour ---
+    async fn set_tags(
+        &self,
+        app_key: &str,
+        id: &str,
+        tags: &[String],
+    ) -> CatalogResult<FileRecord> {
+        self.count(self.inner.set_tags(app_key, id, tags).await)
+    }
+    async fn search_files(&self, app_key: &str, query: &FileSearch) -> CatalogResult<FilePage> {
+        self.count(self.inner.search_files(app_key, query).await)
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

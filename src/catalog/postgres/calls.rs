@@ -2,14 +2,14 @@
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
 use super::{
-    apps, blobs, changes, claims, copy, files, folders, operations, outbox, retrying, tasks,
-    PgCatalog,
+    apps, blobs, changes, claims, copy, files, folders, metadata, operations, outbox, retrying,
+    tasks, PgCatalog,
 };
 use crate::catalog::{
     AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ChangeFeed, ClaimedTask,
-    CreatedBy, FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict,
-    OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord,
-    TaskStatus,
+    CreatedBy, FilePage, FileRecord, FileSearch, Folder, FolderStats, ListQuery, Listing,
+    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile,
+    Task, TaskRecord, TaskStatus,
 };
 use async_trait::async_trait;
 
@@ -268,6 +268,20 @@ impl Catalog for PgCatalog {
 
     async fn import_task(&self, record: &TaskRecord) -> CatalogResult<()> {
         retrying(|| copy::import_task(self, record)).await
+    }
+
+    // --- tags, search and colour ---
+    async fn set_tags(
+        &self,
+        app_key: &str,
+        id: &str,
+        tags: &[String],
+    ) -> CatalogResult<FileRecord> {
+        retrying(|| metadata::set_tags(self, app_key, id, tags)).await
+    }
+
+    async fn search_files(&self, app_key: &str, query: &FileSearch) -> CatalogResult<FilePage> {
+        metadata::search_files(self, app_key, query).await
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

@@ -8,10 +8,12 @@
 use super::blobs::trash;
 use super::changes::announce;
 use super::folders::{ensure_folder, folder_at, lock_folder, touch_folder};
+use super::metadata::{insert_tags, replace_tags};
 use super::rows::{col, file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
 use super::{
     commit, execute, limit_param, name_taken, query, query_one, query_opt, write_tx, PgCatalog,
 };
+use crate::catalog::search::tag_set;
 use crate::catalog::tree::{rename_candidates, subtree_range};
 use crate::catalog::{
     CatalogError, CatalogResult, Change, CreatedBy, FileRecord, OnConflict, PutOutcome, StoredFile,
@@ -70,9 +72,10 @@ pub(super) async fn files_below(
 pub(super) async fn put_file(
     catalog: &PgCatalog,
     app_key: &str,
-    file: FileRecord,
+    mut file: FileRecord,
     on_conflict: OnConflict,
 ) -> CatalogResult<PutOutcome> {
+    file.tags = tag_set(&file.tags);
     let requested = file.path.clone();
     let mut client = catalog.client().await?;
     let tx = write_tx(&mut client).await?;
@@ -123,6 +126,11 @@ async fn record(
             file.id = old.id;
             file.created_at = old.created_at;
             replace_file(tx, &file).await?;
+            if file.tags.is_empty() {
+                file.tags = old.tags;
+            } else {
+                replace_tags(tx, app_key, &file.id, &file.tags).await?;
+            }
             Ok(PutOutcome {
                 file,
                 overwritten: true,
@@ -246,7 +254,7 @@ async fn path_taken(tx: &Transaction<'_>, app_key: &str, path: &str) -> CatalogR
     col(&row, 0)
 }
 
-/// Inserts a file row.
+/// Inserts a file row and its tags.
 pub(super) async fn insert_file(
     tx: &Transaction<'_>,
     app_key: &str,
@@ -256,9 +264,9 @@ pub(super) async fn insert_file(
         tx,
         "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
              source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
-             created_at, updated_at, variant)
+             created_at, updated_at, variant, dominant_color)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20)",
+             $18, $19, $20, $21)",
         &[
             &f.id,
             &app_key,
@@ -280,20 +288,22 @@ pub(super) async fn insert_file(
             &f.created_at,
             &f.updated_at,
             &f.variant,
+            &f.dominant_color,
         ],
     )
     .await?;
-    Ok(())
+    insert_tags(tx, app_key, &f.id, &f.tags).await
 }
 
-/// Writes a new version over the file row with the same id (its path, app and creation time
-/// stay).
+/// Writes a new version over the file row with the same id (its path, app, creation time and
+/// tags stay).
 async fn replace_file(tx: &Transaction<'_>, f: &FileRecord) -> CatalogResult<()> {
     execute(
         tx,
         "UPDATE files SET bytes = $2, created_by = $3, operation_id = $4, source_id = $5,
              variant = $6, blob_key = $7, etag = $8, content_type = $9, width = $10,
-             height = $11, taken_at = $12, lat = $13, lng = $14, updated_at = $15
+             height = $11, taken_at = $12, lat = $13, lng = $14, updated_at = $15,
+             dominant_color = $16
          WHERE id = $1",
         &[
             &f.id,
@@ -311,6 +321,7 @@ async fn replace_file(tx: &Transaction<'_>, f: &FileRecord) -> CatalogResult<()>
             &f.lat,
             &f.lng,
             &f.updated_at,
+            &f.dominant_color,
         ],
     )
     .await?;

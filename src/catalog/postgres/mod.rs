@@ -29,6 +29,7 @@ mod copy;
 mod feed_tests;
 mod files;
 mod folders;
+mod metadata;
 mod operations;
 mod outbox;
 mod rows;

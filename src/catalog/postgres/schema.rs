@@ -57,6 +57,10 @@ const MIGRATIONS: &[Migration] = &[
         name: "render claims",
         sql: RENDER_CLAIMS,
     },
+    Migration {
+        name: "file tags, dominant colours and the search by time",
+        sql: PHOTO_METADATA,
+    },
 ];
 
 /// The schema version this release writes.
@@ -193,6 +197,21 @@ CREATE TABLE render_claims (
     until BIGINT NOT NULL
 );
 CREATE INDEX render_claims_until ON render_claims (until);
+"#;
+
+/// Tags (one row per file and tag, deleted with their file by the foreign key), the dominant
+/// colour of each file (NULL for files stored before it), and the indexes of the search:
+/// `(app_key, tag)` for tags, `(app_key, updated_at)` for times and the order of results.
+const PHOTO_METADATA: &str = r#"
+ALTER TABLE files ADD COLUMN dominant_color TEXT;
+CREATE TABLE file_tags (
+    file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    app_key TEXT NOT NULL,
+    tag TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (file_id, tag)
+);
+CREATE INDEX file_tags_search ON file_tags (app_key, tag, file_id);
+CREATE INDEX files_updated ON files (app_key, updated_at);
 "#;
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of

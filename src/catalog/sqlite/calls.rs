@@ -1,10 +1,13 @@
 //! The [`Catalog`] trait bound to the SQL of each concern.
 
-use super::{apps, blobs, copy, files, folders, operations, outbox, tasks, SqliteCatalog};
+use super::{
+    apps, blobs, copy, files, folders, metadata, operations, outbox, tasks, SqliteCatalog,
+};
 use crate::catalog::{
     AppRecord, BlobReferences, CallbackOutcome, Catalog, CatalogResult, ClaimedTask, CreatedBy,
-    FileRecord, Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict, OperationRecord,
-    PendingCallback, PutOutcome, SortKey, StoredFile, Task, TaskRecord, TaskStatus,
+    FilePage, FileRecord, FileSearch, Folder, FolderStats, ListQuery, Listing, NewCallback,
+    OnConflict, OperationRecord, PendingCallback, PutOutcome, SortKey, StoredFile, Task,
+    TaskRecord, TaskStatus,
 };
 use async_trait::async_trait;
 
@@ -263,5 +266,19 @@ impl Catalog for SqliteCatalog {
         outcome: CallbackOutcome,
     ) -> CatalogResult<()> {
         outbox::finish_callback(self, claimed, outcome).await
+    }
+
+    // --- tags, search and colour ---
+    async fn set_tags(
+        &self,
+        app_key: &str,
+        id: &str,
+        tags: &[String],
+    ) -> CatalogResult<FileRecord> {
+        metadata::set_tags(self, app_key, id, tags).await
+    }
+
+    async fn search_files(&self, app_key: &str, query: &FileSearch) -> CatalogResult<FilePage> {
+        metadata::search_files(self, app_key, query).await
     }
 }

@@ -2,8 +2,10 @@
 
 use super::blobs::trash;
 use super::folders::{ensure_folder, folder_at, touch_folder};
+use super::metadata::insert_tags;
 use super::rows::{file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
 use super::{backend, SqliteCatalog};
+use crate::catalog::search::tag_set;
 use crate::catalog::tree::{rename_candidates, subtree_range};
 use crate::catalog::{
     CatalogError, CatalogResult, CreatedBy, FileRecord, OnConflict, PutOutcome, StoredFile,
@@ -103,6 +105,7 @@ pub(super) async fn put_file(
     catalog
         .tx(move |tx| {
             let mut file = file;
+            file.tags = tag_set(&file.tags);
             let parent = paths::parent(&file.path).to_owned();
             ensure_folder(tx, &key, &parent, file.updated_at)?;
             if folder_at(tx, &key, &file.path)?.is_some() {
@@ -132,10 +135,14 @@ pub(super) async fn put_file(
                     // delivery renders them again from the new one when they are asked for.
                     let orphaned = vec![old.blob_key.clone()];
                     trash(tx, &orphaned)?;
+                    // Its tags go with the row (foreign key) and come back with the new one.
                     tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
                         .map_err(backend)?;
                     file.id = old.id;
                     file.created_at = old.created_at;
+                    if file.tags.is_empty() {
+                        file.tags = old.tags;
+                    }
                     insert_file(tx, &key, &file)?;
                     Ok(PutOutcome {
                         file,
@@ -233,7 +240,7 @@ pub(super) fn file_exists(tx: &Transaction<'_>, app_key: &str, path: &str) -> Ca
     .map_err(backend)
 }
 
-/// Inserts a file row.
+/// Inserts a file row and its tags.
 pub(super) fn insert_file(
     tx: &Transaction<'_>,
     app_key: &str,
@@ -242,9 +249,9 @@ pub(super) fn insert_file(
     tx.execute(
         "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
              source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
-             created_at, updated_at, variant)
+             created_at, updated_at, variant, dominant_color)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20)",
+             ?18, ?19, ?20, ?21)",
         params![
             f.id,
             app_key,
@@ -265,11 +272,12 @@ pub(super) fn insert_file(
             f.lng,
             f.created_at,
             f.updated_at,
-            f.variant
+            f.variant,
+            f.dominant_color
         ],
     )
     .map_err(backend)?;
-    Ok(())
+    insert_tags(tx, app_key, &f.id, &f.tags)
 }
 
 /// Deletes the files produced from `source_id`; returns their blob keys.

@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 2] = [
+const MIGRATIONS: [Migration; 3] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -54,6 +54,10 @@ const MIGRATIONS: [Migration; 2] = [
     Migration {
         name: "task leases, finish times and fair turns",
         apply: task_leases,
+    },
+    Migration {
+        name: "file tags, dominant colours and the search by time",
+        apply: photo_metadata,
     },
 ];
 
@@ -172,6 +176,22 @@ UPDATE tasks SET finished_at = queued_at WHERE status IN ('D', 'F') AND finished
 INSERT OR IGNORE INTO task_turns (app_key, turn) SELECT DISTINCT app_key, 0 FROM tasks;
 ";
 
+/// Tags (one row per file and tag, deleted with their file by the foreign key; the writer
+/// connection enforces foreign keys), the dominant colour of each file (NULL for files stored
+/// before it), and the indexes of the search: `(app_key, tag)` for tags, `(app_key,
+/// updated_at)` for times and the order of results.
+const PHOTO_METADATA: &str = "
+ALTER TABLE files ADD COLUMN dominant_color TEXT;
+CREATE TABLE file_tags (
+    file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    app_key TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (file_id, tag)
+);
+CREATE INDEX file_tags_search ON file_tags (app_key, tag, file_id);
+CREATE INDEX files_updated ON files (app_key, updated_at);
+";
+
 fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(TABLES)
 }
@@ -190,6 +210,10 @@ fn task_leases(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         }
     }
     tx.execute_batch(TASK_LEASES)
+}
+
+fn photo_metadata(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(PHOTO_METADATA)
 }
 
 /// The schema version of a catalog.
