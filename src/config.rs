@@ -284,6 +284,10 @@ pub struct LimitsConfig {
     pub max_operation_ids: usize,
     /// Largest `params` part of a multipart upload, in bytes (answer 10001 above it).
     pub max_params_bytes: u64,
+    /// Most tags one file may carry (answer 10001 above it).
+    pub max_tags_per_file: usize,
+    /// Longest tag, in characters (answer 10001 above it); at most 500, as tags are index keys.
+    pub max_tag_chars: usize,
 }
 
 impl Default for LimitsConfig {
@@ -296,9 +300,15 @@ impl Default for LimitsConfig {
             max_inflated_bytes: 1024 * 1024 * 1024,
             max_operation_ids: 20,
             max_params_bytes: 64 * 1024,
+            max_tags_per_file: 32,
+            max_tag_chars: 64,
         }
     }
 }
+
+/// The highest `limits.max_tag_chars`: a tag is a key of the catalog's tag index, whose entries
+/// PostgreSQL bounds (4 bytes a character at most).
+const MAX_TAG_CHARS: usize = 500;
 
 /// `[delivery]`: how `GET /<container>/<path>` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -624,6 +634,9 @@ impl Config {
         }
         if self.limits.max_items == 0 {
             return bad("limits.max_items", "must be greater than 0");
+        }
+        if !(1..=MAX_TAG_CHARS).contains(&self.limits.max_tag_chars) {
+            return bad("limits.max_tag_chars", "expected 1 to 500");
         }
         if self.tasks.workers == 0 {
             return bad("tasks.workers", "must be greater than 0");

@@ -1,23 +1,28 @@
 //! Storing uploaded files: size and content checks, bytes to the blob store first, then the
-//! catalog entry, so a failed or interrupted upload leaves nothing visible. `zip` reads the
+//! catalog entry, so a failed or interrupted upload leaves nothing visible. `color` computes an
+//! upload's dominant colour on the render pool while its bytes are stored; `zip` reads the
 //! archives of a multipart upload under one budget per request.
 
+pub mod color;
 pub mod zip;
 
 use crate::catalog::{AppRecord, CatalogError, FileRecord, OnConflict, PutOutcome};
-use crate::context::Context;
 use crate::imageinfo;
 use crate::result_code::ResultCode;
 use crate::storage::BlobStore;
+use crate::variant::Variants;
 use bytes::Bytes;
 
-/// Stores `bytes` as the user file at the normalised `path` of `app`.
+/// Stores `bytes` as the user file at the normalised `path` of `app`, with `tags` (checked by
+/// the caller; none keeps the tags of a file it overwrites) and its dominant colour, computed
+/// on the render pool while the bytes are written.
 pub async fn store_upload(
-    ctx: &Context,
+    ctx: &Variants,
     app: &AppRecord,
     path: &str,
     bytes: Bytes,
     on_conflict: OnConflict,
+    tags: Vec<String>,
 ) -> Result<PutOutcome, ResultCode> {
     if bytes.len() as u64 > ctx.config.limits.max_upload_bytes {
         return Err(ResultCode::UploadSizeLimit);
@@ -31,10 +36,16 @@ pub async fn store_upload(
         }
     }
     let key = BlobStore::new_key(&app.container);
+    let (dominant_color, stored) = tokio::join!(
+        color::dominant_color(ctx, bytes.clone()),
+        ctx.blob.put(&key, bytes.clone())
+    );
     let file = FileRecord {
         taken_at: info.taken_at.map(|t| t.and_utc().timestamp_millis()),
         lat: info.gps.map(|g| g.0),
         lng: info.gps.map(|g| g.1),
+        tags,
+        dominant_color,
         ..FileRecord::new(
             path,
             &key,
@@ -43,7 +54,7 @@ pub async fn store_upload(
             (info.width, info.height),
         )
     };
-    if let Err(e) = ctx.blob.put(&key, bytes).await {
+    if let Err(e) = stored {
         tracing::error!(error = %e, "blob write failed");
         return Err(ResultCode::StorageUploadFailed);
     }

@@ -10,6 +10,8 @@ pub mod paging;
 pub mod params;
 pub mod queues;
 pub mod request_body;
+pub mod search;
+pub mod tags;
 pub mod upload_multi;
 pub mod upload_outcome;
 pub mod users;
@@ -77,15 +79,17 @@ impl Call<'_> {
         params::json_body(&bytes)
     }
 
-    /// Stores an upload of this app ([`crate::ingest::store_upload`]); a replaced original
-    /// drops the variants made from it from L1.
+    /// Stores an upload of this app with `tags` ([`crate::ingest::store_upload`]); a replaced
+    /// original drops the variants made from it from L1.
     pub async fn store_upload(
         &self,
         path: &str,
         bytes: Bytes,
         rule: crate::catalog::OnConflict,
+        tags: Vec<String>,
     ) -> Result<crate::catalog::PutOutcome, ResultCode> {
-        let outcome = crate::ingest::store_upload(&self.ctx, &self.app, path, bytes, rule).await?;
+        let outcome =
+            crate::ingest::store_upload(&self.ctx, &self.app, path, bytes, rule, tags).await?;
         if outcome.overwritten {
             self.ctx.l1.invalidate_source(&self.app.app_key, path);
         }
@@ -117,6 +121,9 @@ enum Route {
     GetOperation,
     DeleteOperation,
     ExecOperations,
+    GetFile,
+    SearchFiles,
+    PutTags,
 }
 
 fn is_operation_path(sub: &str) -> bool {
@@ -124,7 +131,7 @@ fn is_operation_path(sub: &str) -> bool {
         .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
-fn route(method: &Method, sub: &str) -> Option<Route> {
+fn route(method: &Method, sub: &str, query: &Query) -> Option<Route> {
     let r = match (method.as_str(), sub) {
         ("POST", "folders") => Route::CreateFolder,
         ("GET", "folders") => Route::ListFolder,
@@ -142,6 +149,9 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
         ("PUT", o) if is_operation_path(o) => Route::PutOperation,
         ("GET", o) if is_operation_path(o) => Route::GetOperation,
         ("DELETE", o) if is_operation_path(o) => Route::DeleteOperation,
+        ("GET", "images") if search::is_search(query) => Route::SearchFiles,
+        ("GET", f) if search::file_path_id(f).is_some() => Route::GetFile,
+        ("PUT", t) if tags::tags_path_id(t).is_some() => Route::PutTags,
         _ => return None,
     };
     Some(r)
@@ -177,12 +187,13 @@ async fn dispatch(
         .unwrap_or_default();
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let (app_key, sub) = rest.split_once('/').unwrap_or((rest, ""));
-    let route = route(&parts.method, sub).ok_or(ApiError::new(ResultCode::NotFound))?;
+    let query = Query::parse(parts.uri.query());
+    let route = route(&parts.method, sub, &query).ok_or(ApiError::new(ResultCode::NotFound))?;
     let app = authenticate(ctx, app_key, &parts.headers).await?;
     let call = Call {
         ctx: Arc::clone(ctx),
         app,
-        query: Query::parse(parts.uri.query()),
+        query,
         headers: parts.headers,
         body,
         rest: sub.to_owned(),
@@ -204,6 +215,9 @@ async fn dispatch(
         Route::GetOperation => operations::get(call).await,
         Route::DeleteOperation => operations::delete(call).await,
         Route::ExecOperations => operations::exec(call).await,
+        Route::GetFile => search::get(call).await,
+        Route::SearchFiles => search::search(call).await,
+        Route::PutTags => tags::put(call).await,
     }
 }
 
