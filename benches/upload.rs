@@ -2,8 +2,9 @@
 //! the bytes are written, blob put with fsync, catalog entry with `synchronous=FULL`) timed in
 //! a loop over the 20 photos of `../shared/bench/photos`, one upload at a time, on a fresh
 //! SQLite catalog and local blob store. It prints, per upload, the median and mean wall time
-//! and the process CPU time (every thread: the pool's, tokio's, SQLite's), then the CPU time of
-//! the dominant colour alone per photo, on the calling thread.
+//! and the process CPU time (every thread: the pool's, tokio's, SQLite's); the time of the
+//! catalog lookup delivery makes for an original (`stored_file`, which reads the file's tags);
+//! then the CPU time of the dominant colour alone per photo, on the calling thread.
 //!
 //! Run with `cargo bench --bench upload`; `UPLOAD_ROUNDS` (default 10) passes over the photos
 //! are timed after one pass of warm-up, in a directory under `UPLOAD_BENCH_DIR` (default the
@@ -46,6 +47,9 @@ fn photos() -> Vec<(String, bytes::Bytes)> {
     all
 }
 
+/// Catalog lookups timed, one at a time.
+const LOOKUPS: usize = 20_000;
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -64,7 +68,7 @@ fn main() {
         .expect("temporary directory");
     let photos = photos();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (mut walls, cpu_total, count) = runtime.block_on(async {
+    let (mut walls, cpu_total, count, lookup) = runtime.block_on(async {
         let mut config = Config::default();
         config.server.data_dir = dir.path().to_owned();
         let ctx = Arc::new(open_context(config, None).await.expect("open"));
@@ -95,7 +99,21 @@ fn main() {
             }
         }
         let count = walls.len();
-        (walls, cpu(libc::RUSAGE_SELF) - cpu_start, count)
+        let cpu_total = cpu(libc::RUSAGE_SELF) - cpu_start;
+        let paths: Vec<String> = photos
+            .iter()
+            .map(|(name, _)| format!("/bench/1/{name}"))
+            .collect();
+        let started = Instant::now();
+        for i in 0..LOOKUPS {
+            let found = variants
+                .catalog
+                .stored_file(&app.app_key, &paths[i % paths.len()])
+                .await
+                .expect("lookup");
+            assert!(found.is_some(), "the uploaded file");
+        }
+        (walls, cpu_total, count, started.elapsed() / LOOKUPS as u32)
     });
     walls.sort();
     let mean = walls.iter().sum::<Duration>() / count as u32;
@@ -109,6 +127,10 @@ fn main() {
         ms(walls[count / 2]),
         ms(mean),
         ms(cpu_total) / count as f64
+    );
+    println!(
+        "delivery lookup (stored_file) µs: {:.1}",
+        lookup.as_secs_f64() * 1e6
     );
     let limits = Limits::default();
     let mut colour = Vec::with_capacity(photos.len());

@@ -171,6 +171,11 @@ async fn opens_and_upgrades(extra: &str) {
         (f.id.as_str(), f.bytes, f.blob_key.as_str()),
         ("f1", 7, "k1")
     );
+    assert_eq!(
+        (f.dominant_color, f.tags),
+        (None, Vec::<String>::new()),
+        "a file stored before colours and tags has neither"
+    );
     let claimed = c
         .claim_task(100)
         .await
