@@ -297,6 +297,10 @@ pub struct LimitsConfig {
     pub max_unfinished_uploads: u64,
     /// Requests (chunks) whose bytes one resumable upload may keep before its last one.
     pub max_upload_chunks: u64,
+    /// Most tags one file may carry (answer 10001 above it).
+    pub max_tags_per_file: usize,
+    /// Longest tag, in characters (answer 10001 above it); at most 500, as tags are index keys.
+    pub max_tag_chars: usize,
 }
 
 impl Default for LimitsConfig {
@@ -313,9 +317,15 @@ impl Default for LimitsConfig {
             resumable_expiry_secs: 24 * 3600,
             max_unfinished_uploads: 100,
             max_upload_chunks: 10_000,
+            max_tags_per_file: 32,
+            max_tag_chars: 64,
         }
     }
 }
+
+/// The highest `limits.max_tag_chars`: a tag is a key of the catalog's tag index, whose entries
+/// PostgreSQL bounds (4 bytes a character at most).
+const MAX_TAG_CHARS: usize = 500;
 
 /// `[delivery]`: how `GET /<container>/<path>` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -700,6 +710,9 @@ impl Config {
             if value == 0 {
                 return bad(key, "must be greater than 0");
             }
+        }
+        if !(1..=MAX_TAG_CHARS).contains(&self.limits.max_tag_chars) {
+            return bad("limits.max_tag_chars", "expected 1 to 500");
         }
         if self.tasks.workers == 0 {
             return bad("tasks.workers", "must be greater than 0");

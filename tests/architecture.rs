@@ -67,6 +67,7 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "ingest",
         &[
+            "variant",
             "context",
             "catalog",
             "storage",

@@ -77,6 +77,7 @@ async fn a_wait_on_another_node_does_not_hold_a_place_in_the_pool() {
         "/a.png",
         png(256, 128).into(),
         OnConflict::Fail,
+        Vec::new(),
     )
     .await
     .expect("upload");

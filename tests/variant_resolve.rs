@@ -51,6 +51,7 @@ impl Fixture {
             path,
             bytes.into(),
             OnConflict::Overwrite,
+            Vec::new(),
         )
         .await
         .expect("upload");

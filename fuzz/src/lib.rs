@@ -347,6 +347,8 @@ fn upload_limits() -> LimitsConfig {
         max_inflated_bytes: 4 * 1024 * 1024,
         max_operation_ids: 20,
         max_params_bytes: 64 * 1024,
+        max_tags_per_file: 32,
+        max_tag_chars: 64,
         ..LimitsConfig::default()
     }
 }

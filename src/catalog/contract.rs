@@ -6,16 +6,19 @@
 //! of resumable uploads in [`uploads`]. The checks of a catalog that several nodes share (its change
 //! feed and render claims, through two handles on one store) are in [`shared`]
 //! ([`SHARED_CHECKS`]). The checks of the trash and the deletion history are in [`trash`]
-//! ([`TRASH_CHECKS`], [`TRASH_SHARED_CHECKS`]).
+//! ([`TRASH_CHECKS`], [`TRASH_SHARED_CHECKS`]); those of tags, the search and the dominant
+//! colour in [`metadata`] ([`METADATA_CHECKS`]).
 
 mod copy;
 mod copy_move;
+mod metadata;
 mod quota;
 mod rotation;
 mod shared;
 mod trash;
 mod uploads;
 
+pub(crate) use metadata::METADATA_CHECKS;
 pub(crate) use shared::SHARED_CHECKS;
 pub(crate) use trash::{TRASH_CHECKS, TRASH_SHARED_CHECKS};
 
@@ -226,6 +229,8 @@ fn file(path: &str, at: i64, source: Option<&FileRecord>) -> FileRecord {
         lng: None,
         created_at: at,
         updated_at: at,
+        tags: Vec::new(),
+        dominant_color: None,
     }
 }
 

@@ -6,10 +6,11 @@
 
 use super::{
     Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogError,
-    CatalogResult, ChangeFeed, ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats,
-    ListQuery, Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome,
-    Quota, Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred,
-    TrashItem, TrashTimes, TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
+    CatalogResult, ChangeFeed, ClaimedTask, CreatedBy, Deletion, FilePage, FileRecord, FileSearch,
+    Folder, FolderStats, ListQuery, Listing, NewCallback, OnConflict, OperationRecord,
+    PendingCallback, PutOutcome, Quota, Restored, SortKey, StoredFile, Task, TaskRecord,
+    TaskStatus, Transfer, Transferred, TrashItem, TrashTimes, TrashedFile, TrashedFolder, Upload,
+    UploadChunk, Usage,
 };
 use async_trait::async_trait;
 use prometheus::IntCounter;
@@ -463,6 +464,18 @@ impl Catalog for Counted {
     }
     async fn move_entries(&self, app_key: &str, transfer: &Transfer) -> CatalogResult<Transferred> {
         self.count(self.inner.move_entries(app_key, transfer).await)
+    }
+    // --- tags, search and colour ---
+    async fn set_tags(
+        &self,
+        app_key: &str,
+        id: &str,
+        tags: &[String],
+    ) -> CatalogResult<FileRecord> {
+        self.count(self.inner.set_tags(app_key, id, tags).await)
+    }
+    async fn search_files(&self, app_key: &str, query: &FileSearch) -> CatalogResult<FilePage> {
+        self.count(self.inner.search_files(app_key, query).await)
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

@@ -16,6 +16,7 @@ pub mod copy_move;
 pub mod counted;
 pub mod postgres;
 pub mod quota;
+pub mod search;
 pub mod settings;
 pub mod sqlite;
 pub mod trash;
@@ -26,6 +27,7 @@ use async_trait::async_trait;
 pub use change::{Change, ChangeFeed, FeedEvent};
 pub use copy_move::{Refusal, Transfer, Transferred};
 pub use quota::{Quota, Usage};
+pub use search::{FilePage, FileSearch};
 pub use settings::AppSettings;
 pub use trash::{
     Deletion, DeletionKind, Restored, TrashItem, TrashTimes, TrashedFile, TrashedFolder,
@@ -185,13 +187,18 @@ pub struct FileRecord {
     pub created_at: i64,
     /// Last write.
     pub updated_at: i64,
+    /// Tags, a set in byte order ([`search::tag_set`]).
+    pub tags: Vec<String>,
+    /// The dominant colour, `#rrggbb`, computed when the file was uploaded; `None` for files
+    /// uploaded before Pictor computed it, produced files, and images with no opaque pixel.
+    pub dominant_color: Option<String>,
 }
 
 impl FileRecord {
     /// A new version of the user file at `path` whose `bytes` are stored at `blob_key`: a
     /// fresh id, the ETag of the bytes (their xxh3 hash in hex), created and updated now, no
-    /// EXIF facts. A produced file sets its origin fields over this; the catalog keeps the
-    /// first id and creation time of a path it overwrites.
+    /// EXIF facts, no tags, no colour. A produced file sets its origin fields over this; the
+    /// catalog keeps the first id and creation time of a path it overwrites.
     pub fn new(
         path: &str,
         blob_key: &str,
@@ -218,6 +225,8 @@ impl FileRecord {
             lng: None,
             created_at: now,
             updated_at: now,
+            tags: Vec::new(),
+            dominant_color: None,
         }
     }
 
@@ -506,12 +515,14 @@ pub trait Catalog: Send + Sync + 'static {
     /// - a free path: the file is inserted as given;
     /// - a taken path, by `on_conflict`: `Fail` gives `FileExists`; `Overwrite` replaces the
     ///   row but keeps its `id` and `created_at`, returns the old `blob_key` in
-    ///   `orphaned_blobs` and records it as dropped (see `dropped_blobs`), and keeps the files
-    ///   produced from it (their `variant` stamps name the old version); `Rename` stores the
+    ///   `orphaned_blobs` and records it as dropped (see `dropped_blobs`), keeps the files
+    ///   produced from it (their `variant` stamps name the old version), and keeps its tags
+    ///   when the new file has none (else the new file's replace them); `Rename` stores the
     ///   file at the first of [`tree::rename_candidates`] held by neither a file nor a folder.
     ///
     /// A new entry (inserted or renamed, not a replacement) moves its folder's `updated_at` to
-    /// the file's (never backwards).
+    /// the file's (never backwards). Tags are stored as a set ([`search::tag_set`]); the
+    /// returned file holds them so.
     async fn put_file(
         &self,
         app_key: &str,
@@ -944,6 +955,19 @@ pub trait Catalog: Send + Sync + 'static {
     async fn expired_uploads(&self, now: i64, limit: usize) -> CatalogResult<Vec<Upload>>;
     /// The blobs of every recorded chunk of every upload, which `pictor check` must keep.
     async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>>;
+    // --- tags, search and colour ---
+    /// Replaces the tags of the file with this id by `tags`, kept as a set
+    /// ([`search::tag_set`]; an empty list removes them all); returns the file as stored.
+    /// Nothing else changes: not the file's `updated_at`, not its folder's. Tags go with the
+    /// file: deleting it (by any call) deletes them. `NotFound` when no file of the app has
+    /// the id.
+    async fn set_tags(&self, app_key: &str, id: &str, tags: &[String])
+        -> CatalogResult<FileRecord>;
+    /// One page of the app's files, uploaded and produced, in every folder, that match every
+    /// filter of `query` ([`FileSearch`]), with the number matching in all pages. Newest
+    /// `updated_at` first, ties by path in byte order. A tag is found through an index of
+    /// `(app, tag)`, never by reading every file.
+    async fn search_files(&self, app_key: &str, query: &FileSearch) -> CatalogResult<FilePage>;
 
     /// The feed of changes other nodes commit, for a catalog shared by several nodes; `None`
     /// (the default) for a catalog only one process uses. A backend with a feed announces, in

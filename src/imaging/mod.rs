@@ -5,6 +5,7 @@ pub(crate) mod animation;
 pub mod avif;
 pub(crate) mod budget;
 pub mod codec;
+pub mod dominant;
 pub mod error;
 pub mod exif_edit;
 pub(crate) mod geometry;

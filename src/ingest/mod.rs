@@ -1,9 +1,11 @@
 //! Storing uploaded files: size, content and quota checks, bytes to the blob store first, then
 //! the catalog entry (held to the app's quota), so a failed or interrupted upload leaves
-//! nothing visible. `zip` reads the archives of a multipart upload under one budget per
+//! nothing visible. `color` computes an upload's dominant colour on the render pool while its
+//! bytes are stored; `zip` reads the archives of a multipart upload under one budget per
 //! request; `rotation` stores an original rotated as a new version of its file the same way;
 //! `resumable` takes a file over many requests (tus).
 
+pub mod color;
 pub mod resumable;
 pub mod rotation;
 pub mod zip;
@@ -13,15 +15,19 @@ use crate::context::Context;
 use crate::imageinfo::{self, ImageInfo};
 use crate::result_code::ResultCode;
 use crate::storage::BlobStore;
+use crate::variant::Variants;
 use bytes::Bytes;
 
-/// Stores `bytes` as the user file at the normalised `path` of `app`.
+/// Stores `bytes` as the user file at the normalised `path` of `app`, with `tags` (checked by
+/// the caller; none keeps the tags of a file it overwrites) and its dominant colour, computed
+/// on the render pool while the bytes are written.
 pub async fn store_upload(
-    ctx: &Context,
+    ctx: &Variants,
     app: &AppRecord,
     path: &str,
     bytes: Bytes,
     on_conflict: OnConflict,
+    tags: Vec<String>,
 ) -> Result<PutOutcome, ResultCode> {
     if bytes.len() as u64 > ctx.config.limits.max_upload_bytes {
         return Err(ResultCode::UploadSizeLimit);
@@ -39,8 +45,16 @@ pub async fn store_upload(
         fits(ctx, app, quota, bytes.len() as u64).await?;
     }
     let key = BlobStore::new_key(&app.container);
-    let file = user_file(path, &key, &bytes, &info);
-    if let Err(e) = ctx.blob.put(&key, bytes).await {
+    let (dominant_color, stored) = tokio::join!(
+        color::dominant_color(ctx, bytes.clone()),
+        ctx.blob.put(&key, bytes.clone())
+    );
+    let file = FileRecord {
+        tags,
+        dominant_color,
+        ..user_file(path, &key, &bytes, &info)
+    };
+    if let Err(e) = stored {
         tracing::error!(error = %e, "blob write failed");
         return Err(ResultCode::StorageUploadFailed);
     }

@@ -73,6 +73,8 @@ mod tests {
             lng: None,
             created_at: 0,
             updated_at: 0,
+            tags: Vec::new(),
+            dominant_color: None,
         }
     }
 

@@ -31,7 +31,15 @@ pub(super) async fn a_tree_reads_page_by_page_in_path_order(c: &dyn Catalog) {
         c.create_folder(APP, path, 3).await.expect("folder");
     }
     c.create_folder("B", "/elsewhere", 3).await.expect("folder");
-    let source = put(c, file("/a/b/s.jpg", 4, None)).await;
+    let source = put(
+        c,
+        crate::catalog::FileRecord {
+            tags: vec!["t".into()],
+            dominant_color: Some("#123456".into()),
+            ..file("/a/b/s.jpg", 4, None)
+        },
+    )
+    .await;
     put(c, file("/a/b/s_w.jpg", 5, Some(&source))).await;
     put(c, file("/Z.jpg", 6, None)).await;
     put(c, file("/a b/t.jpg", 7, None)).await;
@@ -65,7 +73,7 @@ pub(super) async fn a_tree_reads_page_by_page_in_path_order(c: &dyn Catalog) {
         ["/Z.jpg", "/a b/t.jpg", "/a/b/s.jpg", "/a/b/s_w.jpg"],
         "uploaded and produced files, in byte order"
     );
-    assert_eq!(files[2], source, "whole records");
+    assert_eq!(files[2], source, "whole records, tags and colour included");
     assert!(c.files_after("B", "", 10).await.expect("files").is_empty());
 }
 
@@ -111,6 +119,8 @@ pub(super) async fn records_are_imported_as_given(c: &dyn Catalog) {
         id: "file-id".into(),
         created_at: 10,
         updated_at: 20,
+        tags: vec!["beach".into(), "sea".into()],
+        dominant_color: Some("#0a1b2c".into()),
         ..file("/shop/a.jpg", 0, None)
     };
     c.import_file(APP, &made).await.expect("import file");
@@ -122,7 +132,7 @@ pub(super) async fn records_are_imported_as_given(c: &dyn Catalog) {
     assert_eq!(
         c.file_by_path(APP, "/shop/a.jpg").await.expect("read"),
         Some(made.clone()),
-        "id, times, blob key and ETag as given"
+        "id, times, blob key, ETag, tags and colour as given"
     );
     assert_eq!(
         c.file_by_id(APP, &produced.id).await.expect("read"),

@@ -2,15 +2,15 @@
 //! when their transaction lost a deadlock or a serialization check (see `retrying`).
 
 use super::{
-    apps, blobs, changes, claims, copy, copy_move, deletions, files, folders, operations, outbox,
-    quota, restore, retrying, rotation, tasks, trash, trash_copy, uploads, PgCatalog,
+    apps, blobs, changes, claims, copy, copy_move, deletions, files, folders, metadata, operations,
+    outbox, quota, restore, retrying, rotation, tasks, trash, trash_copy, uploads, PgCatalog,
 };
 use crate::catalog::{
     Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult,
-    ChangeFeed, ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery,
-    Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota,
-    Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred, TrashItem,
-    TrashTimes, TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
+    ChangeFeed, ClaimedTask, CreatedBy, Deletion, FilePage, FileRecord, FileSearch, Folder,
+    FolderStats, ListQuery, Listing, NewCallback, OnConflict, OperationRecord, PendingCallback,
+    PutOutcome, Quota, Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer,
+    Transferred, TrashItem, TrashTimes, TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
 };
 use async_trait::async_trait;
 
@@ -468,6 +468,20 @@ impl Catalog for PgCatalog {
 
     async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>> {
         uploads::upload_blob_keys(self).await
+    }
+
+    // --- tags, search and colour ---
+    async fn set_tags(
+        &self,
+        app_key: &str,
+        id: &str,
+        tags: &[String],
+    ) -> CatalogResult<FileRecord> {
+        retrying(|| metadata::set_tags(self, app_key, id, tags)).await
+    }
+
+    async fn search_files(&self, app_key: &str, query: &FileSearch) -> CatalogResult<FilePage> {
+        metadata::search_files(self, app_key, query).await
     }
 
     async fn subscribe_changes(&self) -> CatalogResult<Option<ChangeFeed>> {

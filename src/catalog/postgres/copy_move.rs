@@ -9,6 +9,7 @@ use super::blobs::trash;
 use super::changes::announce;
 use super::files::{insert_file, replace_file};
 use super::folders::{ensure_folder, folder_at, touch_folder};
+use super::metadata::insert_tags;
 use super::quota::usage_in;
 use super::rows::{all, file_from_row, folder_from_row, FILE_COLUMNS, FOLDER_COLUMNS};
 use super::{commit, execute, limit_param, name_taken, query, query_opt, write_tx, PgCatalog};
@@ -291,7 +292,8 @@ impl EntryStore for Steps<'_> {
     }
 }
 
-/// Inserts file rows in one statement, one array per column.
+/// Inserts file rows in one statement, one array per column, then the tags of those that
+/// have any.
 async fn insert_many(
     tx: &Transaction<'_>,
     app_key: &str,
@@ -320,21 +322,22 @@ async fn insert_many(
     let lngs: Vec<Option<f64>> = files.iter().map(|f| f.lng).collect();
     let created_at: Vec<i64> = files.iter().map(|f| f.created_at).collect();
     let updated_at: Vec<i64> = files.iter().map(|f| f.updated_at).collect();
+    let colors: Vec<Option<String>> = files.iter().map(|f| f.dominant_color.clone()).collect();
     execute(
         tx,
         "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
              source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
-             created_at, updated_at, variant)
+             created_at, updated_at, variant, dominant_color)
          SELECT id, $1, path, parent, name, bytes, created_by, operation_id, source_id,
              blob_key, etag, content_type, width, height, taken_at, lat, lng, created_at,
-             updated_at, variant
+             updated_at, variant, dominant_color
          FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], $7::TEXT[],
              $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[], $13::BIGINT[],
              $14::BIGINT[], $15::BIGINT[], $16::FLOAT8[], $17::FLOAT8[], $18::BIGINT[],
-             $19::BIGINT[], $20::TEXT[])
+             $19::BIGINT[], $20::TEXT[], $21::TEXT[])
            AS t(id, path, parent, name, bytes, created_by, operation_id, source_id, blob_key,
              etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at,
-             variant)",
+             variant, dominant_color)",
         &[
             &app_key,
             &ids,
@@ -356,8 +359,12 @@ async fn insert_many(
             &created_at,
             &updated_at,
             &variants,
+            &colors,
         ],
     )
     .await?;
+    for f in files.iter().filter(|f| !f.tags.is_empty()) {
+        insert_tags(tx, app_key, &f.id, &f.tags).await?;
+    }
     Ok(())
 }

@@ -9,10 +9,12 @@ use super::blobs::trash;
 use super::changes::announce;
 use super::deletions;
 use super::folders::{ensure_folder, folder_at, lock_folder, touch_folder};
+use super::metadata::{insert_tags, replace_tags};
 use super::rows::{col, file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
 use super::{
     commit, execute, limit_param, name_taken, query, query_one, query_opt, write_tx, PgCatalog,
 };
+use crate::catalog::search::tag_set;
 use crate::catalog::tree::{rename_candidates, subtree_range};
 use crate::catalog::{
     CatalogError, CatalogResult, Change, CreatedBy, DeletionKind, FileRecord, OnConflict,
@@ -106,6 +108,7 @@ pub(super) async fn record(
     mut file: FileRecord,
     on_conflict: OnConflict,
 ) -> CatalogResult<(PutOutcome, Option<u64>)> {
+    file.tags = tag_set(&file.tags);
     let parent = paths::parent(&file.path).to_owned();
     ensure_folder(tx, app_key, &parent, file.updated_at).await?;
     if folder_at(tx, app_key, &file.path).await?.is_some() {
@@ -136,6 +139,11 @@ pub(super) async fn record(
             file.id = old.id;
             file.created_at = old.created_at;
             replace_file(tx, &file).await?;
+            if file.tags.is_empty() {
+                file.tags = old.tags;
+            } else {
+                replace_tags(tx, app_key, &file.id, &file.tags).await?;
+            }
             trash(tx, &orphaned).await?;
             let outcome = PutOutcome {
                 file,
@@ -267,7 +275,7 @@ pub(super) async fn path_taken(
     col(&row, 0)
 }
 
-/// Inserts a file row.
+/// Inserts a file row and its tags.
 pub(super) async fn insert_file(
     tx: &Transaction<'_>,
     app_key: &str,
@@ -277,9 +285,9 @@ pub(super) async fn insert_file(
         tx,
         "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
              source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
-             created_at, updated_at, variant)
+             created_at, updated_at, variant, dominant_color)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20)",
+             $18, $19, $20, $21)",
         &[
             &f.id,
             &app_key,
@@ -301,20 +309,22 @@ pub(super) async fn insert_file(
             &f.created_at,
             &f.updated_at,
             &f.variant,
+            &f.dominant_color,
         ],
     )
     .await?;
-    Ok(())
+    insert_tags(tx, app_key, &f.id, &f.tags).await
 }
 
-/// Writes a new version over the file row with the same id (its path, app and creation time
-/// stay).
+/// Writes a new version over the file row with the same id (its path, app, creation time and
+/// tags stay).
 pub(super) async fn replace_file(tx: &Transaction<'_>, f: &FileRecord) -> CatalogResult<()> {
     execute(
         tx,
         "UPDATE files SET bytes = $2, created_by = $3, operation_id = $4, source_id = $5,
              variant = $6, blob_key = $7, etag = $8, content_type = $9, width = $10,
-             height = $11, taken_at = $12, lat = $13, lng = $14, updated_at = $15
+             height = $11, taken_at = $12, lat = $13, lng = $14, updated_at = $15,
+             dominant_color = $16
          WHERE id = $1",
         &[
             &f.id,
@@ -332,6 +342,7 @@ pub(super) async fn replace_file(tx: &Transaction<'_>, f: &FileRecord) -> Catalo
             &f.lat,
             &f.lng,
             &f.updated_at,
+            &f.dominant_color,
         ],
     )
     .await?;

@@ -31,6 +31,7 @@ mod deletions;
 mod feed_tests;
 mod files;
 mod folders;
+mod metadata;
 mod operations;
 mod outbox;
 mod quota;

@@ -5,7 +5,7 @@
 
 use super::files::{insert_file, path_taken};
 use super::folders::{ensure_folder, touch_folder};
-use super::rows::{all, file_from_row, folder_from_row, FILE_COLUMNS, FOLDER_COLUMNS};
+use super::rows::{all, file_from_row, folder_from_row, FOLDER_COLUMNS, TRASHED_FILE_COLUMNS};
 use super::trash::is_item;
 use super::{commit, execute, query, write_tx, PgCatalog};
 use crate::catalog::trash::rebase;
@@ -127,7 +127,7 @@ async fn item_files(
     let rows = query(
         tx,
         &format!(
-            "SELECT {FILE_COLUMNS} FROM trashed_files WHERE app_key = $1 AND item_id = $2
+            "SELECT {TRASHED_FILE_COLUMNS} FROM trashed_files WHERE app_key = $1 AND item_id = $2
              ORDER BY {order}"
         ),
         &[&app_key, &item],

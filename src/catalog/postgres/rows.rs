@@ -17,20 +17,31 @@ pub(super) const APP_COLUMNS: &str =
 /// Columns of `folders`, in [`folder_from_row`] order.
 pub(super) const FOLDER_COLUMNS: &str = "id, path, updated_at";
 
-/// Columns of `files`, in [`file_from_row`] order.
+/// Columns of `files`, in [`file_from_row`] order, for a query `FROM files` (not aliased):
+/// the last is the file's tags as an array.
 pub(super) const FILE_COLUMNS: &str =
     "id, path, bytes, created_by, operation_id, source_id, blob_key, \
-    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at, variant";
+    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at, variant, \
+    dominant_color, ARRAY(SELECT tag FROM file_tags WHERE file_id = files.id ORDER BY tag)";
+
+/// Columns of `trashed_files` in [`file_from_row`] order: a trashed file keeps its tags in its
+/// row, since `file_tags` lets them go with the row of `files`.
+pub(super) const TRASHED_FILE_COLUMNS: &str =
+    "id, path, bytes, created_by, operation_id, source_id, blob_key, \
+    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at, variant, \
+    dominant_color, tags";
 
 /// A file by path, with its source file and its operation when it is a produced file: one
 /// statement, the two joins being primary-key and unique-index probes.
 pub(super) const STORED_FILE_QUERY: &str = "SELECT
     f.id, f.path, f.bytes, f.created_by, f.operation_id, f.source_id, f.blob_key, f.etag,
     f.content_type, f.width, f.height, f.taken_at, f.lat, f.lng, f.created_at, f.updated_at,
-    f.variant,
+    f.variant, f.dominant_color,
+    ARRAY(SELECT tag FROM file_tags WHERE file_id = f.id ORDER BY tag),
     s.id, s.path, s.bytes, s.created_by, s.operation_id, s.source_id, s.blob_key, s.etag,
     s.content_type, s.width, s.height, s.taken_at, s.lat, s.lng, s.created_at, s.updated_at,
-    s.variant,
+    s.variant, s.dominant_color,
+    ARRAY(SELECT tag FROM file_tags WHERE file_id = s.id ORDER BY tag),
     o.operation_id, o.description, o.realtime_service, o.jobs, o.updated_at, o.version
   FROM files f
   LEFT JOIN files s ON f.created_by = 'P' AND s.id = f.source_id AND s.app_key = f.app_key
@@ -109,11 +120,13 @@ fn file_at(row: &Row, base: usize) -> CatalogResult<FileRecord> {
         created_at: col(row, base + 14)?,
         updated_at: col(row, base + 15)?,
         variant: col(row, base + 16)?,
+        dominant_color: col(row, base + 17)?,
+        tags: col(row, base + 18)?,
     })
 }
 
 /// Number of [`FILE_COLUMNS`].
-pub(super) const FILE_COLUMN_COUNT: usize = 17;
+pub(super) const FILE_COLUMN_COUNT: usize = 19;
 
 /// A file with, for a produced file, its source and its operation as they are now (columns of
 /// the file, then of the source, then of the operation; missing ones are NULL).

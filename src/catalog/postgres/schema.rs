@@ -81,6 +81,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "resumable uploads and their chunks",
         sql: UPLOADS,
     },
+    Migration {
+        name: "file tags, dominant colours and the search by time",
+        sql: PHOTO_METADATA,
+    },
 ];
 
 /// The schema version this release writes.
@@ -404,6 +408,25 @@ CREATE TABLE upload_chunks (
     blob_key TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (upload_id, chunk_offset)
 );
+"#;
+
+/// Tags (one row per file and tag, deleted with their file by the foreign key), the dominant
+/// colour of each file (NULL for files stored before it), and the indexes of the search:
+/// `(app_key, tag)` for tags, `(app_key, updated_at)` for times and the order of results. A
+/// trashed file keeps its colour and its tags in its row of `trashed_files` until it is
+/// restored or purged.
+const PHOTO_METADATA: &str = r#"
+ALTER TABLE files ADD COLUMN dominant_color TEXT;
+CREATE TABLE file_tags (
+    file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    app_key TEXT NOT NULL,
+    tag TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (file_id, tag)
+);
+CREATE INDEX file_tags_search ON file_tags (app_key, tag, file_id);
+CREATE INDEX files_updated ON files (app_key, updated_at);
+ALTER TABLE trashed_files ADD COLUMN dominant_color TEXT;
+ALTER TABLE trashed_files ADD COLUMN tags TEXT[] NOT NULL DEFAULT '{}';
 "#;
 
 /// Run at every open, after the migrations: every app with tasks takes part in the turns of

@@ -7,7 +7,7 @@ use super::schema::CURRENT_VERSION;
 use super::test_database::TestDatabase;
 use super::throwaway::{server_or_skip, skipped};
 use super::*;
-use crate::catalog::contract::{app, task, CHECKS, TRASH_CHECKS};
+use crate::catalog::contract::{app, task, CHECKS, METADATA_CHECKS, TRASH_CHECKS};
 use crate::catalog::{
     Catalog, CreatedBy, FileRecord, ListQuery, OnConflict, OperationRecord, SortKey, TaskStatus,
 };
@@ -66,6 +66,60 @@ async fn the_postgres_catalog_keeps_the_contract_of_the_trash() {
         };
         check(&catalog).await;
     }
+}
+
+#[tokio::test]
+async fn the_postgres_catalog_keeps_the_metadata_contract() {
+    let test = "the_postgres_catalog_keeps_the_metadata_contract";
+    for (name, check) in METADATA_CHECKS {
+        eprintln!("metadata check: {name}");
+        let Some((_db, catalog)) = catalog(test).await else {
+            return;
+        };
+        check(&catalog).await;
+    }
+}
+
+#[tokio::test]
+async fn a_tag_search_can_read_the_tag_index() {
+    use crate::catalog::search::{conditions, SearchValue};
+    use crate::catalog::FileSearch;
+    let Some((_db, catalog)) = catalog("a_tag_search_can_read_the_tag_index").await else {
+        return;
+    };
+    let q = FileSearch {
+        tag: Some("sea".into()),
+        ..FileSearch::default()
+    };
+    let (filter, values) = conditions("A", &q, '$');
+    let texts: Vec<String> = values
+        .into_iter()
+        .map(|v| match v {
+            SearchValue::Text(t) => t,
+            SearchValue::Int(i) => i.to_string(),
+        })
+        .collect();
+    let params: Vec<&(dyn ToSql + Sync)> = texts.iter().map(|t| t as &(dyn ToSql + Sync)).collect();
+    let client = catalog.client().await.expect("client");
+    // An empty table is read whole whatever its indexes: ask for the plan without that way.
+    client
+        .batch_execute("SET enable_seqscan = off")
+        .await
+        .expect("set");
+    let plan: Vec<String> = client
+        .query(
+            &format!("EXPLAIN SELECT id FROM files WHERE {filter}"),
+            &params,
+        )
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        plan.iter().any(|line| line.contains("file_tags_search")),
+        "the tag is looked up in its index: {plan:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -26,7 +26,7 @@ use tokio_postgres::Row;
 /// Every column of `files`, which `trashed_files` repeats before its own.
 pub(super) const FILE_ROW: &str = "id, app_key, path, parent, name, bytes, created_by, \
     operation_id, source_id, variant, blob_key, etag, content_type, width, height, taken_at, \
-    lat, lng, created_at, updated_at";
+    lat, lng, created_at, updated_at, dominant_color";
 
 /// Every column of `folders`, which `trashed_folders` repeats before its own.
 pub(super) const FOLDER_ROW: &str = "id, app_key, path, parent, name, updated_at";
@@ -270,8 +270,11 @@ async fn move_files(
     let n = params.len();
     let sql = format!(
         "WITH moved AS (DELETE FROM files WHERE {condition} RETURNING *)
-         INSERT INTO trashed_files ({FILE_ROW}, item_id, deleted_at, purge_at)
-         SELECT {FILE_ROW}, ${}, ${}, ${} FROM moved
+         INSERT INTO trashed_files ({FILE_ROW}, tags, item_id, deleted_at, purge_at)
+         SELECT {FILE_ROW},
+             ARRAY(SELECT tag FROM file_tags WHERE file_id = moved.id ORDER BY tag),
+             ${}, ${}, ${}
+         FROM moved
          RETURNING id, path, parent, bytes",
         n + 1,
         n + 2,

@@ -2,7 +2,7 @@
 //! `pictor migrate`.
 
 use super::rows::{
-    col, file_from_row, folder_from_row, FILE_COLUMNS, FILE_COLUMN_COUNT, FOLDER_COLUMNS,
+    col, file_from_row, folder_from_row, FILE_COLUMN_COUNT, FOLDER_COLUMNS, TRASHED_FILE_COLUMNS,
 };
 use super::trash::{FILE_ROW, FOLDER_ROW};
 use super::{limit_param, PgCatalog};
@@ -28,7 +28,7 @@ pub(super) async fn trashed_files_after(
     limit: usize,
 ) -> CatalogResult<Vec<TrashedFile>> {
     let sql = format!(
-        "SELECT {FILE_COLUMNS}, item_id, deleted_at, purge_at FROM trashed_files
+        "SELECT {TRASHED_FILE_COLUMNS}, item_id, deleted_at, purge_at FROM trashed_files
          WHERE app_key = $1 AND id > $2 ORDER BY id LIMIT $3"
     );
     catalog
@@ -50,9 +50,9 @@ pub(super) async fn import_trashed_file(
 ) -> CatalogResult<bool> {
     let f = &t.file;
     let sql = format!(
-        "INSERT INTO trashed_files ({FILE_ROW}, item_id, deleted_at, purge_at)
+        "INSERT INTO trashed_files ({FILE_ROW}, tags, item_id, deleted_at, purge_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-             $18, $19, $20, $21, $22, $23)
+             $18, $19, $20, $21, $22, $23, $24, $25)
          ON CONFLICT (id) DO NOTHING"
     );
     let stored = catalog
@@ -79,6 +79,8 @@ pub(super) async fn import_trashed_file(
                 &f.lng,
                 &f.created_at,
                 &f.updated_at,
+                &f.dominant_color,
+                &f.tags,
                 &t.item_id,
                 &t.times.deleted_at,
                 &t.times.purge_at,

@@ -1,15 +1,15 @@
 //! The [`Catalog`] trait bound to the SQL of each concern.
 
 use super::{
-    apps, blobs, copy, copy_move, deletions, files, folders, operations, outbox, quota, restore,
-    rotation, tasks, trash, trash_copy, uploads, SqliteCatalog,
+    apps, blobs, copy, copy_move, deletions, files, folders, metadata, operations, outbox, quota,
+    restore, rotation, tasks, trash, trash_copy, uploads, SqliteCatalog,
 };
 use crate::catalog::{
     Advance, AppRecord, AppSettings, BlobReferences, CallbackOutcome, Catalog, CatalogResult,
-    ClaimedTask, CreatedBy, Deletion, FileRecord, Folder, FolderStats, ListQuery, Listing,
-    NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome, Quota, Restored,
-    SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred, TrashItem,
-    TrashTimes, TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
+    ClaimedTask, CreatedBy, Deletion, FilePage, FileRecord, FileSearch, Folder, FolderStats,
+    ListQuery, Listing, NewCallback, OnConflict, OperationRecord, PendingCallback, PutOutcome,
+    Quota, Restored, SortKey, StoredFile, Task, TaskRecord, TaskStatus, Transfer, Transferred,
+    TrashItem, TrashTimes, TrashedFile, TrashedFolder, Upload, UploadChunk, Usage,
 };
 use async_trait::async_trait;
 
@@ -462,5 +462,19 @@ impl Catalog for SqliteCatalog {
 
     async fn upload_blob_keys(&self) -> CatalogResult<Vec<String>> {
         uploads::upload_blob_keys(self).await
+    }
+
+    // --- tags, search and colour ---
+    async fn set_tags(
+        &self,
+        app_key: &str,
+        id: &str,
+        tags: &[String],
+    ) -> CatalogResult<FileRecord> {
+        metadata::set_tags(self, app_key, id, tags).await
+    }
+
+    async fn search_files(&self, app_key: &str, query: &FileSearch) -> CatalogResult<FilePage> {
+        metadata::search_files(self, app_key, query).await
     }
 }

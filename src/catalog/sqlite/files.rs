@@ -3,8 +3,10 @@
 use super::blobs::trash;
 use super::deletions;
 use super::folders::{ensure_folder, folder_at, touch_folder};
+use super::metadata::insert_tags;
 use super::rows::{file_from_row, stored_from_row, FILE_COLUMNS, STORED_FILE_QUERY};
 use super::{backend, SqliteCatalog};
+use crate::catalog::search::tag_set;
 use crate::catalog::tree::{rename_candidates, subtree_range};
 use crate::catalog::{
     CatalogError, CatalogResult, CreatedBy, DeletionKind, FileRecord, OnConflict, PutOutcome,
@@ -115,6 +117,7 @@ pub(super) fn record(
     mut file: FileRecord,
     on_conflict: OnConflict,
 ) -> CatalogResult<(PutOutcome, Option<u64>)> {
+    file.tags = tag_set(&file.tags);
     let parent = paths::parent(&file.path).to_owned();
     ensure_folder(tx, key, &parent, file.updated_at)?;
     if folder_at(tx, key, &file.path)?.is_some() {
@@ -144,10 +147,14 @@ pub(super) fn record(
             // The files produced from it stay: their stamps name the old version, so
             // delivery renders them again from the new one when they are asked for.
             let orphaned = vec![old.blob_key.clone()];
+            // Its tags go with the row (foreign key) and come back with the new one.
             tx.execute("DELETE FROM files WHERE id = ?1", params![old.id])
                 .map_err(backend)?;
             file.id = old.id;
             file.created_at = old.created_at;
+            if file.tags.is_empty() {
+                file.tags = old.tags;
+            }
             insert_file(tx, key, &file)?;
             trash(tx, &orphaned)?;
             let outcome = PutOutcome {
@@ -255,7 +262,7 @@ pub(super) fn file_exists(tx: &Transaction<'_>, app_key: &str, path: &str) -> Ca
     .map_err(backend)
 }
 
-/// Inserts a file row.
+/// Inserts a file row and its tags.
 pub(super) fn insert_file(
     tx: &Transaction<'_>,
     app_key: &str,
@@ -265,9 +272,9 @@ pub(super) fn insert_file(
         .prepare_cached(
             "INSERT INTO files (id, app_key, path, parent, name, bytes, created_by, operation_id,
              source_id, blob_key, etag, content_type, width, height, taken_at, lat, lng,
-             created_at, updated_at, variant)
+             created_at, updated_at, variant, dominant_color)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20)",
+             ?18, ?19, ?20, ?21)",
         )
         .map_err(backend)?;
     insert
@@ -291,10 +298,11 @@ pub(super) fn insert_file(
             f.lng,
             f.created_at,
             f.updated_at,
-            f.variant
+            f.variant,
+            f.dominant_color
         ])
         .map_err(backend)?;
-    Ok(())
+    insert_tags(tx, app_key, &f.id, &f.tags)
 }
 
 /// Deletes the files produced from `source_id`; returns their blob keys and their

@@ -4,7 +4,8 @@
 //! see the last commit without waiting for a write in progress.
 //!
 //! This file opens the catalog and hands connections out; [`schema`] versions the tables; the
-//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, `quota`: usage
+//! SQL of each concern (apps, folders, files, operations, tasks, blobs, outbox, `metadata`: tags and
+//! the search across folders, `quota`: usage
 //! and the quota check, `rotation`: a file's new version, `uploads`: resumable uploads, `trash`, `restore` and `deletions`
 //! (the history), `copy` / `trash_copy`: whole-catalog reads and stores as given, and
 //! `copy_move`: copies and moves of entries) is in its
@@ -19,6 +20,7 @@ mod copy_move;
 mod deletions;
 mod files;
 mod folders;
+mod metadata;
 mod operations;
 mod outbox;
 mod quota;

@@ -3,7 +3,7 @@
 
 use super::files::{file_exists, insert_file};
 use super::folders::{ensure_folder, folder_at, insert_folder_row, touch_folder};
-use super::rows::{file_from_row, folder_from_row, FILE_COLUMNS};
+use super::rows::{file_from_row, folder_from_row, TRASHED_FILE_COLUMNS};
 use super::trash::is_item;
 use super::{backend, SqliteCatalog};
 use crate::catalog::trash::rebase;
@@ -127,7 +127,7 @@ fn item_files(
 ) -> CatalogResult<Vec<FileRecord>> {
     let mut stmt = tx
         .prepare(&format!(
-            "SELECT {FILE_COLUMNS} FROM trashed_files WHERE app_key = ?1 AND item_id = ?2
+            "SELECT {TRASHED_FILE_COLUMNS} FROM trashed_files WHERE app_key = ?1 AND item_id = ?2
              ORDER BY {order}"
         ))
         .map_err(backend)?;

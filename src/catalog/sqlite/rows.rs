@@ -7,20 +7,31 @@ use crate::catalog::{
 };
 use rusqlite::Row;
 
-/// Columns of `files`, in [`file_from_row`] order.
+/// Columns of `files`, in [`file_from_row`] order, for a query `FROM files` (not aliased):
+/// the last is the file's tags as a JSON array.
 pub(super) const FILE_COLUMNS: &str =
     "id, path, bytes, created_by, operation_id, source_id, blob_key, \
-    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at, variant";
+    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at, variant, \
+    dominant_color, (SELECT json_group_array(tag) FROM file_tags WHERE file_id = files.id)";
+
+/// Columns of `trashed_files` in [`file_from_row`] order: a trashed file keeps its tags in its
+/// row (a JSON array), since `file_tags` lets them go with the row of `files`.
+pub(super) const TRASHED_FILE_COLUMNS: &str =
+    "id, path, bytes, created_by, operation_id, source_id, blob_key, \
+    etag, content_type, width, height, taken_at, lat, lng, created_at, updated_at, variant, \
+    dominant_color, tags";
 
 /// A file by path, with its source file and its operation when it is a produced file: one
 /// statement, the two joins being primary-key and unique-index probes.
 pub(super) const STORED_FILE_QUERY: &str = "SELECT
     f.id, f.path, f.bytes, f.created_by, f.operation_id, f.source_id, f.blob_key, f.etag,
     f.content_type, f.width, f.height, f.taken_at, f.lat, f.lng, f.created_at, f.updated_at,
-    f.variant,
+    f.variant, f.dominant_color,
+    (SELECT json_group_array(tag) FROM file_tags WHERE file_id = f.id),
     s.id, s.path, s.bytes, s.created_by, s.operation_id, s.source_id, s.blob_key, s.etag,
     s.content_type, s.width, s.height, s.taken_at, s.lat, s.lng, s.created_at, s.updated_at,
-    s.variant,
+    s.variant, s.dominant_color,
+    (SELECT json_group_array(tag) FROM file_tags WHERE file_id = s.id),
     o.operation_id, o.description, o.realtime_service, o.jobs, o.updated_at, o.version
   FROM files f
   LEFT JOIN files s ON f.created_by = 'P' AND s.id = f.source_id AND s.app_key = f.app_key
@@ -92,11 +103,22 @@ fn file_at(row: &Row<'_>, base: usize) -> rusqlite::Result<FileRecord> {
         created_at: row.get(base + 14)?,
         updated_at: row.get(base + 15)?,
         variant: row.get(base + 16)?,
+        dominant_color: row.get(base + 17)?,
+        tags: tags_at(row, base + 18)?,
     })
 }
 
+/// The tags of a file, from the JSON array of column `i`, as a set in byte order.
+fn tags_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Vec<String>> {
+    let text: String = row.get(i)?;
+    let tags: Vec<String> = serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(crate::catalog::search::tag_set(&tags))
+}
+
 /// Number of [`FILE_COLUMNS`].
-pub(super) const FILE_COLUMN_COUNT: usize = 17;
+pub(super) const FILE_COLUMN_COUNT: usize = 19;
 
 /// A file with, for a produced file, its source and its operation as they are now (columns of
 /// the file, then of the source, then of the operation; missing ones are NULL).

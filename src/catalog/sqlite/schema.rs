@@ -46,7 +46,7 @@ struct Migration {
 }
 
 /// Every step, in order; the schema version is the number of steps applied.
-const MIGRATIONS: [Migration; 8] = [
+const MIGRATIONS: [Migration; 9] = [
     Migration {
         name: "tables of apps, folders, files, operations, tasks, blob trash and outbox",
         apply: create_tables,
@@ -78,6 +78,10 @@ const MIGRATIONS: [Migration; 8] = [
     Migration {
         name: "resumable uploads and their chunks",
         apply: uploads,
+    },
+    Migration {
+        name: "file tags, dominant colours and the search by time",
+        apply: photo_metadata,
     },
 ];
 
@@ -222,6 +226,25 @@ CREATE TABLE upload_chunks (
 fn uploads(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(UPLOADS)
 }
+
+/// Tags (one row per file and tag, deleted with their file by the foreign key; the writer
+/// connection enforces foreign keys), the dominant colour of each file (NULL for files stored
+/// before it), and the indexes of the search: `(app_key, tag)` for tags, `(app_key,
+/// updated_at)` for times and the order of results. A trashed file keeps its colour and its
+/// tags (a JSON array) in its row of `trashed_files` until it is restored or purged.
+const PHOTO_METADATA: &str = "
+ALTER TABLE files ADD COLUMN dominant_color TEXT;
+CREATE TABLE file_tags (
+    file_id TEXT NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+    app_key TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (file_id, tag)
+);
+CREATE INDEX file_tags_search ON file_tags (app_key, tag, file_id);
+CREATE INDEX files_updated ON files (app_key, updated_at);
+ALTER TABLE trashed_files ADD COLUMN dominant_color TEXT;
+ALTER TABLE trashed_files ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+";
 
 fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(TABLES)
@@ -373,6 +396,10 @@ CREATE INDEX deletions_age ON deletions (deleted_at);
 
 fn trash_and_deletions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(TRASH_AND_DELETIONS)
+}
+
+fn photo_metadata(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(PHOTO_METADATA)
 }
 
 /// The schema version of a catalog.

@@ -3,7 +3,7 @@
 
 use super::schema::CURRENT_VERSION;
 use super::*;
-use crate::catalog::contract::{CHECKS, TRASH_CHECKS};
+use crate::catalog::contract::{CHECKS, METADATA_CHECKS, TRASH_CHECKS};
 use crate::catalog::{AppRecord, AppSettings, Catalog, TaskStatus};
 use rusqlite::params;
 
@@ -26,6 +26,15 @@ async fn the_sqlite_catalog_keeps_the_contract() {
 async fn the_sqlite_catalog_keeps_the_contract_of_the_trash() {
     for (name, check) in TRASH_CHECKS {
         eprintln!("trash contract check: {name}");
+        let (_dir, catalog) = open();
+        check(&catalog).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sqlite_catalog_keeps_the_metadata_contract() {
+    for (name, check) in METADATA_CHECKS {
+        eprintln!("metadata check: {name}");
         let (_dir, catalog) = open();
         check(&catalog).await;
     }
@@ -175,6 +184,11 @@ async fn opens_and_upgrades(extra: &str) {
         c.usage("A").await.expect("usage"),
         crate::catalog::Usage { bytes: 7, files: 1 },
         "usage counted from the files stored before"
+    );
+    assert_eq!(
+        (f.dominant_color, f.tags),
+        (None, Vec::<String>::new()),
+        "a file stored before colours and tags has neither"
     );
     let claimed = c
         .claim_task(100)
@@ -347,4 +361,56 @@ async fn a_task_written_by_another_tool_is_claimed_after_a_reopen() {
     let c = SqliteCatalog::open(&path, 1).expect("reopen");
     let claimed = c.claim_task(10).await.expect("claim").expect("the task");
     assert_eq!(claimed.task.id, "t");
+}
+
+#[tokio::test]
+async fn searches_by_tag_and_time_read_their_indexes() {
+    use crate::catalog::search::conditions;
+    use crate::catalog::FileSearch;
+    let (_dir, c) = open();
+    let plan_of = |q: FileSearch| {
+        let (filter, values) = conditions("A", &q, '?');
+        let values = super::metadata::sql_values(values);
+        c.run(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "EXPLAIN QUERY PLAN SELECT id FROM files WHERE {filter}
+                     ORDER BY {}",
+                    crate::catalog::search::SEARCH_ORDER
+                ))
+                .map_err(backend)?;
+            let details = stmt
+                .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+                    r.get::<_, String>(3)
+                })
+                .map_err(backend)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(backend)?;
+            Ok(details)
+        })
+    };
+    let by_tag = plan_of(FileSearch {
+        tag: Some("sea".into()),
+        ..FileSearch::default()
+    })
+    .await
+    .expect("plan");
+    assert!(
+        by_tag.iter().any(|d| d.contains("file_tags_search")),
+        "the tag is looked up in its index: {by_tag:?}"
+    );
+    assert!(
+        !by_tag.iter().any(|d| d.starts_with("SCAN")),
+        "no table is scanned: {by_tag:?}"
+    );
+    let by_time = plan_of(FileSearch {
+        updated_from: Some(1),
+        ..FileSearch::default()
+    })
+    .await
+    .expect("plan");
+    assert!(
+        by_time.iter().any(|d| d.contains("files_updated")),
+        "times are read from their index: {by_time:?}"
+    );
 }

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 /// Every column of `files`, which `trashed_files` repeats before its own.
 pub(super) const FILE_ROW: &str = "id, app_key, path, parent, name, bytes, created_by, \
     operation_id, source_id, variant, blob_key, etag, content_type, width, height, taken_at, \
-    lat, lng, created_at, updated_at";
+    lat, lng, created_at, updated_at, dominant_color";
 
 /// Every column of `folders`, which `trashed_folders` repeats before its own.
 pub(super) const FOLDER_ROW: &str = "id, app_key, path, parent, name, updated_at";
@@ -215,8 +215,11 @@ fn move_files(
 ) -> CatalogResult<()> {
     let mut copy = tx
         .prepare_cached(&format!(
-            "INSERT INTO trashed_files ({FILE_ROW}, item_id, deleted_at, purge_at)
-             SELECT {FILE_ROW}, ?2, ?3, ?4 FROM files WHERE id = ?1"
+            "INSERT INTO trashed_files ({FILE_ROW}, tags, item_id, deleted_at, purge_at)
+             SELECT {FILE_ROW},
+                 (SELECT json_group_array(tag) FROM file_tags WHERE file_id = files.id),
+                 ?2, ?3, ?4
+             FROM files WHERE id = ?1"
         ))
         .map_err(backend)?;
     let mut remove = tx

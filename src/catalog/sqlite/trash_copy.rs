@@ -1,7 +1,7 @@
 //! The rows of the trash read in id order page by page and stored exactly as given, for
 //! `pictor migrate`.
 
-use super::rows::{file_from_row, FILE_COLUMNS, FILE_COLUMN_COUNT};
+use super::rows::{file_from_row, FILE_COLUMN_COUNT, TRASHED_FILE_COLUMNS};
 use super::trash::{FILE_ROW, FOLDER_ROW};
 use super::{backend, SqliteCatalog};
 use crate::catalog::{CatalogResult, Folder, TrashTimes, TrashedFile, TrashedFolder};
@@ -20,7 +20,7 @@ pub(super) async fn trashed_files_after(
         .read(move |tx| {
             let mut stmt = tx
                 .prepare(&format!(
-                    "SELECT {FILE_COLUMNS}, item_id, deleted_at, purge_at FROM trashed_files
+                    "SELECT {TRASHED_FILE_COLUMNS}, item_id, deleted_at, purge_at FROM trashed_files
                      WHERE app_key = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
                 ))
                 .map_err(backend)?;
@@ -55,9 +55,9 @@ pub(super) async fn import_trashed_file(
             let stored = tx
                 .execute(
                     &format!(
-                        "INSERT INTO trashed_files ({FILE_ROW}, item_id, deleted_at, purge_at)
+                        "INSERT INTO trashed_files ({FILE_ROW}, tags, item_id, deleted_at, purge_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                         ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)
+                         ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
                      ON CONFLICT (id) DO NOTHING"
                     ),
                     params![
@@ -81,6 +81,8 @@ pub(super) async fn import_trashed_file(
                         f.lng,
                         f.created_at,
                         f.updated_at,
+                        f.dominant_color,
+                        serde_json::Value::from(f.tags.clone()).to_string(),
                         t.item_id,
                         t.times.deleted_at,
                         t.times.purge_at

@@ -1,4 +1,5 @@
-//! Upload API, single file: `PUT /images?path=&overwrite=&autorename=` with the raw bytes.
+//! Upload API, single file: `PUT /images?path=&overwrite=&autorename=&tags=` with the raw
+//! bytes.
 
 use super::envelope::{ApiError, Reply};
 use super::operations::load_for_upload;
@@ -20,7 +21,7 @@ pub fn on_conflict(overwrite: bool, autorename: bool) -> OnConflict {
     }
 }
 
-/// `PUT /images`: stores one file.
+/// `PUT /images`: stores one file, with the comma-separated `tags` when given.
 pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let path = paths::param(
         call.query.get("path"),
@@ -34,13 +35,14 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
         call.query.bool("overwrite", false)?,
         call.query.bool("autorename", false)?,
     );
+    let tags = super::tags::tag_list(&call.query.list("tags"), &call.ctx.config.limits)?;
     let ops = load_for_upload(&call, &call.query.list("operationIds")).await?;
     let limit = call.ctx.config.limits.max_upload_bytes;
     let bytes = call.read_body(limit, ResultCode::UploadSizeLimit).await?;
     if bytes.is_empty() {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
-    let outcome = call.store_upload(&path, bytes, rule).await?;
+    let outcome = call.store_upload(&path, bytes, rule, tags).await?;
     let queues = enqueue_all(&call, &outcome.file, &ops, None).await?;
     Ok(Reply::ok(json!({
         "file": views::file(&call.ctx, &call.app, &outcome.file, queues)

@@ -14,6 +14,8 @@ pub mod params;
 pub mod queues;
 pub mod request_body;
 pub mod rotation;
+pub mod search;
+pub mod tags;
 pub mod trash;
 pub mod tus;
 pub mod upload_multi;
@@ -83,15 +85,17 @@ impl Call<'_> {
         params::json_body(&bytes)
     }
 
-    /// Stores an upload of this app ([`crate::ingest::store_upload`]); a replaced original
-    /// drops the variants made from it from L1.
+    /// Stores an upload of this app with `tags` ([`crate::ingest::store_upload`]); a replaced
+    /// original drops the variants made from it from L1.
     pub async fn store_upload(
         &self,
         path: &str,
         bytes: Bytes,
         rule: crate::catalog::OnConflict,
+        tags: Vec<String>,
     ) -> Result<crate::catalog::PutOutcome, ResultCode> {
-        let outcome = crate::ingest::store_upload(&self.ctx, &self.app, path, bytes, rule).await?;
+        let outcome =
+            crate::ingest::store_upload(&self.ctx, &self.app, path, bytes, rule, tags).await?;
         if outcome.overwritten {
             self.ctx.l1.invalidate_source(&self.app.app_key, path);
         }
@@ -130,6 +134,9 @@ enum Route {
     ListDeletions,
     CopyImages,
     MoveImages,
+    GetFile,
+    SearchFiles,
+    PutTags,
 }
 
 fn is_operation_path(sub: &str) -> bool {
@@ -137,7 +144,7 @@ fn is_operation_path(sub: &str) -> bool {
         .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
-fn route(method: &Method, sub: &str) -> Option<Route> {
+fn route(method: &Method, sub: &str, query: &Query) -> Option<Route> {
     let r = match (method.as_str(), sub) {
         ("POST", "folders") => Route::CreateFolder,
         ("GET", "folders") => Route::ListFolder,
@@ -162,6 +169,9 @@ fn route(method: &Method, sub: &str) -> Option<Route> {
         ("POST", "trash/restore") => Route::RestoreTrash,
         ("DELETE", "trash") => Route::PurgeTrash,
         ("GET", "deletions") => Route::ListDeletions,
+        ("GET", "images") if search::is_search(query) => Route::SearchFiles,
+        ("GET", f) if search::file_path_id(f).is_some() => Route::GetFile,
+        ("PUT", t) if tags::tags_path_id(t).is_some() => Route::PutTags,
         _ => return None,
     };
     Some(r)
@@ -204,12 +214,13 @@ async fn dispatch(
     sub: &str,
     body: &mut RequestBody,
 ) -> Result<Reply, ApiError> {
-    let route = route(&parts.method, sub).ok_or(ApiError::new(ResultCode::NotFound))?;
+    let query = Query::parse(parts.uri.query());
+    let route = route(&parts.method, sub, &query).ok_or(ApiError::new(ResultCode::NotFound))?;
     let app = authenticate(ctx, app_key, &parts.headers).await?;
     let call = Call {
         ctx: Arc::clone(ctx),
         app,
-        query: Query::parse(parts.uri.query()),
+        query,
         headers: parts.headers,
         body,
         rest: sub.to_owned(),
@@ -238,6 +249,9 @@ async fn dispatch(
         Route::ListDeletions => deletions::list(call).await,
         Route::CopyImages => copy_move::copy(call).await,
         Route::MoveImages => copy_move::move_entries(call).await,
+        Route::GetFile => search::get(call).await,
+        Route::SearchFiles => search::search(call).await,
+        Route::PutTags => tags::put(call).await,
     }
 }
 

@@ -28,6 +28,8 @@ struct Params {
     operation_ids: Vec<String>,
     #[serde(rename = "callbackUrl")]
     callback_url: Option<String>,
+    #[serde(default, deserialize_with = "flex_list")]
+    tags: Vec<String>,
 }
 
 /// One uploaded part: its name and its bytes, or why they were refused while reading.
@@ -59,6 +61,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     if parts.is_empty() {
         return Err(ApiError::new(ResultCode::InvalidFiles));
     }
+    let tags = super::tags::tag_list(&params.tags, &call.ctx.config.limits)?;
     let callback = image::callback_target(&call.ctx, params.callback_url.as_deref()).await?;
     let ops = load_for_upload(&call, &params.operation_ids).await?;
     let uploads = prepare(&call, &basepath, parts).await?;
@@ -66,7 +69,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     for upload in uploads {
         match upload {
             Upload::File(item) => {
-                outcome.store(&call, item, rule, &ops).await?;
+                outcome.store(&call, item, rule, &ops, &tags).await?;
             }
             Upload::Archive(mut archive) => {
                 for index in 0..archive.len() {
@@ -79,7 +82,7 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
                     .await?;
                     archive = back;
                     if let Some(item) = item {
-                        outcome.store(&call, item, rule, &ops).await?;
+                        outcome.store(&call, item, rule, &ops, &tags).await?;
                     }
                 }
             }

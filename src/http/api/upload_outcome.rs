@@ -22,8 +22,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Stores one item (queueing the operations' tasks for it) and records how it went; the
-    /// item's bytes are dropped when this returns. The request's `callbackUrl` receives only
+    /// Stores one item with `tags` (queueing the operations' tasks for it) and records how it
+    /// went; the item's bytes are dropped when this returns. The request's `callbackUrl` receives only
     /// the upload-result body of [`Outcome::finish`]: the tasks report to their operation's own
     /// `callbackUrl` (slice and grid) when it has one, and to nobody otherwise.
     pub async fn store(
@@ -32,10 +32,11 @@ impl Outcome {
         item: Item,
         rule: OnConflict,
         ops: &[(OperationRecord, OperationSpec)],
+        tags: &[String],
     ) -> Result<(), ApiError> {
         let stored = match (item.path, item.data) {
             (Ok(path), Ok(bytes)) if !bytes.is_empty() => {
-                call.store_upload(&path, bytes, rule).await
+                call.store_upload(&path, bytes, rule, tags.to_vec()).await
             }
             (Ok(_), Ok(_)) => Err(ResultCode::InvalidFiles),
             (Err(code), _) | (_, Err(code)) => Err(code),

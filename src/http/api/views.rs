@@ -59,7 +59,9 @@ fn folder_name(path: &str) -> &str {
     }
 }
 
-/// A file, with the tasks queued for it.
+/// A file, with the tasks queued for it. Beside the guide's fields: `tags` (a list, empty
+/// when none), and in `imageProperty` `dominantColor` (`#rrggbb`, `null` when unknown) and
+/// `ratio` (width / height to 4 decimals).
 pub fn file(ctx: &Context, app: &AppRecord, f: &FileRecord, queues: Vec<Value>) -> Value {
     // An upload answer names the operations it queued, as the guide's examples show.
     let operation_id = if f.operation_id.is_empty() && !queues.is_empty() {
@@ -87,8 +89,20 @@ pub fn file(ctx: &Context, app: &AppRecord, f: &FileRecord, queues: Vec<Value>) 
             "height": f.height,
             "createdAt": f.taken_at.map_or_else(|| time(f.created_at), camera_time),
             "coordinate": { "lat": f.lat, "lng": f.lng },
+            "dominantColor": f.dominant_color,
+            "ratio": ratio(f.width, f.height),
         },
+        "tags": f.tags,
     })
+}
+
+/// Width / height rounded to 4 decimals (half away from zero); `null` for a zero height.
+fn ratio(width: u32, height: u32) -> Value {
+    if height == 0 {
+        return Value::Null;
+    }
+    let exact = f64::from(width) / f64::from(height);
+    json!((exact * 10_000.0).round() / 10_000.0)
 }
 
 /// A task as the Task API shows it. `tryCount` counts retries, as the guide's samples do: a
@@ -114,6 +128,17 @@ pub fn queue(ctx: &Context, app: &AppRecord, t: &Task) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ratios_have_four_decimals() {
+        assert_eq!(super::ratio(800, 533).to_string(), "1.5009");
+        assert_eq!(super::ratio(4032, 3024).to_string(), "1.3333");
+        assert_eq!(super::ratio(2, 3).to_string(), "0.6667");
+        assert_eq!(super::ratio(2560, 1600).to_string(), "1.6");
+        assert_eq!(super::ratio(50, 8000).to_string(), "0.0063");
+        assert_eq!(super::ratio(7, 7).to_string(), "1.0");
+        assert_eq!(super::ratio(7, 0), serde_json::Value::Null);
+    }
+
     #[test]
     fn times_use_the_guide_format() {
         let t = super::time(1_456_472_314_000);
