@@ -4,6 +4,7 @@
 //! made stale are dropped from this node's L1 at once (other nodes hear of them through the
 //! catalog's change feed).
 
+use super::deletion::check_id;
 use super::envelope::{ApiError, Reply};
 use super::images::on_conflict;
 use super::params::{flex_bool, flex_list};
@@ -13,9 +14,6 @@ use crate::paths;
 use crate::result_code::ResultCode;
 use serde::Deserialize;
 use serde_json::json;
-
-/// Longest id accepted, as in deletions.
-const MAX_ID_LEN: usize = 50;
 
 /// The body of both calls.
 #[derive(Debug, Deserialize)]
@@ -94,13 +92,8 @@ fn request(call: &Call<'_>, body: TransferBody) -> Result<Transfer, ApiError> {
     if ids > limits.max_items {
         return Err(ApiError::new(ResultCode::FileCountLimit));
     }
-    if body
-        .file_ids
-        .iter()
-        .chain(&body.folder_ids)
-        .any(|id| id.len() > MAX_ID_LEN)
-    {
-        return Err(ApiError::invalid("id longer than 50 characters"));
+    for id in body.file_ids.iter().chain(&body.folder_ids) {
+        check_id(id)?;
     }
     let target = paths::param(body.target_path.as_deref(), limits.max_path_bytes)?
         .ok_or_else(|| ApiError::invalid("targetPath is required"))?;
