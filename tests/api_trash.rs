@@ -549,16 +549,7 @@ fn two_nodes_on_postgres_share_the_trash() {
     };
     let db = test_database::TestDatabase::create(&server, "").expect("a test database");
     let bucket = s3.bucket(test);
-    let mut env: Vec<(String, String)> = s3
-        .env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    env.push(("PICTOR_CATALOG_URL".to_owned(), db.url.clone()));
-    env.push((
-        "PICTOR_STORAGE_URL".to_owned(),
-        format!("s3://{bucket}/pictor"),
-    ));
+    let env = s3.node_env(&bucket, "pictor", &db.url);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = common::pictor()

@@ -679,13 +679,7 @@ fn a_deployment_moves_up_to_postgres_and_s3_and_keeps_every_url() {
     };
     let db = test_database::TestDatabase::create(&server, "").expect("create a test database");
     let bucket = s3.bucket(test);
-    let mut env: Vec<(String, String)> = s3
-        .env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    env.push(("PICTOR_CATALOG_URL".into(), db.url.clone()));
-    env.push(("PICTOR_STORAGE_URL".into(), format!("s3://{bucket}/p")));
+    let mut env = s3.node_env(&bucket, "p", &db.url);
     env.push(("PICTOR_SERVER_PUBLIC_URL".into(), PUBLIC_URL.into()));
     let source = build_source();
     let target = source.tmp.path().join("node");

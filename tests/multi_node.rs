@@ -40,16 +40,7 @@ impl Shared {
         let s3 = S3::get()?;
         let db = test_database::TestDatabase::create(&server, "").expect("create a test database");
         let bucket = s3.bucket(test);
-        let mut env: Vec<(String, String)> = s3
-            .env()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        env.push(("PICTOR_CATALOG_URL".to_owned(), db.url.clone()));
-        env.push((
-            "PICTOR_STORAGE_URL".to_owned(),
-            format!("s3://{bucket}/pictor"),
-        ));
+        let env = s3.node_env(&bucket, "pictor", &db.url);
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = pictor()
             .args(["app", "create", "--name", "shop", "--data-dir"])

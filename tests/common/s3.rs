@@ -83,6 +83,22 @@ impl S3 {
         ]
     }
 
+    /// The environment of a node whose bytes live under `prefix` of `bucket` on this server and
+    /// whose catalog is the PostgreSQL database at `catalog_url`.
+    pub fn node_env(&self, bucket: &str, prefix: &str, catalog_url: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self
+            .env()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        env.push(("PICTOR_CATALOG_URL".to_owned(), catalog_url.to_owned()));
+        env.push((
+            "PICTOR_STORAGE_URL".to_owned(),
+            format!("s3://{bucket}/{prefix}"),
+        ));
+        env
+    }
+
     /// Creates a bucket no other test uses, named after `hint`, and returns its name.
     pub fn bucket(&self, hint: &str) -> String {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
