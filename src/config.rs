@@ -301,6 +301,10 @@ pub struct LimitsConfig {
     pub max_tags_per_file: usize,
     /// Longest tag, in characters (answer 10001 above it); at most 500, as tags are index keys.
     pub max_tag_chars: usize,
+    /// Bytes the request bodies of all API calls of this node may hold in memory at once
+    /// (buffered uploads and JSON bodies, the parts of streamed tus requests). A call that
+    /// would take more is refused at once: -1 "busy", or 503 with `Retry-After` for tus.
+    pub request_memory_bytes: u64,
 }
 
 impl Default for LimitsConfig {
@@ -319,6 +323,7 @@ impl Default for LimitsConfig {
             max_upload_chunks: 10_000,
             max_tags_per_file: 32,
             max_tag_chars: 64,
+            request_memory_bytes: 1024 * 1024 * 1024,
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct Metrics {
     pub render_overload: IntCounter,
     /// Callbacks that failed every attempt.
     pub callback_failures: IntCounter,
+    /// Bytes of request bodies that API calls hold in memory, read at each scrape.
+    pub body_memory: IntGauge,
+    /// API calls refused because request bodies held all of `limits.request_memory_bytes`.
+    pub body_memory_refusals: IntCounter,
     /// Tasks not finished, by status (`W`, `P`), read from the catalog at each scrape.
     pub tasks_pending: IntGaugeVec,
     /// Children of the vectors above for the delivery hot path, resolved once so a cache hit
@@ -123,6 +127,14 @@ impl Metrics {
             "pictor_callback_failures_total",
             "Callbacks that failed every attempt",
         )?;
+        let body_memory = IntGauge::new(
+            "pictor_request_body_memory_bytes",
+            "Bytes of request bodies that API calls hold in memory",
+        )?;
+        let body_memory_refusals = IntCounter::new(
+            "pictor_request_body_memory_refusals_total",
+            "API calls refused because request bodies held all the memory allowed",
+        )?;
         let tasks_pending = IntGaugeVec::new(
             Opts::new(
                 "pictor_tasks_pending",
@@ -136,6 +148,8 @@ impl Metrics {
         registry.register(Box::new(render_queue.clone()))?;
         registry.register(Box::new(render_overload.clone()))?;
         registry.register(Box::new(callback_failures.clone()))?;
+        registry.register(Box::new(body_memory.clone()))?;
+        registry.register(Box::new(body_memory_refusals.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(bytes_in.clone()))?;
@@ -176,6 +190,8 @@ impl Metrics {
             render_queue,
             render_overload,
             callback_failures,
+            body_memory,
+            body_memory_refusals,
             tasks_pending,
             hot,
         })

@@ -264,6 +264,24 @@ fn overwrite_and_autorename_resolve_conflicts() {
     );
     assert_eq!(fetch(&s, &s.url("/t/x.jpg")).2, corpus(OTHER));
     assert_eq!(fetch(&s, &s.url("/m/x.jpg")).0, 404);
+
+    // The moved file's own id is gone: the deletion history says so, and only that.
+    let history = s.json(Method::GET, "deletions", None);
+    assert_result(&history, 0);
+    let entries: Vec<(String, String, String)> = history["deletions"]
+        .as_array()
+        .expect("deletions")
+        .iter()
+        .map(|d| {
+            let text = |k: &str| d[k].as_str().expect("a string").to_owned();
+            (text("fileId"), text("path"), text("kind"))
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [(id(&other), "/m/x.jpg".to_owned(), "delete".to_owned())],
+        "{history}"
+    );
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! back with `POST /trash/restore` (same id and ETag, renamed when the path was taken), are
 //! purged by `DELETE /trash` or by the sweep once their retention ran out; `GET /deletions`
 //! lists every file deleted, trashed or purged since a time. `pictor check` and `pictor
-//! migrate` keep the trash; two nodes on one PostgreSQL catalog share it (skipped without the
-//! test servers, see `tests/multi_node.rs`).
+//! migrate` keep the trash, `migrate` the deletion history too; two nodes on one PostgreSQL
+//! catalog share them (skipped without the test servers, see `tests/multi_node.rs`).
 
 mod common;
 #[path = "../src/catalog/postgres/test_database.rs"]
@@ -453,12 +453,18 @@ fn run(args: &[&std::ffi::OsStr]) -> (bool, Value) {
 }
 
 #[test]
-fn check_and_migrate_keep_the_trash() {
+fn check_and_migrate_keep_the_trash_and_the_deletion_history() {
     let mut s = Server::start();
     keep_trash(&s, 30);
     let a = upload(&s, "/t/a.gif");
     let (_, etag) = fetch(&s, "/t/a.gif");
     delete_file(&s, &id(&a));
+    keep_trash(&s, 0);
+    let b = upload(&s, "/t/b.gif");
+    delete_file(&s, &id(&b));
+    let before = s.json(Method::GET, "deletions", None);
+    assert_result(&before, 0);
+    assert_eq!(before["paging"]["totalCount"], 2, "{before}");
     assert_eq!(s.terminate().code(), Some(0));
     // Old enough to be an orphan, were it not referenced.
     for entry in walk_files(&s.data_dir.join("blobs")) {
@@ -494,12 +500,20 @@ fn check_and_migrate_keep_the_trash() {
     assert!(ok, "{report}");
     assert_eq!(report["copied"]["trashedFiles"], 1, "{report}");
     assert_eq!(report["copied"]["blobs"], 1, "{report}");
+    assert_eq!(report["copied"]["deletions"], 2, "{report}");
     let (ok, again) = migrate(&target);
     assert!(ok, "{again}");
     assert_eq!(again["copied"]["trashedFiles"], 0, "{again}");
     assert_eq!(again["present"]["trashedFiles"], 1, "{again}");
+    assert_eq!(again["copied"]["deletions"], 0, "{again}");
+    assert_eq!(again["present"]["deletions"], 2, "{again}");
 
     let moved = Server::spawn(&target, s.app.clone(), &[]);
+    let after = moved.json(Method::GET, "deletions", None);
+    assert_eq!(
+        after["deletions"], before["deletions"],
+        "the same entries, times and order"
+    );
     let items = trash(&moved);
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["id"], a["id"]);

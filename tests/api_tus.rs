@@ -91,7 +91,8 @@ fn a_tus_client_uploads_a_file_that_is_delivered_and_listed() {
     let run = upload(
         &s,
         &file,
-        json!({"path": "/tus/사진.jpg", "operationIds": "thumb", "filename": "photo.jpg"}),
+        json!({"path": "/tus/사진.jpg", "operationIds": "thumb", "filename": "photo.jpg",
+               "tags": "beach, 2024"}),
         &["--chunk-size", "50000", "--checksum"],
     );
     assert!(run.ok, "{:?}", run.out);
@@ -119,16 +120,25 @@ fn a_tus_client_uploads_a_file_that_is_delivered_and_listed() {
     assert_code(&task, 0);
     assert_eq!(task["queue"]["operationId"], "thumb");
 
-    // The same bytes through PUT /images get the same facts and the same ETag; the dominant
-    // colour is computed for uploads made in one request only (a resumable upload is never
-    // held whole in memory).
+    assert_eq!(
+        stored["tags"],
+        json!(["2024", "beach"]),
+        "the tags of its metadata"
+    );
+    let by_id = s.json(Method::GET, &format!("images/{id}"), None);
+    assert_code(&by_id, 0);
+    assert_eq!(
+        by_id["file"], *stored,
+        "the file by its id is the listed one"
+    );
+
+    // The same bytes through PUT /images get the same facts, dominant colour included, and
+    // the same ETag.
     let put = s.upload("/put/photo.jpg", bytes.clone(), "");
     assert_code(&put, 0);
-    let mut by_put = put["file"]["imageProperty"].clone();
+    let by_put = &put["file"]["imageProperty"];
     assert!(by_put["dominantColor"].is_string(), "{by_put}");
-    assert_eq!(stored["imageProperty"]["dominantColor"], Value::Null);
-    by_put["dominantColor"] = Value::Null;
-    assert_eq!(by_put, stored["imageProperty"]);
+    assert_eq!(*by_put, stored["imageProperty"]);
     assert!(stored["imageProperty"]["coordinate"]["lat"].is_number());
     let again = s.get(&s.url("/put/photo.jpg"));
     assert_eq!(header(&again, "etag"), Some(etag));
@@ -475,6 +485,11 @@ fn a_file_over_the_single_request_limit_arrives_by_tus() {
     assert!(
         property["createdAt"].is_string(),
         "EXIF read from the head: {property}"
+    );
+    assert_eq!(
+        property["dominantColor"],
+        Value::Null,
+        "a file over limits.max_upload_bytes is never read whole: no colour"
     );
 
     // Larger than one part of the store: the chunks go into the file in parts.

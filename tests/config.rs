@@ -59,6 +59,33 @@ fn invalid_environment_value_names_the_key() {
 }
 
 #[test]
+fn a_request_memory_smaller_than_one_call_names_the_least_it_takes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mib: u64 = 1024 * 1024;
+    // One call may hold a 1 MiB file (an inflated archive entry, or a resumable upload's file
+    // read back) beside the more of a 2 MiB request and three 5 MiB parts and 1 MiB: 17 MiB.
+    let least = 17 * mib;
+    let below = (least - 1).to_string();
+    let err = serve_fails(
+        &[],
+        &[
+            ("PICTOR_LIMITS_MAX_UPLOAD_BYTES", &mib.to_string()),
+            ("PICTOR_LIMITS_MAX_REQUEST_BYTES", &(2 * mib).to_string()),
+            (
+                "PICTOR_STORAGE_MULTIPART_PART_BYTES",
+                &(5 * mib).to_string(),
+            ),
+            ("PICTOR_LIMITS_REQUEST_MEMORY_BYTES", &below),
+        ],
+        &tmp.path().join("d"),
+    );
+    assert!(
+        err.contains("limits.request_memory_bytes") && err.contains(&least.to_string()),
+        "stderr: {err}"
+    );
+}
+
+#[test]
 fn invalid_config_file_names_the_key() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let unknown = tmp.path().join("unknown.toml");

@@ -6,8 +6,8 @@
 //! real-time flag; folders and files their ids, paths, times, blob keys and ETags (produced
 //! files their origin fields and stamps); operations their versions (which variant stamps and
 //! ETags contain), deleted names their last version; tasks their ids and state; the trash its
-//! items as they are (they keep their purge times). The deletion history is not copied: it is
-//! a log of the source's recent past, kept `deletions.retention_days`.
+//! items as they are (they keep their purge times); the deletion history its entries with
+//! their times, so a syncing client goes on from where it was.
 //!
 //! The source must be stopped: a server writing to it while it is copied leaves the target
 //! behind. The target holds the progress: a run skips what the target already holds and
@@ -19,6 +19,7 @@
 
 mod blobs;
 mod copy;
+mod deletions;
 mod pages;
 pub mod report;
 mod trash;

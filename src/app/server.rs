@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 /// Runs the server until SIGTERM or SIGINT, then drains and returns.
 pub async fn run(config: Config) -> Result<(), StartError> {
+    http::api::body_memory::check_budget(&config)?;
     let listener = TcpListener::bind(config.listen_addr()?).await?;
     let bound = listener.local_addr()?;
     let metrics_listener = match config.metrics_addr()? {

@@ -378,6 +378,9 @@ impl Catalog for Counted {
     ) -> CatalogResult<Vec<TrashedFile>> {
         self.count(self.inner.trashed_files_after(app_key, after, limit).await)
     }
+    async fn import_deletions(&self, app_key: &str, entries: &[Deletion]) -> CatalogResult<u64> {
+        self.count(self.inner.import_deletions(app_key, entries).await)
+    }
     async fn import_trashed_file(
         &self,
         app_key: &str,

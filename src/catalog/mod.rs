@@ -824,6 +824,11 @@ pub trait Catalog: Send + Sync + 'static {
     /// Deletes up to `limit` history entries, of every app, recorded before `before`; returns
     /// how many.
     async fn prune_deletions(&self, before: i64, limit: usize) -> CatalogResult<u64>;
+    /// Adds `entries` to an app's deletion history as given, times kept, in their order (the
+    /// copy of another catalog's history, oldest first), in one transaction; an entry the
+    /// history holds already (same file id, path, kind and time) is skipped. Returns how many
+    /// were added.
+    async fn import_deletions(&self, app_key: &str, entries: &[Deletion]) -> CatalogResult<u64>;
     /// Up to `limit` trashed files of an app whose ids come after `after` in byte order, in
     /// that order, each with its item and times.
     async fn trashed_files_after(

@@ -2,12 +2,17 @@
 //! `/readyz` (the catalog answers).
 
 use super::body::{self, Body};
+use super::state::State;
 use crate::context::Context;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Response, StatusCode};
 
-/// `/metrics`, with the pending-task gauges read from the catalog first.
-pub async fn metrics(ctx: &Context) -> Response<Body> {
+/// `/metrics`, with the pending-task gauges read from the catalog and the request body
+/// memory held read first.
+pub async fn metrics(ctx: &State) -> Response<Body> {
+    ctx.metrics
+        .body_memory
+        .set(i64::try_from(ctx.body_memory.held_bytes()).unwrap_or(i64::MAX));
     match ctx.catalog.pending_tasks().await {
         Ok((waiting, in_progress)) => {
             let gauge = &ctx.metrics.tasks_pending;

@@ -1,6 +1,7 @@
 //! What every handler shares: the variant service (and, through it, the resources of the
 //! context) and the response headers computed once at start.
 
+use super::api::body_memory::BodyMemory;
 use crate::variant::Variants;
 use http::HeaderValue;
 use std::ops::Deref;
@@ -13,6 +14,8 @@ pub struct State {
     pub variants: Arc<Variants>,
     /// The `Cache-Control` value of delivered images.
     pub cache_control: HeaderValue,
+    /// The memory the API's request bodies may hold at once (`limits.request_memory_bytes`).
+    pub body_memory: BodyMemory,
 }
 
 impl State {
@@ -21,9 +24,11 @@ impl State {
         let max_age = variants.config.delivery.cache_max_age_secs;
         let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
             .unwrap_or(HeaderValue::from_static("public"));
+        let body_memory = BodyMemory::new(variants.config.limits.request_memory_bytes);
         Self {
             variants,
             cache_control,
+            body_memory,
         }
     }
 }

@@ -281,6 +281,18 @@ impl BlobStore {
 /// Parts of one multipart upload in flight at a time.
 const PARTS_IN_FLIGHT: usize = 2;
 
+/// The most bytes [`BlobStore::put_stream`] holds at once with parts of `part_bytes`: the
+/// parts in flight and the one being filled, which may overrun by one frame of the source.
+pub fn put_stream_memory(part_bytes: u64) -> u64 {
+    part_bytes
+        .saturating_mul(PARTS_IN_FLIGHT as u64 + 1)
+        .saturating_add(STREAM_FRAME_BYTES)
+}
+
+/// Allowance for the one frame of a source stream that may overrun a part: larger than the
+/// frames hyper and the object stores produce.
+const STREAM_FRAME_BYTES: u64 = 1024 * 1024;
+
 /// Gives up a multipart upload after a failure: its parts are deleted as far as the store
 /// allows (a store that cannot is cleaned by its own expiry of unfinished uploads).
 async fn abandon(writer: WriteMultipart) {

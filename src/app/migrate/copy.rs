@@ -55,6 +55,7 @@ pub(super) async fn app(
     folders(s, t, key, r).await?;
     files(s, t, key, jobs, r).await?;
     super::trash::copy(s, t, key, r).await?;
+    super::deletions::copy(s, t, key, r).await?;
     tracing::info!(app = key, container = %app.container, "app copied");
     Ok(())
 }

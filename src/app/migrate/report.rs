@@ -25,6 +25,8 @@ pub struct Tally {
     pub trashed_folders: u64,
     /// Files in the trash.
     pub trashed_files: u64,
+    /// Entries of the deletion history.
+    pub deletions: u64,
     /// Objects of the blob store.
     pub blobs: u64,
     /// Bytes of those objects.

@@ -5,8 +5,8 @@
 use super::shared::expect;
 use super::{dropped, file, folder_time, operation, put, sorted, with_app, APP};
 use crate::catalog::{
-    Catalog, CatalogError, Change, FeedEvent, FileRecord, ListQuery, OnConflict, Quota, Refusal,
-    SortKey, Transfer, Transferred, TrashTimes,
+    Catalog, CatalogError, Change, DeletionKind, FeedEvent, FileRecord, ListQuery, OnConflict,
+    Quota, Refusal, SortKey, Transfer, Transferred, TrashTimes,
 };
 
 /// The time copies and moves in these checks are made at.
@@ -534,6 +534,16 @@ pub(super) async fn overwrite_and_rename_resolve_conflicts(c: &dyn Catalog) {
     assert_eq!(moved_product.source_id, Some(other.id.clone()));
     assert!(dropped(c).await.contains(&other.blob_key));
     assert!(!dropped(c).await.contains(&mine.blob_key), "still used");
+    let (history, _) = c.deletions(APP, i64::MIN, 1, 100).await.expect("history");
+    let listed: Vec<_> = history
+        .iter()
+        .map(|d| (d.file_id.as_str(), d.path.as_str(), d.kind))
+        .collect();
+    assert_eq!(
+        listed,
+        [(mine.id.as_str(), "/a/x.jpg", DeletionKind::Delete)],
+        "the moved file's own id is gone, and only it"
+    );
 }
 
 pub(super) async fn folders_merge_into_folders_already_there(c: &dyn Catalog) {

@@ -7,13 +7,17 @@
 use super::shared::SharedCheck;
 use super::{dropped, file, operation, put, sorted, with_app, Check, APP};
 use crate::catalog::{
-    Catalog, CatalogError, Change, DeletionKind, FeedEvent, FileRecord, OnConflict, TrashItem,
-    TrashTimes,
+    Catalog, CatalogError, Change, Deletion, DeletionKind, FeedEvent, FileRecord, OnConflict,
+    TrashItem, TrashTimes,
 };
 use std::time::Duration;
 
 /// Every check of the trash and the deletion history, with its name.
 pub(crate) const TRASH_CHECKS: &[(&str, Check)] = &[
+    (
+        "imported_deletions_keep_their_times_and_are_added_once",
+        |c| Box::pin(imported_deletions_keep_their_times_and_are_added_once(c)),
+    ),
     ("a_trashed_file_keeps_its_bytes_and_frees_its_path", |c| {
         Box::pin(a_trashed_file_keeps_its_bytes_and_frees_its_path(c))
     }),
@@ -567,6 +571,45 @@ async fn the_trash_lists_items_newest_first_page_by_page(c: &dyn Catalog) {
         .trash_items("B", 1, 10)
         .await
         .expect("other app")
+        .0
+        .is_empty());
+}
+
+async fn imported_deletions_keep_their_times_and_are_added_once(c: &dyn Catalog) {
+    with_app(c).await;
+    let entry = |id: &str, path: &str, kind, at| Deletion {
+        file_id: id.to_owned(),
+        path: path.to_owned(),
+        kind,
+        deleted_at: at,
+    };
+    let old = vec![
+        entry("f1", "/a.jpg", DeletionKind::Trash, 1_000),
+        entry("f1", "/a.jpg", DeletionKind::Purge, 2_000),
+        entry("f2", "/b.jpg", DeletionKind::Delete, 2_000),
+    ];
+    assert_eq!(c.import_deletions(APP, &old).await.expect("import"), 3);
+    let (listed, total) = c.deletions(APP, i64::MIN, 1, 10).await.expect("history");
+    assert_eq!(
+        (listed.as_slice(), total),
+        (old.as_slice(), 3),
+        "as given, in order"
+    );
+    let more = vec![
+        old[1].clone(),
+        entry("f2", "/b.jpg", DeletionKind::Delete, 2_001),
+    ];
+    assert_eq!(
+        c.import_deletions(APP, &more).await.expect("again"),
+        1,
+        "an entry already there is skipped"
+    );
+    let (listed, _) = c.deletions(APP, 2_001, 1, 10).await.expect("since");
+    assert_eq!(listed, [more[1].clone()]);
+    assert!(c
+        .deletions("B", i64::MIN, 1, 10)
+        .await
+        .expect("B")
         .0
         .is_empty());
 }

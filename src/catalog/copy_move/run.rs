@@ -368,7 +368,7 @@ impl<S: EntryStore> Run<'_, S> {
                 let new = replacing(file, &there, now);
                 match self.kind {
                     Kind::Copy => self.grew(Growth::of_put(new.bytes, Some(there.bytes))),
-                    Kind::Move => store.delete_file_row(&id).await?,
+                    Kind::Move => store.delete_moved_file(&id, &old, now).await?,
                 }
                 store.replace_file(&new).await?;
                 if self.kind == Kind::Move {

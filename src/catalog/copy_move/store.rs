@@ -43,8 +43,10 @@ pub(in crate::catalog) trait EntryStore {
     async fn insert_files(&self, files: &[FileRecord]) -> CatalogResult<()>;
     /// Writes everything of `file` but its path and creation time over the row with its id.
     async fn replace_file(&self, file: &FileRecord) -> CatalogResult<()>;
-    /// Deletes the file row with an id.
-    async fn delete_file_row(&self, id: &str) -> CatalogResult<()>;
+    /// Deletes the row of the file `id` at `path`, a moved file whose id gives way to the file
+    /// it replaces, and records it in the deletion history (kind `delete`) at `now`: a client
+    /// mirroring the app sees that id go.
+    async fn delete_moved_file(&self, id: &str, path: &str, now: i64) -> CatalogResult<()>;
     /// Gives the file with an id a new path (whose folder exists and which is free).
     async fn set_file_path(&self, id: &str, path: &str) -> CatalogResult<()>;
     /// Makes the files produced from `from` files produced from `to`.

@@ -379,6 +379,10 @@ impl Catalog for PgCatalog {
         trash_copy::trashed_files_after(self, app_key, after, limit).await
     }
 
+    async fn import_deletions(&self, app_key: &str, entries: &[Deletion]) -> CatalogResult<u64> {
+        deletions::import_deletions(self, app_key, entries).await
+    }
+
     async fn import_trashed_file(
         &self,
         app_key: &str,

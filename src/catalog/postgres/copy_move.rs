@@ -7,6 +7,7 @@
 
 use super::blobs::trash;
 use super::changes::announce;
+use super::deletions;
 use super::files::{insert_file, replace_file};
 use super::folders::{ensure_folder, folder_at, touch_folder};
 use super::metadata::insert_tags;
@@ -16,7 +17,9 @@ use super::{commit, execute, limit_param, name_taken, query, query_opt, write_tx
 use crate::catalog::copy_move::run::{run, Kind};
 use crate::catalog::copy_move::store::EntryStore;
 use crate::catalog::tree::subtree_range;
-use crate::catalog::{CatalogResult, Change, FileRecord, Folder, Transfer, Transferred, Usage};
+use crate::catalog::{
+    CatalogResult, Change, DeletionKind, FileRecord, Folder, Transfer, Transferred, Usage,
+};
 use crate::paths;
 use deadpool_postgres::Transaction;
 use std::collections::BTreeSet;
@@ -179,14 +182,15 @@ impl EntryStore for Steps<'_> {
         replace_file(self.tx, file).await
     }
 
-    async fn delete_file_row(&self, id: &str) -> CatalogResult<()> {
+    async fn delete_moved_file(&self, id: &str, path: &str, now: i64) -> CatalogResult<()> {
         execute(
             self.tx,
             "DELETE FROM files WHERE app_key = $1 AND id = $2",
             &[&self.app_key, &id],
         )
         .await?;
-        Ok(())
+        let gone = [(id.to_owned(), path.to_owned())];
+        deletions::record(self.tx, self.app_key, &gone, DeletionKind::Delete, now).await
     }
 
     async fn set_file_path(&self, id: &str, path: &str) -> CatalogResult<()> {

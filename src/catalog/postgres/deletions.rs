@@ -2,7 +2,9 @@
 //! transaction that takes it out, read page by page from a time on, pruned by age.
 
 use super::rows::{all, col};
-use super::{commit, execute, limit_param, query, query_one, read_tx, unsigned, PgCatalog};
+use super::{
+    commit, execute, limit_param, query, query_one, read_tx, unsigned, write_tx, PgCatalog,
+};
 use crate::catalog::{CatalogResult, Deletion, DeletionKind};
 use deadpool_postgres::Transaction;
 use tokio_postgres::Row;
@@ -68,6 +70,29 @@ pub(super) async fn deletions(
     .await?;
     commit(tx).await?;
     Ok((all(&entries, deletion_from_row)?, unsigned(col(&total, 0)?)))
+}
+
+pub(super) async fn import_deletions(
+    catalog: &PgCatalog,
+    app_key: &str,
+    entries: &[Deletion],
+) -> CatalogResult<u64> {
+    let mut client = catalog.client().await?;
+    let tx = write_tx(&mut client).await?;
+    let mut added = 0u64;
+    for d in entries {
+        added += execute(
+            &tx,
+            "INSERT INTO deletions (app_key, file_id, path, kind, deleted_at)
+             SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM deletions
+               WHERE app_key = $1 AND deleted_at = $5 AND file_id = $2 AND path = $3
+                 AND kind = $4)",
+            &[&app_key, &d.file_id, &d.path, &d.kind.code(), &d.deleted_at],
+        )
+        .await?;
+    }
+    commit(tx).await?;
+    Ok(added)
 }
 
 pub(super) async fn prune_deletions(

@@ -3,6 +3,7 @@
 //! a synchronous statement, so the steps run to their end without an executor.
 
 use super::blobs::trash;
+use super::deletions;
 use super::files::insert_file;
 use super::folders::{ensure_folder, folder_at, insert_folder_row, touch_folder};
 use super::quota::usage_in;
@@ -12,7 +13,8 @@ use crate::catalog::copy_move::run::{run, Kind};
 use crate::catalog::copy_move::store::EntryStore;
 use crate::catalog::tree::subtree_range;
 use crate::catalog::{
-    CatalogError, CatalogResult, Change, FileRecord, Folder, Transfer, Transferred, Usage,
+    CatalogError, CatalogResult, Change, DeletionKind, FileRecord, Folder, Transfer, Transferred,
+    Usage,
 };
 use crate::paths;
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -217,11 +219,13 @@ impl EntryStore for Steps<'_> {
         )
     }
 
-    async fn delete_file_row(&self, id: &str) -> CatalogResult<()> {
+    async fn delete_moved_file(&self, id: &str, path: &str, now: i64) -> CatalogResult<()> {
         self.exec(
             "DELETE FROM files WHERE app_key = ?1 AND id = ?2",
             params![self.app_key, id],
-        )
+        )?;
+        let gone = [(id.to_owned(), path.to_owned())];
+        deletions::record(self.tx, self.app_key, &gone, DeletionKind::Delete, now)
     }
 
     async fn set_file_path(&self, id: &str, path: &str) -> CatalogResult<()> {

@@ -72,6 +72,33 @@ pub(super) async fn deletions(
         .await
 }
 
+pub(super) async fn import_deletions(
+    catalog: &SqliteCatalog,
+    app_key: &str,
+    entries: &[Deletion],
+) -> CatalogResult<u64> {
+    let key = app_key.to_owned();
+    let entries = entries.to_vec();
+    catalog
+        .tx(move |tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO deletions (app_key, file_id, path, kind, deleted_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM deletions
+                       WHERE app_key = ?1 AND deleted_at = ?5 AND file_id = ?2 AND path = ?3
+                         AND kind = ?4)",
+                )
+                .map_err(backend)?;
+            let mut added = 0u64;
+            for d in &entries {
+                let params = params![key, d.file_id, d.path, d.kind.code(), d.deleted_at];
+                added += stmt.execute(params).map_err(backend)? as u64;
+            }
+            Ok(added)
+        })
+        .await
+}
+
 pub(super) async fn prune_deletions(
     catalog: &SqliteCatalog,
     before: i64,

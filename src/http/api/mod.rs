@@ -2,6 +2,7 @@
 //! API guide, and one per extension (`rotation`). Every answer is HTTP 200 with the `header`
 //! envelope.
 
+pub mod body_memory;
 pub mod copy_move;
 pub mod deletion;
 pub mod deletions;
@@ -28,6 +29,7 @@ use super::API_PREFIX;
 use crate::catalog::AppRecord;
 use crate::http::state::State;
 use crate::result_code::ResultCode;
+use body_memory::Share;
 use bytes::Bytes;
 use envelope::{respond, ApiError, Reply};
 use http::header::{HeaderValue, CONNECTION};
@@ -37,6 +39,18 @@ use params::Query;
 use request_body::RequestBody;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+
+/// The message of a call refused because request bodies hold all the memory allowed.
+pub const BUSY: &str = "The server is busy; send the request again later.";
+
+/// The refusal of a call that request bodies left no memory for, counted.
+pub fn busy(ctx: &State) -> ApiError {
+    ctx.metrics.body_memory_refusals.inc();
+    ApiError {
+        code: ResultCode::Fail,
+        message: Some(BUSY.to_owned()),
+    }
+}
 
 /// Largest JSON body accepted by the non-upload endpoints.
 const MAX_JSON_BODY: u64 = 1024 * 1024;
@@ -53,28 +67,41 @@ pub struct Call<'a> {
     pub headers: HeaderMap,
     /// The request body; what the handler leaves unread is drained after it returns.
     pub body: &'a mut RequestBody,
+    /// The call's share of the node's request body memory, for the bytes of the body it
+    /// keeps; given back when the call ends.
+    pub memory: Share,
     /// Path below the app (`queues/<id>` keeps its id here).
     pub rest: String,
 }
 
 impl Call<'_> {
-    /// Reads the whole body, refusing more than `limit` bytes with `over`. Nothing beyond
-    /// `limit` is kept; the dispatcher drains the rest before answering.
+    /// Reads the whole body, refusing more than `limit` bytes with `over`, and -1 ("busy")
+    /// when the node's request body memory has no room for it. Nothing beyond `limit` is
+    /// kept; the dispatcher drains the rest before answering.
     pub async fn read_body(&mut self, limit: u64, over: ResultCode) -> Result<Bytes, ApiError> {
         let announced = self.body.announced();
         if announced.is_some_and(|n| n > limit) {
             return Err(ApiError::new(over));
         }
         let capacity = announced.unwrap_or(0).min(limit);
+        self.hold(capacity)?;
         let mut kept = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
         while let Some(data) = self.body.data().await {
             let data = data.map_err(|_| ApiError::invalid("request body could not be read"))?;
-            if (kept.len() + data.len()) as u64 > limit {
+            let total = (kept.len() + data.len()) as u64;
+            if total > limit {
                 return Err(ApiError::new(over));
             }
+            self.hold(total)?;
             kept.extend_from_slice(&data);
         }
         Ok(Bytes::from(kept))
+    }
+
+    /// Makes the call's share of the node's request body memory cover `bytes` in all, before
+    /// they are kept; -1 ("busy") when the node has no room for them.
+    pub fn hold(&mut self, bytes: u64) -> Result<(), ApiError> {
+        self.memory.cover(bytes).map_err(|_| busy(&self.ctx))
     }
 
     /// Reads a small JSON body and parses it into `T`.
@@ -223,6 +250,7 @@ async fn dispatch(
         query,
         headers: parts.headers,
         body,
+        memory: ctx.body_memory.share(),
         rest: sub.to_owned(),
     };
     match route {

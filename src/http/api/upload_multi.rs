@@ -65,6 +65,11 @@ pub async fn upload(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let callback = image::callback_target(&call.ctx, params.callback_url.as_deref()).await?;
     let ops = load_for_upload(&call, &params.operation_ids).await?;
     let uploads = prepare(&call, &basepath, parts).await?;
+    if uploads.iter().any(|u| matches!(u, Upload::Archive(_))) {
+        // Room for one inflated entry (at most `limits.max_upload_bytes`) beside the body.
+        let entry = call.ctx.config.limits.max_upload_bytes;
+        call.hold(call.memory.bytes().saturating_add(entry))?;
+    }
     let mut outcome = Outcome::default();
     for upload in uploads {
         match upload {
@@ -209,7 +214,8 @@ fn is_zip(part: &Part) -> bool {
     named || signed
 }
 
-/// Reads every part of the multipart body, bounding each file and the whole body.
+/// Reads every part of the multipart body, bounding each file and the whole body, and holding
+/// what it keeps in the call's share of the request body memory.
 async fn read_parts(call: &mut Call<'_>) -> Result<(Bytes, Vec<Part>), ApiError> {
     let content_type = call
         .headers
@@ -238,6 +244,14 @@ async fn read_parts(call: &mut Call<'_>) -> Result<(Bytes, Vec<Part>), ApiError>
     // `requests` client sends the content type it was given as a second `params` part.
     let mut params_parsed = false;
     let mut parts = Vec::new();
+    // Bytes kept in memory: the `params` parts and the files read so far.
+    let mut kept_bytes = 0u64;
+    let memory = &mut call.memory;
+    let ctx = &call.ctx;
+    let mut hold = |n: u64| {
+        kept_bytes += n;
+        memory.cover(kept_bytes).map_err(|_| super::busy(ctx))
+    };
     let multipart_error = |e: multer::Error| match e {
         multer::Error::StreamSizeExceeded { .. } => ApiError::new(ResultCode::UploadSizeLimit),
         other => ApiError::invalid(&other.to_string()),
@@ -250,6 +264,7 @@ async fn read_parts(call: &mut Call<'_>) -> Result<(Bytes, Vec<Part>), ApiError>
                     if (kept.len() + chunk.len()) as u64 > limits.max_params_bytes {
                         return Err(ApiError::invalid("params part too large"));
                     }
+                    hold(chunk.len() as u64)?;
                     kept.extend_from_slice(&chunk);
                 }
                 params_parsed = crate::lenient_json::is_json(&kept);
@@ -265,6 +280,7 @@ async fn read_parts(call: &mut Call<'_>) -> Result<(Bytes, Vec<Part>), ApiError>
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                     size += chunk.len() as u64;
                     if size <= limits.max_upload_bytes || file_name.ends_with(".zip") {
+                        hold(chunk.len() as u64)?;
                         buf.extend_from_slice(&chunk);
                     }
                 }

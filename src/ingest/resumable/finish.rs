@@ -1,7 +1,8 @@
-//! The last request of an upload: the checks `PUT /images` makes, on the head of the file
-//! only, then the chunks streamed into one new blob (hashed on the way for the ETag), then
-//! the file recorded and the upload removed in one catalog transaction. The whole file is
-//! never held in memory.
+//! The last request of an upload: the checks `PUT /images` makes, then the chunks streamed
+//! into one new blob (hashed on the way for the ETag) while the dominant colour is computed,
+//! then the file recorded and the upload removed in one catalog transaction. A file no larger
+//! than `limits.max_upload_bytes` (what a single upload may hold) is read whole for its
+//! checks and colour; a larger one only by its head, and gets no colour.
 
 use super::{abandon, discard, fits, ResumableError};
 use crate::catalog::{
@@ -9,31 +10,33 @@ use crate::catalog::{
 };
 use crate::context::Context;
 use crate::imageinfo::{self, ImageInfo};
-use crate::ingest::user_file;
+use crate::ingest::{color, user_file};
 use crate::result_code::ResultCode;
 use crate::storage::{BlobError, BlobStore};
+use crate::variant::Variants;
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Bytes read from the start of a file for its checks: the format's signature, its size in
 /// the header, and a JPEG's EXIF block (in an APP1 segment near the start, at most 64 KiB).
-const HEAD_BYTES: u64 = 1024 * 1024;
+pub(super) const HEAD_BYTES: u64 = 1024 * 1024;
 
 /// Turns the upload, whose last chunk is `last` (received, not recorded), into the user file at
-/// the normalised `path` of `app` under `rule`.
+/// the normalised `path` of `app` under `rule`, carrying `tags` (checked by the caller).
 ///
 /// Refusals of the file (not an image, a name taken, a parent that is a file) delete the upload
 /// and answer [`ResumableError::Unaccepted`] with the code `PUT /images` gives; nothing is
 /// stored. A storage or catalog failure leaves the upload as it was (the last chunk is not
 /// recorded), so the client can send its last bytes again.
 pub async fn finish(
-    ctx: &Context,
+    ctx: &Variants,
     app: &AppRecord,
     upload: &Upload,
     last: UploadChunk,
     path: &str,
     rule: OnConflict,
+    tags: Vec<String>,
 ) -> Result<PutOutcome, ResumableError> {
     let chunks = match chunks_with(ctx, upload, &last).await {
         Ok(chunks) => chunks,
@@ -43,8 +46,8 @@ pub async fn finish(
         }
     };
     let checked = check(ctx, app, upload, &chunks, path, rule).await;
-    let info = match checked {
-        Ok(info) => info,
+    let (info, whole) = match checked {
+        Ok(checked) => checked,
         Err(ResumableError::Unaccepted(code)) => {
             abandon(ctx, upload, Some(&last.blob_key)).await;
             return Err(ResumableError::Unaccepted(code));
@@ -55,7 +58,15 @@ pub async fn finish(
         }
     };
     let key = BlobStore::new_key(&app.container);
-    let hash = match assemble(ctx, &key, &chunks, upload.length).await {
+    let colour = async {
+        match whole {
+            Some(bytes) => color::dominant_color(ctx, bytes).await,
+            None => None,
+        }
+    };
+    let (dominant_color, assembled) =
+        tokio::join!(colour, assemble(ctx, &key, &chunks, upload.length));
+    let hash = match assembled {
         Ok(hash) => hash,
         Err(e) => {
             discard(ctx, &last.blob_key).await;
@@ -66,6 +77,8 @@ pub async fn finish(
     let file = FileRecord {
         bytes: upload.length,
         etag: etag_of_hash(hash),
+        tags,
+        dominant_color,
         ..user_file(path, &key, &[], &info)
     };
     let completed = ctx
@@ -136,11 +149,13 @@ async fn chunks_with(
     Ok(chunks)
 }
 
-/// The checks of `PUT /images` on the file the chunks hold: an image (read from its first
-/// [`HEAD_BYTES`]; a file of an image format whose size lies further in, such as a TIFF with
-/// its directory at the end, is read up to `limits.max_upload_bytes`, what a single upload
-/// could hold), a free name unless the rule replaces or renames, and the quick quota check of
-/// a new file (the exact one is the catalog's, when the file is recorded).
+/// The checks of `PUT /images` on the file the chunks hold: an image, a free name unless the
+/// rule replaces or renames, and the quick quota check of a new file (the exact one is the
+/// catalog's, when the file is recorded). Returns what the file's header says and, for a file
+/// of at most `limits.max_upload_bytes`, its bytes, read whole for the check. A larger file is
+/// checked on its first [`HEAD_BYTES`], or, when it is of an image format whose size lies
+/// further in (a TIFF with its directory at the end), on its first `limits.max_upload_bytes`,
+/// what a single upload could hold.
 async fn check(
     ctx: &Context,
     app: &AppRecord,
@@ -148,14 +163,22 @@ async fn check(
     chunks: &[UploadChunk],
     path: &str,
     rule: OnConflict,
-) -> Result<ImageInfo, ResumableError> {
-    let head = prefix(ctx, chunks, HEAD_BYTES).await?;
-    let mut info = imageinfo::inspect(&head);
-    let further = upload.length.min(ctx.config.limits.max_upload_bytes);
-    if info.is_none() && further > HEAD_BYTES && imageinfo::sniff(&head).is_some() {
-        drop(head);
-        info = imageinfo::inspect(&prefix(ctx, chunks, further).await?);
-    }
+) -> Result<(ImageInfo, Option<Bytes>), ResumableError> {
+    let max = ctx.config.limits.max_upload_bytes;
+    let (info, whole) = if upload.length <= max {
+        let bytes = Bytes::from(prefix(ctx, chunks, upload.length).await?);
+        (imageinfo::inspect(&bytes), Some(bytes))
+    } else {
+        let head = prefix(ctx, chunks, HEAD_BYTES).await?;
+        let info = match imageinfo::inspect(&head) {
+            None if imageinfo::sniff(&head).is_some() => {
+                drop(head);
+                imageinfo::inspect(&prefix(ctx, chunks, max).await?)
+            }
+            info => info,
+        };
+        (info, None)
+    };
     let info = info.ok_or(ResumableError::Unaccepted(ResultCode::InvalidFiles))?;
     if rule == OnConflict::Fail {
         let taken = ctx
@@ -168,12 +191,13 @@ async fn check(
         }
     }
     fits(ctx, app, rule, upload.length).await?;
-    Ok(info)
+    Ok((info, whole))
 }
 
-/// The first `n` bytes held by `chunks` (fewer when they hold fewer), read by ranges.
+/// The first `n` bytes held by `chunks` (fewer when they hold fewer), read by ranges. The
+/// caller bounds `n` (at most `limits.max_upload_bytes`).
 async fn prefix(ctx: &Context, chunks: &[UploadChunk], n: u64) -> Result<Vec<u8>, ResumableError> {
-    let mut head = Vec::with_capacity(usize::try_from(n.min(HEAD_BYTES)).unwrap_or(0));
+    let mut head = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
     for chunk in chunks {
         let wanted = n.saturating_sub(head.len() as u64).min(chunk.bytes);
         if wanted == 0 {

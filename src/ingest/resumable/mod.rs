@@ -23,7 +23,7 @@ use crate::catalog::{AppRecord, CatalogError, OnConflict, Upload};
 use crate::clock::now_ms;
 use crate::context::Context;
 use crate::result_code::ResultCode;
-use crate::storage::BlobError;
+use crate::storage::{put_stream_memory, BlobError};
 
 /// Why a resumable upload call did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +146,29 @@ async fn fits(
             ResultCode::QuotaExceeded => ResumableError::Unaccepted(code),
             other => ResumableError::Failed(other),
         })
+}
+
+/// The most memory a request bringing the next bytes of `upload` holds at once, when it
+/// announced `announced` bytes: its body streamed into storage, and, when it may bring the
+/// last byte, the finish: the file read back for its checks and colour (at most
+/// `limits.max_upload_bytes`) while it streams into one blob.
+pub fn request_memory(ctx: &Context, upload: &Upload, announced: Option<u64>) -> u64 {
+    let limits = &ctx.config.limits;
+    let streamed = put_stream_memory(ctx.config.storage.multipart_part_bytes);
+    let remaining = upload.length.saturating_sub(upload.offset);
+    let cap = remaining
+        .min(limits.max_request_bytes)
+        .min(announced.unwrap_or(u64::MAX));
+    let intake = cap.min(streamed);
+    if cap < remaining {
+        return intake;
+    }
+    let finish = upload
+        .length
+        .min(limits.max_upload_bytes)
+        .max(finish::HEAD_BYTES)
+        .saturating_add(streamed);
+    intake.max(finish)
 }
 
 /// Whether `id` can name an upload (32 lowercase hex digits), before any lookup.

@@ -11,7 +11,7 @@ use crate::http::ResultLabel;
 use crate::ingest::resumable::checksum::ALGORITHMS;
 use crate::ingest::resumable::ResumableError;
 use crate::result_code::ResultCode;
-use http::header::{HeaderName, HeaderValue, CACHE_CONTROL};
+use http::header::{HeaderName, HeaderValue, CACHE_CONTROL, RETRY_AFTER};
 use http::{HeaderMap, Response, StatusCode};
 
 /// The protocol version spoken.
@@ -38,6 +38,8 @@ pub const FILE_ID: HeaderName = HeaderName::from_static("pictor-file-id");
 pub const FILE_PATH: HeaderName = HeaderName::from_static("pictor-file-path");
 /// `Pictor-Queue-Ids`: the tasks its `operationIds` queued, comma-separated.
 pub const QUEUE_IDS: HeaderName = HeaderName::from_static("pictor-queue-ids");
+/// Seconds a client refused for want of request body memory is told to wait.
+const BUSY_RETRY_AFTER_SECS: &str = "1";
 const TUS_VERSION: HeaderName = HeaderName::from_static("tus-version");
 const TUS_EXTENSION: HeaderName = HeaderName::from_static("tus-extension");
 const TUS_MAX_SIZE: HeaderName = HeaderName::from_static("tus-max-size");
@@ -122,6 +124,12 @@ impl Refusal {
             ResultCode::TusVersionUnsupported,
         )
         .with(TUS_VERSION, VERSION)
+    }
+
+    /// The node's request body memory has no room for the request (`error` says so): 503,
+    /// with `Retry-After`.
+    pub fn busy(error: ApiError) -> Self {
+        Self::of(StatusCode::SERVICE_UNAVAILABLE, error).with(RETRY_AFTER, BUSY_RETRY_AFTER_SECS)
     }
 
     /// The finished file is refused (`PUT /images` refuses it with `error`): 422.

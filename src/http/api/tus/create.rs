@@ -25,7 +25,7 @@ pub async fn create(call: Call<'_>) -> Result<Answer, Refusal> {
     let length = size(&call.headers, &UPLOAD_LENGTH)?
         .ok_or_else(|| ApiError::invalid("Upload-Length is required"))?;
     let raw = header(&call.headers, &UPLOAD_METADATA).unwrap_or_default();
-    let request = metadata::parse(raw, call.ctx.config.limits.max_path_bytes)?;
+    let request = metadata::parse(raw, &call.ctx.config.limits)?;
     load_for_upload(&call, &request.operation_ids).await?;
     if request.rule == OnConflict::Fail {
         let taken = call

@@ -1,12 +1,14 @@
 //! `Upload-Metadata`: comma-separated pairs of a key and a base64 value (tus 1.0.0, creation
-//! extension). Pictor reads `path` (required), `overwrite`, `autorename` and `operationIds`
-//! (comma-separated), the parameters of `PUT /images`; other keys (a client's `filename`,
-//! `filetype`, ...) are kept with the upload and otherwise ignored.
+//! extension). Pictor reads `path` (required), `overwrite`, `autorename`, `operationIds` and
+//! `tags` (both comma-separated), the parameters of `PUT /images`; other keys (a client's
+//! `filename`, `filetype`, ...) are kept with the upload and otherwise ignored.
 
 use crate::catalog::OnConflict;
+use crate::config::LimitsConfig;
 use crate::http::api::envelope::ApiError;
 use crate::http::api::images::on_conflict;
 use crate::http::api::params::parse_bool;
+use crate::http::api::tags::tag_list;
 use crate::paths;
 use crate::result_code::ResultCode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -33,6 +35,8 @@ pub struct UploadRequest {
     pub rule: OnConflict,
     /// Operations to run on the stored file.
     pub operation_ids: Vec<String>,
+    /// Tags of the stored file.
+    pub tags: Vec<String>,
 }
 
 /// Reads the pairs of an `Upload-Metadata` value. A key is one or more characters other than
@@ -54,13 +58,14 @@ fn pairs(raw: &str) -> Result<HashMap<&str, String>, ApiError> {
 }
 
 /// Parses an `Upload-Metadata` value into what the upload asks for; refusals carry the codes
-/// `PUT /images` answers for the same parameters (10001, 11001, 11050, 11060, ...).
-pub fn parse(raw: &str, max_path_bytes: usize) -> Result<UploadRequest, ApiError> {
+/// `PUT /images` answers for the same parameters, under the same `limits` (10001, 11001,
+/// 11050, 11060, ...).
+pub fn parse(raw: &str, limits: &LimitsConfig) -> Result<UploadRequest, ApiError> {
     if raw.len() > MAX_METADATA_BYTES {
         return Err(ApiError::invalid("Upload-Metadata is too long"));
     }
     let pairs = pairs(raw)?;
-    let path = paths::param(pairs.get("path").map(String::as_str), max_path_bytes)?
+    let path = paths::param(pairs.get("path").map(String::as_str), limits.max_path_bytes)?
         .ok_or_else(|| ApiError::invalid("Upload-Metadata has no path"))?;
     if path == "/" {
         return Err(ApiError::new(ResultCode::FilenameEmpty));
@@ -70,26 +75,37 @@ pub fn parse(raw: &str, max_path_bytes: usize) -> Result<UploadRequest, ApiError
         Some(v) => parse_bool(v.trim()).ok_or_else(|| ApiError::invalid(name)),
     };
     let rule = on_conflict(flag("overwrite")?, flag("autorename")?);
-    let operation_ids = pairs
-        .get("operationIds")
-        .map(|ids| {
-            ids.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let list = |name: &str| -> Vec<String> {
+        pairs
+            .get(name)
+            .map(|items| {
+                items
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     Ok(UploadRequest {
         path,
         rule,
-        operation_ids,
+        operation_ids: list("operationIds"),
+        tags: tag_list(&list("tags"), limits)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn limits(max_path_bytes: usize) -> LimitsConfig {
+        LimitsConfig {
+            max_path_bytes,
+            ..LimitsConfig::default()
+        }
+    }
 
     fn b64(text: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(text)
@@ -98,36 +114,38 @@ mod tests {
     #[test]
     fn reads_the_parameters_of_put_images() {
         let raw = format!(
-            "filename {},path {},overwrite {},operationIds {}, is_private",
+            "filename {},path {},overwrite {},operationIds {},tags {}, is_private",
             b64("a.jpg"),
             b64("/photos/2024/사진.jpg"),
             b64("true"),
             b64("thumb, small,"),
+            b64("Beach, 2024 ,beach"),
         );
-        let request = parse(&raw, 1024).expect("valid");
+        let request = parse(&raw, &limits(1024)).expect("valid");
         assert_eq!(
             request,
             UploadRequest {
                 path: "/photos/2024/사진.jpg".to_owned(),
                 rule: OnConflict::Overwrite,
                 operation_ids: vec!["thumb".to_owned(), "small".to_owned()],
+                tags: vec!["2024".to_owned(), "Beach".to_owned(), "beach".to_owned()],
             }
         );
         let unpadded = format!("path {}", b64("/ab.png").trim_end_matches('='));
         let renamed = format!("{unpadded},autorename {}", b64("TRUE"));
         assert_eq!(
-            parse(&renamed, 1024).expect("valid").rule,
+            parse(&renamed, &limits(1024)).expect("valid").rule,
             OnConflict::Rename
         );
         assert_eq!(
-            parse(&unpadded, 1024).expect("valid").rule,
+            parse(&unpadded, &limits(1024)).expect("valid").rule,
             OnConflict::Fail
         );
     }
 
     #[test]
     fn refuses_what_put_images_refuses() {
-        let code = |raw: &str| parse(raw, 1024).map(drop).map_err(|e| e.code);
+        let code = |raw: &str| parse(raw, &limits(1024)).map(drop).map_err(|e| e.code);
         let bad = ResultCode::InvalidParameters;
         assert_eq!(code(""), Err(bad), "no path");
         assert_eq!(
@@ -150,13 +168,18 @@ mod tests {
         assert_eq!(code(&maybe), Err(bad));
         let long = format!("path {}", b64(&format!("/{}", "a".repeat(2000))));
         assert_eq!(
-            parse(&long, 4096).map_err(|e| e.code),
+            parse(&long, &limits(4096)).map_err(|e| e.code),
             Err(ResultCode::FilenameLengthLimit)
         );
         assert_eq!(
-            parse(&long, 1024).map_err(|e| e.code),
+            parse(&long, &limits(1024)).map_err(|e| e.code),
             Err(ResultCode::PathLengthLimit)
         );
+        let many = format!("path {},tags {}", b64("/a.jpg"), b64(&"t,".repeat(1000)));
+        assert_eq!(code(&many), Ok(()), "a repeated tag counts once");
+        let tags: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+        let many = format!("path {},tags {}", b64("/a.jpg"), b64(&tags.join(",")));
+        assert_eq!(code(&many), Err(bad), "more tags than a file may carry");
         let huge = format!("path {},pad {}", b64("/a.jpg"), b64(&"x".repeat(4000)));
         assert_eq!(code(&huge), Err(bad), "over {MAX_METADATA_BYTES} bytes");
     }

@@ -11,7 +11,7 @@
 
 mod answer;
 mod create;
-mod metadata;
+pub mod metadata;
 mod patch;
 mod status;
 
@@ -108,6 +108,7 @@ async fn serve(
         query: super::params::Query::parse(None),
         headers: parts.headers,
         body,
+        memory: ctx.body_memory.share(),
         rest: String::new(),
     };
     match tus {

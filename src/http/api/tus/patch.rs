@@ -1,7 +1,10 @@
 //! `PATCH /uploads/{id}`: the next bytes of an upload, at the offset the client states, streamed
 //! into storage as they arrive. The request that brings the last byte stores the file as
 //! `PUT /images` would (same checks, same result codes, operations queued) and says which file
-//! it stored in `Pictor-File-Id` and `Pictor-File-Path`.
+//! it stored in `Pictor-File-Id` and `Pictor-File-Path`. Before reading its body, a request
+//! takes its share of the node's request body memory ([`resumable::request_memory`]); when
+//! the node has none left it is refused with 503 and `Retry-After`, and the client sends it
+//! again.
 
 use super::answer::{Answer, Refusal, FILE_ID, FILE_PATH, QUEUE_IDS, RESULT_CODE, UPLOAD_OFFSET};
 use super::{header, metadata, size};
@@ -9,7 +12,7 @@ use crate::catalog::Upload;
 use crate::http::api::envelope::ApiError;
 use crate::http::api::images::enqueue_all;
 use crate::http::api::operations::load_for_upload;
-use crate::http::api::Call;
+use crate::http::api::{busy, Call};
 use crate::ingest::resumable::checksum::Checksum;
 use crate::ingest::resumable::{self, Received, ResumableError};
 use crate::result_code::ResultCode;
@@ -27,7 +30,7 @@ const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 const PATH_ESCAPES: &AsciiSet = &CONTROLS.add(b'%').add(b' ').add(b'"').add(b',');
 
 /// `PATCH /uploads/{id}`.
-pub async fn append(call: Call<'_>, id: &str) -> Result<Answer, Refusal> {
+pub async fn append(mut call: Call<'_>, id: &str) -> Result<Answer, Refusal> {
     let media_type = header(&call.headers, &CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
         .map(str::trim);
@@ -51,6 +54,10 @@ pub async fn append(call: Call<'_>, id: &str) -> Result<Answer, Refusal> {
         return Err(refuse(ResumableError::OffsetMismatch(Some(upload.offset))));
     }
     let announced = call.body.announced();
+    let memory = resumable::request_memory(&call.ctx, &upload, announced);
+    call.memory
+        .cover(memory)
+        .map_err(|_| Refusal::busy(busy(&call.ctx)))?;
     let body = futures_util::stream::unfold(&mut *call.body, |body| async move {
         body.data().await.map(|item| (item, body))
     });
@@ -79,7 +86,7 @@ pub async fn append(call: Call<'_>, id: &str) -> Result<Answer, Refusal> {
 async fn finish(call: &Call<'_>, upload: &Upload, received: Received) -> Result<Answer, Refusal> {
     let ctx = &call.ctx;
     let last = received.chunk;
-    let request = match metadata::parse(&upload.metadata, ctx.config.limits.max_path_bytes) {
+    let request = match metadata::parse(&upload.metadata, &ctx.config.limits) {
         Ok(request) => request,
         Err(e) => {
             resumable::abandon(ctx, upload, Some(&last.blob_key)).await;
@@ -97,9 +104,17 @@ async fn finish(call: &Call<'_>, upload: &Upload, received: Received) -> Result<
             return Err(Refusal::unaccepted(e));
         }
     };
-    let outcome = resumable::finish(ctx, &call.app, upload, last, &request.path, request.rule)
-        .await
-        .map_err(|e| Refusal::resumable(e, &ctx.config))?;
+    let outcome = resumable::finish(
+        ctx,
+        &call.app,
+        upload,
+        last,
+        &request.path,
+        request.rule,
+        request.tags,
+    )
+    .await
+    .map_err(|e| Refusal::resumable(e, &ctx.config))?;
     let file = &outcome.file;
     if outcome.overwritten {
         ctx.l1.invalidate_source(&call.app.app_key, &file.path);
