@@ -132,6 +132,11 @@ fn lenient_json_inputs_replay() {
     replay("lenient_json");
 }
 
+#[test]
+fn tus_headers_inputs_replay() {
+    replay("tus_headers");
+}
+
 /// The target body of each target name.
 fn check_of(target: &str) -> fn(&[u8]) {
     match target {
@@ -142,6 +147,7 @@ fn check_of(target: &str) -> fn(&[u8]) {
         "conditional" => entries::check_conditional,
         "upload_multi" => entries::check_upload_multi,
         "lenient_json" => entries::check_lenient_json,
+        "tus_headers" => entries::check_tus_headers,
         other => panic!("no fuzz target {other}"),
     }
 }

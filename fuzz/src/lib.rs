@@ -13,10 +13,12 @@
 
 use bytes::Bytes;
 use pictor::config::LimitsConfig;
+use pictor::http::api::tus::metadata as tus_metadata;
 use pictor::http::conditional::{self, RangeRequest};
 use pictor::imaging::{
     self, codec, jpeg, reduced, Job, Limits, Pipeline, ResizeMode, TargetFormat, UpDown,
 };
+use pictor::ingest::resumable::checksum::{Checksum, ALGORITHMS};
 use pictor::lenient_json;
 use pictor::operation::OperationSpec;
 use pictor::paths;
@@ -497,5 +499,50 @@ fn check_zip(bytes: &[u8], limits: &LimitsConfig) {
         if total > limits.max_request_bytes {
             return;
         }
+    }
+}
+
+/// Target `tus_headers`: the text of the input (any bytes that are not UTF-8 are skipped) as an
+/// `Upload-Metadata` value, read by `http::api::tus::metadata::parse` under the default limits,
+/// and as an `Upload-Checksum` value, read by `Checksum::parse`. An accepted request names a
+/// normalised path within the limit, operation ids without commas, and at most
+/// `max_tags_per_file` tags, distinct, sorted, each of 1 to `max_tag_chars` characters without
+/// a comma or a control character; a value over 4 KiB is refused. An accepted checksum names
+/// one of the algorithms offered.
+pub fn check_tus_headers(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let limits = LimitsConfig::default();
+    if let Ok(request) = tus_metadata::parse(text, &limits) {
+        assert!(text.len() <= tus_metadata::MAX_METADATA_BYTES);
+        assert!(
+            request.path.len() <= limits.max_path_bytes,
+            "path within its limit"
+        );
+        assert_eq!(
+            paths::normalize(&request.path, limits.max_path_bytes).as_deref(),
+            Ok(request.path.as_str()),
+            "the path is normalised"
+        );
+        for id in &request.operation_ids {
+            assert!(!id.is_empty() && !id.contains(','), "operation id {id:?}");
+        }
+        let tags = &request.tags;
+        assert!(tags.len() <= limits.max_tags_per_file, "too many tags");
+        assert!(tags.windows(2).all(|w| w[0] < w[1]), "sorted, distinct");
+        for tag in tags {
+            let chars = tag.chars().count();
+            assert!((1..=limits.max_tag_chars).contains(&chars), "tag {tag:?}");
+            assert!(!tag.chars().any(|c| c == ',' || c.is_control()), "{tag:?}");
+            assert_eq!(tag.trim(), tag, "tags are trimmed");
+        }
+    }
+    if Checksum::parse(text).is_ok() {
+        let name = text.trim().split(' ').next().unwrap_or_default();
+        assert!(
+            ALGORITHMS.split(',').any(|a| a == name),
+            "algorithm {name:?}"
+        );
     }
 }
