@@ -254,6 +254,9 @@ pub struct CatalogConfig {
     pub statement_timeout_secs: u64,
     /// PostgreSQL: seconds a call waits for a free connection before it fails (retryable).
     pub acquire_timeout_secs: u64,
+    /// PostgreSQL: PEM file of the authorities that sign the server's certificate, for a URL
+    /// with `sslmode=require`; empty: the Mozilla roots built in (`webpki-roots`).
+    pub tls_ca_file: PathBuf,
 }
 
 impl Default for CatalogConfig {
@@ -265,6 +268,7 @@ impl Default for CatalogConfig {
             connect_timeout_secs: 5,
             statement_timeout_secs: 30,
             acquire_timeout_secs: 10,
+            tls_ca_file: PathBuf::new(),
         }
     }
 }

@@ -157,10 +157,26 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pictor: {e}");
+            eprintln!("pictor: {}", with_causes(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error's message followed by those of its causes that it does not already hold, so a
+/// failed start says why (a TLS handshake failed: the server's certificate is unknown).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn init_logging(config: &Config) {

@@ -75,3 +75,79 @@ fn a_server_on_postgres_uploads_delivers_lists_and_shares_its_apps() {
     assert_eq!(apps[0]["container"], keys.container.as_str());
     assert_eq!(apps[0]["name"], "pg-shop");
 }
+
+/// The sessions of the app `pictor` on the database at `url`: how many use TLS, how many not.
+fn pictor_sessions(url: &str) -> (i64, i64) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl)
+                 FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+                 WHERE a.datname = current_database() AND a.application_name = 'pictor'",
+                &[],
+            )
+            .await
+            .expect("read the sessions");
+        (row.get(0), row.get(1))
+    })
+}
+
+#[test]
+fn a_server_reaches_postgres_over_tls_when_the_url_requires_it() {
+    let test = "a_server_reaches_postgres_over_tls_when_the_url_requires_it";
+    let Some(server) = throwaway::server_or_skip(test) else {
+        return;
+    };
+    let Some(ca) = throwaway::tls_ca_file() else {
+        throwaway::skipped(
+            test,
+            "the server of PICTOR_TEST_POSTGRES_URL has no known certificate",
+        );
+        return;
+    };
+    let db = test_database::TestDatabase::create(&server, "").expect("create a test database");
+    let url = format!("{}?sslmode=require", db.url);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+
+    // The built-in roots do not know the test authority: nothing starts.
+    let unknown = pictor()
+        .args(["app", "create", "--catalog-url", &url, "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run pictor app");
+    assert!(!unknown.status.success(), "{unknown:?}");
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(err.contains("UnknownIssuer"), "{err}");
+
+    let created = pictor()
+        .env("PICTOR_CATALOG_TLS_CA_FILE", &ca)
+        .args(["app", "create", "--catalog-url", &url, "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run pictor app");
+    assert!(created.status.success(), "{created:?}");
+    let keys =
+        AppKeys::from_json(&serde_json::from_slice(&created.stdout).expect("one JSON object"));
+    let ca_text = ca.to_string_lossy().into_owned();
+    let s = Server::spawn(
+        &data,
+        keys,
+        &[
+            ("PICTOR_CATALOG_URL", &url),
+            ("PICTOR_CATALOG_TLS_CA_FILE", &ca_text),
+        ],
+    );
+    let jpeg = corpus(PHOTO);
+    assert_code(&s.upload("/tls/photo.jpg", jpeg.clone(), ""), 0);
+    let delivered = s.get(&s.url("/tls/photo.jpg"));
+    assert_eq!(delivered.bytes().expect("body").to_vec(), jpeg);
+    let (tls, plain) = pictor_sessions(&db.url);
+    assert!(tls >= 2, "the pool's and the change feed's sessions: {tls}");
+    assert_eq!(plain, 0, "none without TLS");
+}

@@ -164,6 +164,8 @@ fn pg_options(catalog: &CatalogConfig) -> PgOptions {
         connect_timeout: Duration::from_secs(catalog.connect_timeout_secs),
         statement_timeout: Duration::from_secs(catalog.statement_timeout_secs),
         acquire_timeout: Duration::from_secs(catalog.acquire_timeout_secs),
+        tls_ca_file: (!catalog.tls_ca_file.as_os_str().is_empty())
+            .then(|| catalog.tls_ca_file.clone()),
     }
 }
 

@@ -17,7 +17,9 @@ use crate::catalog::{CatalogError, CatalogResult, Change, ChangeFeed, FeedEvent}
 use deadpool_postgres::Transaction;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{AsyncMessage, Config, NoTls, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The channel changes are announced on.
 const CHANNEL: &str = "pictor_changes";
@@ -103,7 +105,7 @@ pub(super) async fn subscribe(catalog: &PgCatalog, capacity: usize) -> CatalogRe
         .keepalives_idle(KEEPALIVE.0)
         .keepalives_interval(KEEPALIVE.1)
         .keepalives_retries(KEEPALIVE.2);
-    tokio::spawn(follow(config, sender, ready));
+    tokio::spawn(follow(config, catalog.tls.clone(), sender, ready));
     match listening.await {
         Ok(Ok(())) => Ok(feed),
         Ok(Err(e)) => Err(e),
@@ -115,6 +117,7 @@ pub(super) async fn subscribe(catalog: &PgCatalog, capacity: usize) -> CatalogRe
 /// connection's outcome goes to `ready`: when it fails, the task ends there.
 async fn follow(
     config: Config,
+    tls: Option<MakeRustlsConnect>,
     sender: mpsc::Sender<FeedEvent>,
     ready: oneshot::Sender<CatalogResult<()>>,
 ) {
@@ -125,7 +128,11 @@ async fn follow(
     let mut ready = Some(ready);
     let mut backoff = FIRST_BACKOFF;
     loop {
-        let lost = match session(&config, &mut out, &mut ready, &mut backoff).await {
+        let session = match &tls {
+            None => session(&config, NoTls, &mut out, &mut ready, &mut backoff).await,
+            Some(tls) => session(&config, tls.clone(), &mut out, &mut ready, &mut backoff).await,
+        };
+        let lost = match session {
             Ok(()) => return,
             Err(lost) => lost,
         };
@@ -149,14 +156,21 @@ async fn follow(
 /// One connection of a feed: connects, listens, then forwards notifications until the
 /// connection fails (the error) or the receiver is dropped (`Ok`). Once it listens, it answers
 /// `ready` if nobody has been answered yet, else sends a gap, and resets `backoff`.
-async fn session(
+async fn session<T>(
     config: &Config,
+    tls: T,
     out: &mut Forwarder,
     ready: &mut Option<oneshot::Sender<CatalogResult<()>>>,
     backoff: &mut Duration,
-) -> Result<(), FeedError> {
+) -> Result<(), FeedError>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
     let (client, mut connection) = tokio::select! {
-        connected = config.connect(NoTls) => connected.map_err(FeedError::Connection)?,
+        connected = config.connect(tls) => connected.map_err(FeedError::Connection)?,
         () = out.sender.closed() => return Ok(()),
     };
     let listen = client.batch_execute(LISTEN);

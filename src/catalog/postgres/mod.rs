@@ -46,6 +46,9 @@ mod test_database;
 mod tests;
 #[cfg(test)]
 mod throwaway;
+mod tls;
+#[cfg(test)]
+mod tls_tests;
 mod trash;
 mod trash_copy;
 mod uploads;
@@ -56,10 +59,12 @@ use deadpool_postgres::{
     Transaction,
 };
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The PostgreSQL catalog.
 #[derive(Clone)]
@@ -68,6 +73,8 @@ pub struct PgCatalog {
     pool: Pool,
     /// How to connect, for the connections of change feeds (outside the pool).
     config: tokio_postgres::Config,
+    /// The TLS of every connection, when the URL asks for it (`sslmode=require`).
+    tls: Option<MakeRustlsConnect>,
 }
 
 /// How to reach the database and how long to wait for it.
@@ -84,6 +91,9 @@ pub struct PgOptions {
     pub statement_timeout: Duration,
     /// Time a call waits for a free connection before it fails (retryable).
     pub acquire_timeout: Duration,
+    /// The authorities that sign the server's certificate, for a URL with `sslmode=require`
+    /// (`None`: the Mozilla roots built in).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Why the catalog could not be opened.
@@ -95,6 +105,9 @@ enum OpenError {
     /// The pool could not be built.
     #[error("connection pool: {0}")]
     Pool(#[source] deadpool_postgres::BuildError),
+    /// The TLS the URL asks for could not be set up.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Times a transaction that lost a deadlock or a serialization check is run again before its
@@ -124,13 +137,15 @@ impl PgCatalog {
         if config.get_application_name().is_none() {
             config.application_name("pictor");
         }
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let tls = tls::connector(&config, options.tls_ca_file.as_deref())
+            .map_err(|e| CatalogError::backend(OpenError::Tls(e)))?;
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &tls {
+            None => Manager::from_config(config.clone(), NoTls, manager_config),
+            Some(tls) => Manager::from_config(config.clone(), tls.clone(), manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(options.max_connections.max(1))
             .wait_timeout(Some(options.acquire_timeout))
@@ -139,7 +154,7 @@ impl PgCatalog {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| CatalogError::backend(OpenError::Pool(e)))?;
-        let catalog = Self { pool, config };
+        let catalog = Self { pool, config, tls };
         schema::migrate(&catalog).await?;
         Ok(catalog)
     }

@@ -22,6 +22,7 @@ pub(super) fn options(url: &str) -> PgOptions {
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(30),
         acquire_timeout: Duration::from_secs(10),
+        tls_ca_file: None,
     }
 }
 

@@ -7,7 +7,9 @@
 //! The cluster lives in a temporary directory. It is started through `sh`, which waits for the
 //! end of a pipe this process holds as its standard input: when this process exits, however
 //! it exits, the pipe closes, `sh` stops the server and removes the directory. As root, the
-//! cluster is made and run as the `postgres` user (`initdb` refuses root).
+//! cluster is made and run as the `postgres` user (`initdb` refuses root). It accepts TLS
+//! (`ssl=on`) with the certificate of `tests/fixtures/postgres-tls`, whose authority
+//! [`tls_ca_file`] names; clients that do not ask for TLS connect without it.
 //!
 //! Self-contained (std and tempfile only), so integration tests include it with
 //! `#[path = "../src/catalog/postgres/throwaway.rs"] mod throwaway;`.
@@ -30,7 +32,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Runs the server until the standard input closes, then stops it and removes the cluster.
 /// Arguments: the binaries' folder, the data folder, the port, the folder to remove.
 const SUPERVISOR: &str = r#"
-"$1/postgres" -D "$2" -k "$2" -p "$3" -c listen_addresses=127.0.0.1 \
+"$1/postgres" -D "$2" -k "$2" -p "$3" -c listen_addresses=127.0.0.1 -c ssl=on \
     -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
     >"$4/server.log" 2>&1 &
 server=$!
@@ -63,6 +65,20 @@ pub fn server_or_skip(test: &str) -> Option<String> {
 pub fn skipped(test: &str, why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
+}
+
+/// The certificates of the throwaway cluster's TLS.
+fn tls_fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/postgres-tls")
+}
+
+/// The authority that signed the test server's certificate, when the tests run against the
+/// throwaway cluster (`None` for a server that `PICTOR_TEST_POSTGRES_URL` names). Only the TLS
+/// tests use it, and every test binary that reaches PostgreSQL includes this file.
+#[allow(dead_code)]
+pub fn tls_ca_file() -> Option<PathBuf> {
+    let external = std::env::var(URL_VAR).is_ok_and(|url| !url.trim().is_empty());
+    (!external).then(|| tls_fixtures().join("ca.crt"))
 }
 
 /// The URL of `PICTOR_TEST_POSTGRES_URL`, or of the throwaway cluster (started on first use).
@@ -123,6 +139,16 @@ impl Cluster {
             "--no-sync",
         ]);
         run(&mut initdb)?;
+        for name in ["server.crt", "server.key"] {
+            let to = data.join(name);
+            std::fs::copy(tls_fixtures().join(name), &to)
+                .map_err(|e| format!("{}: {e}", to.display()))?;
+            // The server refuses a key others may read.
+            run(Command::new("chmod").arg("600").arg(&to))?;
+            if as_root {
+                run(Command::new("chown").arg("postgres:").arg(&to))?;
+            }
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
