@@ -1,11 +1,12 @@
 //! The node's request body memory (`limits.request_memory_bytes`): while request bodies hold
 //! all of it, every API call that would keep more body bytes is refused at once (-1 "busy",
 //! or 503 with `Retry-After` for tus) and stores nothing; calls without a body still answer,
-//! and once the memory is given back the refused calls succeed when sent again.
+//! and once the memory is given back the refused calls succeed when sent again, as a real tus
+//! client (tuspy) does by itself.
 
 mod common;
 
-use common::{assert_code, corpus, header, metric_sum, Server};
+use common::{assert_code, corpus, header, metric_sum, tuspy, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -133,8 +134,31 @@ fn calls_are_refused_while_bodies_hold_the_memory_and_succeed_after() {
     assert_eq!(delivered.bytes().expect("body").as_ref(), &photo[..]);
     assert_eq!(s.get(&s.url("/new.png")).status(), 404);
 
-    // The slow PATCH finishes and gives the memory back.
-    slow.write_all(&photo[photo.len() / 2..]).expect("the rest");
+    // A real tus client told to come back does so, and gets through once memory is free.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("retried.png");
+    std::fs::write(&file, &other).expect("write the file to upload");
+    let before = refusals(&s);
+    let retried = std::thread::scope(|scope| {
+        let client = scope.spawn(|| {
+            tuspy(
+                &s.uploads(),
+                &s.app.secret_key,
+                &file,
+                &json!({"path": "/retried.png"}),
+                &["--retries", "10"],
+            )
+        });
+        eventually(10, "the client is refused at least once", || {
+            refusals(&s) > before
+        });
+
+        // The slow PATCH finishes and gives the memory back.
+        slow.write_all(&photo[photo.len() / 2..]).expect("the rest");
+        client.join().expect("the client thread")
+    });
+    assert!(retried.ok, "{:?}", retried.out);
+    assert_eq!(retried.header("pictor-result-code"), Some("0"));
     let mut answer = Vec::new();
     let _ = slow.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer);
@@ -156,5 +180,7 @@ fn calls_are_refused_while_bodies_hold_the_memory_and_succeed_after() {
     assert_eq!(slow_file.bytes().expect("body").as_ref(), &photo[..]);
     let second_file = s.get(&s.url("/second.png"));
     assert_eq!(second_file.bytes().expect("body").as_ref(), &other[..]);
+    let retried_file = s.get(&s.url("/retried.png"));
+    assert_eq!(retried_file.bytes().expect("body").as_ref(), &other[..]);
     assert_eq!(memory_held(&s), 0.0);
 }
