@@ -72,6 +72,9 @@ pub struct ServerConfig {
     /// Seconds an HTTP/1 client has to send a complete request header; also how long a
     /// kept-alive connection may wait idle for its next request.
     pub header_read_timeout_secs: u64,
+    /// Largest HTTP/1 request head (request line and headers), in bytes, and the most an
+    /// HTTP/1 connection buffers while reading or writing; a larger head is answered 431.
+    pub http1_max_head_bytes: usize,
     /// Window, in seconds, over which a client the server waits on must send
     /// `min_read_bytes_per_sec` (request bodies, the HTTP/2 preface, idle HTTP/2 connections).
     pub read_timeout_secs: u64,
@@ -102,6 +105,7 @@ impl Default for ServerConfig {
             metrics_listen: String::new(),
             max_connections: 10_000,
             header_read_timeout_secs: 10,
+            http1_max_head_bytes: 64 * 1024,
             read_timeout_secs: 30,
             min_read_bytes_per_sec: 256,
             write_timeout_secs: 30,
@@ -331,6 +335,12 @@ impl Default for LimitsConfig {
         }
     }
 }
+
+/// The least `server.http1_max_head_bytes`: hyper reads into a buffer of at least 8 KiB.
+const MIN_HTTP1_HEAD_BYTES: usize = 8 * 1024;
+
+/// The highest `server.http1_max_head_bytes` (1 MiB).
+const MAX_HTTP1_HEAD_BYTES: usize = 1024 * 1024;
 
 /// The highest `limits.max_tag_chars`: a tag is a key of the catalog's tag index, whose entries
 /// PostgreSQL bounds (4 bytes a character at most).
@@ -639,6 +649,12 @@ impl Config {
             return bad(
                 "server.metrics_listen",
                 "expected empty or an address like 127.0.0.1:9090",
+            );
+        }
+        if !(MIN_HTTP1_HEAD_BYTES..=MAX_HTTP1_HEAD_BYTES).contains(&server.http1_max_head_bytes) {
+            return bad(
+                "server.http1_max_head_bytes",
+                &format!("expected {MIN_HTTP1_HEAD_BYTES} to {MAX_HTTP1_HEAD_BYTES}"),
             );
         }
         for (key, value) in [

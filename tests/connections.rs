@@ -355,3 +355,29 @@ fn metrics_stay_on_the_main_listener_by_default() {
     let text = server.metrics();
     assert!(text.contains("pictor_"), "Prometheus text: {text}");
 }
+
+/// A `GET /healthz` whose head carries `pad` bytes in one header.
+fn padded_request(server: &Server, pad: usize) -> Vec<u8> {
+    format!(
+        "GET /healthz HTTP/1.1\r\nHost: {}\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
+        server.addr(),
+        "a".repeat(pad)
+    )
+    .into_bytes()
+}
+
+#[test]
+fn request_heads_over_the_limit_are_refused_with_431() {
+    let server = Server::start_with(&[("PICTOR_SERVER_HTTP1_MAX_HEAD_BYTES", "16384")]);
+    let within = server.raw(&padded_request(&server, 12_000));
+    assert_eq!(within.status, 200, "{}", within.head);
+    let over = server.raw(&padded_request(&server, 40_000));
+    assert_eq!(over.status, 431, "{}", over.head);
+
+    // The default bound (64 KiB) is far below the 408 KiB hyper would otherwise buffer.
+    let default = Server::start();
+    let within = default.raw(&padded_request(&default, 60_000));
+    assert_eq!(within.status, 200, "{}", within.head);
+    let over = default.raw(&padded_request(&default, 100_000));
+    assert_eq!(over.status, 431, "{}", over.head);
+}

@@ -8,7 +8,9 @@ use hyper_util::server::conn::auto::Builder;
 use std::time::Duration;
 
 /// The connection builder for `cfg`: HTTP/1 with a header-read timeout (which in hyper 1 also
-/// bounds the idle wait for the next request on a kept-alive connection) and half-closed reads
+/// bounds the idle wait for the next request on a kept-alive connection), a bounded read
+/// buffer (`server.http1_max_head_bytes`: the largest request head, answered 431 beyond, and
+/// the most a connection buffers while reading or writing) and half-closed reads
 /// (so a connection waiting for a slow render is not read from, and so not judged by the read
 /// progress rule), HTTP/2 with bounded streams, header lists and keep-alive pings.
 pub fn builder(cfg: &ServerConfig) -> Builder<TokioExecutor> {
@@ -17,6 +19,7 @@ pub fn builder(cfg: &ServerConfig) -> Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(cfg.header_read_timeout_secs))
+        .max_buf_size(cfg.http1_max_head_bytes)
         .half_close(true);
     let interval = match cfg.http2_keep_alive_interval_secs {
         0 => None,
