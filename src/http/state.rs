@@ -1,5 +1,6 @@
 //! What every handler shares: the variant service (and, through it, the resources of the
-//! context) and the response headers computed once at start.
+//! context), the response headers computed once at start, and the budget of request body
+//! memory.
 
 use super::api::body_memory::BodyMemory;
 use crate::variant::Variants;
