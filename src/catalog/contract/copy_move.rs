@@ -482,8 +482,22 @@ pub(super) async fn conflicts_refuse_the_whole_request(c: &dyn Catalog) {
 
 pub(super) async fn overwrite_and_rename_resolve_conflicts(c: &dyn Catalog) {
     with_app(c).await;
-    let mine = put(c, file("/a/x.jpg", 10, None)).await;
-    let theirs = put(c, file("/t/x.jpg", 11, None)).await;
+    let mine = put(
+        c,
+        FileRecord {
+            dominant_color: Some("#102030".to_owned()),
+            ..file("/a/x.jpg", 10, None)
+        },
+    )
+    .await;
+    let theirs = put(
+        c,
+        FileRecord {
+            dominant_color: Some("#ffffff".to_owned()),
+            ..file("/t/x.jpg", 11, None)
+        },
+    )
+    .await;
     put(c, file("/t/x(1).jpg", 12, None)).await;
 
     let req = request(c, &["/a/x.jpg"], &[], "/t", OnConflict::Rename).await;
@@ -507,6 +521,15 @@ pub(super) async fn overwrite_and_rename_resolve_conflicts(c: &dyn Catalog) {
     assert_eq!(
         (over.blob_key.as_str(), over.updated_at),
         (mine.blob_key.as_str(), NOW)
+    );
+    let stored = c
+        .file_by_id(APP, &theirs.id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(
+        stored.dominant_color, mine.dominant_color,
+        "the new bytes' colour is stored"
     );
     assert_eq!(done.changes, vec![source("/t/x.jpg")]);
     assert_eq!(dropped(c).await, vec![theirs.blob_key.clone()]);

@@ -197,7 +197,8 @@ impl EntryStore for Steps<'_> {
         self.exec(
             "UPDATE files SET bytes = ?2, created_by = ?3, operation_id = ?4, source_id = ?5,
                  variant = ?6, blob_key = ?7, etag = ?8, content_type = ?9, width = ?10,
-                 height = ?11, taken_at = ?12, lat = ?13, lng = ?14, updated_at = ?15
+                 height = ?11, taken_at = ?12, lat = ?13, lng = ?14, updated_at = ?15,
+                 dominant_color = ?16
              WHERE id = ?1",
             params![
                 f.id,
@@ -214,7 +215,8 @@ impl EntryStore for Steps<'_> {
                 f.taken_at,
                 f.lat,
                 f.lng,
-                f.updated_at
+                f.updated_at,
+                f.dominant_color
             ],
         )
     }
