@@ -10,7 +10,7 @@ use prometheus::{
 pub struct Metrics {
     /// Registry that `/metrics` renders.
     registry: Registry,
-    /// Requests by route class (`delivery`, `api`, `metrics`, `health`, `other`) and result
+    /// Requests by route class (`delivery`, `api`, `metrics`, `health`) and result
     /// (HTTP status for delivery, `resultCode` for the API).
     pub requests: IntCounterVec,
     /// Request latency by route class.

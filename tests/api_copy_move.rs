@@ -517,8 +517,8 @@ fn a_move_through_one_node_reaches_the_cache_of_another() {
         let started = Instant::now();
         while fetch(a, &a.url(gone)).0 != 404 {
             assert!(
-                started.elapsed() < Duration::from_secs(2),
-                "{gone} still served by the other node"
+                started.elapsed() < Duration::from_secs(10),
+                "{gone} still served by the other node 10 s later"
             );
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -433,6 +433,12 @@ fn trash_requests_are_checked_and_bounded() {
     assert_not_in_trash(&restore(&s, json!({ "folderIds": [id(&a)] })));
     assert_eq!(trash(&s).len(), 1);
     assert_eq!(fetch(&s, "/a.gif").0, 404);
+    // A parameter without an id is refused, never read as "empty the whole trash".
+    for query in ["fileIds=", "fileIds=,", "folderIds=%20"] {
+        let v = s.json(Method::DELETE, &format!("trash?{query}"), None);
+        assert_result(&v, 10001);
+    }
+    assert_eq!(trash(&s).len(), 1, "nothing purged");
     // Repeated ids count once; a comma-separated string is a list too.
     let v = restore(&s, json!({ "fileIds": format!("{0},{0}", id(&a)) }));
     assert_result(&v, 0);
@@ -539,10 +545,10 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// GETs `url` until it answers `status`, for at most two seconds (a change made on one node
+/// GETs `url` until it answers `status`, for at most ten seconds (a change made on one node
 /// reaches the other's cache through the catalog's change feed).
 fn until_status(node: &Server, url: &str, status: u16) {
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if node.get(url).status().as_u16() == status {
             return;

@@ -51,6 +51,11 @@ where
     if file.created_by == CreatedBy::Operation {
         return Err(ResultCode::RotationOfProducedFile);
     }
+    // A file over the single-upload limit (a resumable upload may store one) is not read into
+    // memory: its rotation could not be stored anyway.
+    if file.bytes > ctx.config.limits.max_upload_bytes {
+        return Err(ResultCode::UploadSizeLimit);
+    }
     let source = ctx.blob.read(&file.blob_key).await.map_err(|e| {
         tracing::error!(error = %e, key = %file.blob_key, "could not read an original to rotate");
         ResultCode::Fail

@@ -3,8 +3,8 @@
 //! `deletions.retention_days` days.
 
 use super::envelope::{ApiError, Reply};
+use super::search::parse_time;
 use super::{paging, views, Call};
-use chrono::DateTime;
 use serde_json::json;
 
 /// Rows of a history page when `rows` is not given.
@@ -39,39 +39,4 @@ pub async fn list(call: Call<'_>) -> Result<Reply, ApiError> {
         "paging": { "page": page, "rows": rows, "totalCount": total },
         "deletions": deletions,
     })))
-}
-
-/// Epoch milliseconds of an ISO-8601 time with its offset: RFC 3339
-/// (`2016-02-26T16:38:34+09:00`, `...Z`, fractions of a second) or the API's own form
-/// (`2016-02-26T16:38:34+0900`). A `+` sent unescaped in a query string arrives as a space,
-/// and is read as `+`.
-fn parse_time(text: &str) -> Option<i64> {
-    let text = text.replace(' ', "+");
-    DateTime::parse_from_rfc3339(&text)
-        .or_else(|_| DateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%z"))
-        .ok()
-        .map(|t| t.timestamp_millis())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_time;
-
-    #[test]
-    fn times_with_an_offset_in_every_spelling() {
-        let at = Some(1_456_472_314_000);
-        assert_eq!(parse_time("2016-02-26T16:38:34+0900"), at);
-        assert_eq!(parse_time("2016-02-26T16:38:34+09:00"), at);
-        assert_eq!(parse_time("2016-02-26T16:38:34 0900"), at);
-        assert_eq!(parse_time("2016-02-26T07:38:34Z"), at);
-        assert_eq!(parse_time("2016-02-26T07:38:34.250Z"), at.map(|t| t + 250));
-        for bad in [
-            "yesterday",
-            "2016-02-26",
-            "2016-02-26T16:38:34",
-            "1456472314",
-        ] {
-            assert_eq!(parse_time(bad), None, "{bad}");
-        }
-    }
 }

@@ -86,7 +86,7 @@ pub async fn rotate(mut call: Call<'_>) -> Result<Reply, ApiError> {
     let pool = &call.ctx.pool;
     let admission = pool.admit().map_err(|_| ApiError {
         code: ResultCode::Fail,
-        message: Some("The server is busy; send the request again later.".to_owned()),
+        message: Some(super::BUSY.to_owned()),
     })?;
     let rotated = rotate_file(&call.ctx, &call.app, &id, rotation, |job| async {
         pool.run_admitted(&admission, job).await.map_err(|e| {

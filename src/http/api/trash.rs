@@ -96,13 +96,16 @@ fn restored_view(call: &Call<'_>, r: &Restored) -> Value {
     view
 }
 
-/// `DELETE /trash?fileIds=&folderIds=`: purges the named items now; without ids, every item.
+/// `DELETE /trash?fileIds=&folderIds=`: purges the named items now; without either parameter,
+/// every item. A parameter given without an id (`fileIds=`, `fileIds=,`) is refused (10001),
+/// never read as "all".
 pub async fn purge(call: Call<'_>) -> Result<Reply, ApiError> {
     let file_ids = distinct(call.query.list("fileIds"));
     let folder_ids = distinct(call.query.list("folderIds"));
     let catalog = &call.ctx.catalog;
     let key = &call.app.app_key;
-    if file_ids.is_empty() && folder_ids.is_empty() {
+    let named = call.query.get("fileIds").is_some() || call.query.get("folderIds").is_some();
+    if !named {
         let mut purged = 0;
         loop {
             let n = catalog
