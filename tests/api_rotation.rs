@@ -337,3 +337,21 @@ fn a_corrupt_original_is_refused_and_stays_as_it_was() {
         assert_eq!(entry["updatedAt"], file["updatedAt"], "{name}");
     }
 }
+
+#[test]
+fn a_file_over_the_single_upload_limit_is_refused_and_kept() {
+    let s = Server::start_with(&[
+        ("PICTOR_LIMITS_MAX_UPLOAD_BYTES", "1048576"),
+        ("PICTOR_STORAGE_MULTIPART_PART_BYTES", "5242880"),
+    ]);
+    let big = corpus("photos/photo_12mp_olympus-ep3_4032x3024.jpg");
+    assert!(big.len() > 1_048_576);
+    let url = s.tus_create(big.len() as u64, &[("path", "/big.jpg")]);
+    let stored = s.tus_patch(&url, 0, big.clone());
+    assert_eq!(stored.status(), 204, "a resumable upload may store it");
+    let id = common::header(&stored, "pictor-file-id").expect("the stored file's id");
+    let (_, before) = fetch(&s, &s.url("/big.jpg"));
+    assert_code(&rotate(&s, &id, json!({"degrees": 90})), 11004);
+    let (bytes, after) = fetch(&s, &s.url("/big.jpg"));
+    assert_eq!((bytes, after), (big, before), "the file is as it was");
+}
