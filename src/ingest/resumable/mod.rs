@@ -102,12 +102,7 @@ pub async fn create(
     metadata: &str,
     rule: OnConflict,
 ) -> Result<Upload, ResumableError> {
-    if length == 0 {
-        return Err(ResumableError::Invalid(ResultCode::InvalidFiles));
-    }
-    if length > ctx.config.limits.max_resumable_bytes {
-        return Err(ResumableError::TooLarge);
-    }
+    check_length(ctx, length)?;
     fits(ctx, app, rule, length).await?;
     let now = now_ms();
     let upload = Upload {
@@ -126,6 +121,17 @@ pub async fn create(
         Ok(false) => Err(ResumableError::TooMany),
         Err(e) => Err(ResumableError::Catalog(e)),
     }
+}
+
+/// Refuses an `Upload-Length` of 0 or over `limits.max_resumable_bytes`.
+pub fn check_length(ctx: &Context, length: u64) -> Result<(), ResumableError> {
+    if length == 0 {
+        return Err(ResumableError::Invalid(ResultCode::InvalidFiles));
+    }
+    if length > ctx.config.limits.max_resumable_bytes {
+        return Err(ResumableError::TooLarge);
+    }
+    Ok(())
 }
 
 /// The quick quota check of a single upload ([`super::fits`]) for a file of `bytes` stored

@@ -6,7 +6,7 @@ use super::answer::{Answer, Refusal, UPLOAD_LENGTH, UPLOAD_METADATA};
 use super::{header, metadata, size};
 use crate::catalog::OnConflict;
 use crate::http::api::envelope::ApiError;
-use crate::http::api::operations::load_for_upload;
+use crate::http::api::operations::load_requested;
 use crate::http::api::Call;
 use crate::http::API_PREFIX;
 use crate::ingest::resumable;
@@ -24,9 +24,12 @@ pub async fn create(call: Call<'_>) -> Result<Answer, Refusal> {
     }
     let length = size(&call.headers, &UPLOAD_LENGTH)?
         .ok_or_else(|| ApiError::invalid("Upload-Length is required"))?;
+    resumable::check_length(&call.ctx, length)
+        .map_err(|e| Refusal::resumable(e, &call.ctx.config))?;
     let raw = header(&call.headers, &UPLOAD_METADATA).unwrap_or_default();
     let request = metadata::parse(raw, &call.ctx.config.limits)?;
-    load_for_upload(&call, &request.operation_ids).await?;
+    // The operations it names must exist now; the app's defaults are read when it finishes.
+    load_requested(&call, &request.operation_ids).await?;
     if request.rule == OnConflict::Fail {
         let taken = call
             .ctx
