@@ -13,7 +13,7 @@ mod test_database;
 #[path = "../src/catalog/postgres/throwaway.rs"]
 mod throwaway;
 
-use common::{assert_code, assert_result, corpus, pictor, AppKeys, Server};
+use common::{assert_code, assert_result, corpus, dims, pictor, AppKeys, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -207,6 +207,13 @@ fn a_move_changes_the_urls_at_once() {
     assert_eq!(status, 200, "rendered again where it is stored");
     assert_ne!(again_etag, stored_thumb.1);
     assert_ne!(again, stored_thumb.2);
+    // Made from the new original: its 640x427 shape, not the old 640x480.
+    let shape = |bytes: &[u8], tall: u32| {
+        let (w, h) = dims(bytes);
+        (i64::from(h) - i64::from(w * tall / 640)).abs() <= 1
+    };
+    assert!(shape(&stored_thumb.2, 480), "{:?}", dims(&stored_thumb.2));
+    assert!(shape(&again, 427), "{:?}", dims(&again));
 
     // A folder: everything below it moves, the old URLs go at once.
     s.upload_ok("/f/g/q.jpg", PHOTO);
