@@ -1,7 +1,7 @@
 //! The contract of a catalog that several nodes share: its change feed and its render claims,
 //! checked through two handles on one store. A backend without a feed (`subscribe_changes`
 //! answers `None`) is used by one process only: it announces nothing and grants every claim,
-//! and these checks have nothing to hold it to.
+//! and these checks are not run on it; run on a backend, they fail when it has no feed.
 
 use super::{file, operation, put, with_app, APP};
 use crate::catalog::{Catalog, Change, ChangeFeed, FeedEvent, OnConflict};
